@@ -1,0 +1,2 @@
+/** weir/fastify: not implemented yet; this subpath exists so that imports resolve. */
+export const implemented = false as const;

@@ -1,0 +1,110 @@
+/**
+ * Benchmark harness. A suite is a list of cases measured in one tinybench run, beside a `bare` baseline
+ * (an awaited call of the same function with no policy), so ratios compare like with like on a noisy
+ * machine. Each sample awaits `batch` calls in a loop; ns/op is the sample time divided by `batch`.
+ */
+import { Bench } from 'tinybench';
+
+export type CasePath = 'success' | 'rejection' | 'failure' | 'other';
+
+export interface BenchCase {
+  /** Short label shown in the table, e.g. `weir timeout`. */
+  name: string;
+  /** Who this measures: `bare`, `weir`, or a peer's package name. */
+  lib: string;
+  path: CasePath;
+  /** One operation. */
+  fn: () => unknown;
+  /** The baseline of the suite (exactly one case). */
+  baseline?: boolean;
+}
+
+export interface BenchSuite {
+  name: string;
+  description: string;
+  /** Calls per sample (default 1000): large enough to dwarf the timer's own cost. */
+  batch?: number;
+  cases: BenchCase[];
+}
+
+export interface CaseResult {
+  name: string;
+  lib: string;
+  path: CasePath;
+  baseline: boolean;
+  /** Median over rounds of each round's median ns/op. */
+  nsPerOp: number;
+  /** Ratio to the suite's baseline, both medians. */
+  ratio: number;
+  /** Relative spread of the round medians: (max - min) / median. */
+  spread: number;
+}
+
+export interface SuiteResult {
+  name: string;
+  description: string;
+  cases: CaseResult[];
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export interface RunOptions {
+  rounds: number;
+  timeMs: number;
+  log: (line: string) => void;
+}
+
+export async function runSuite(suite: BenchSuite, options: RunOptions): Promise<SuiteResult> {
+  const batch = suite.batch ?? 1000;
+  const perCase = new Map<string, number[]>();
+  for (let round = 1; round <= options.rounds; round++) {
+    const bench = new Bench({ time: options.timeMs, warmupTime: Math.min(200, options.timeMs) });
+    for (const c of suite.cases) {
+      const fn = c.fn;
+      bench.add(c.name, async () => {
+        for (let i = 0; i < batch; i++) await fn();
+      });
+    }
+    await bench.run();
+    for (const task of bench.tasks) {
+      const result = task.result;
+      if (result.state !== 'completed') {
+        const error = 'error' in result ? String((result as { error?: unknown }).error) : result.state;
+        throw new Error(`bench ${suite.name} / ${task.name}: ${error}`);
+      }
+      const ns = (result.latency.p50 * 1e6) / batch;
+      const list = perCase.get(task.name) ?? [];
+      list.push(ns);
+      perCase.set(task.name, list);
+    }
+    options.log(`  ${suite.name}: round ${round}/${options.rounds} done`);
+  }
+  const baseline = suite.cases.find((c) => c.baseline);
+  const baseNs = baseline === undefined ? Number.NaN : median(perCase.get(baseline.name) ?? []);
+  const cases = suite.cases.map((c) => {
+    const values = perCase.get(c.name) ?? [];
+    const ns = median(values);
+    return {
+      name: c.name,
+      lib: c.lib,
+      path: c.path,
+      baseline: c.baseline === true,
+      nsPerOp: ns,
+      ratio: ns / baseNs,
+      spread: (Math.max(...values) - Math.min(...values)) / ns,
+    };
+  });
+  return { name: suite.name, description: suite.description, cases };
+}
+
+/** An async function that resolves at once: the work every case wraps. */
+export const leaf = async (x: number): Promise<number> => x + 1;
+/** An async function that rejects at once (a shared error, so that no stack capture is measured). */
+export const failure = new Error('boom');
+export const failingLeaf = async (_x: number): Promise<number> => {
+  throw failure;
+};

@@ -1,0 +1,42 @@
+import type { Clock, TimerHandle } from './clock.js';
+
+/** A signal that never aborts: the context's signal when the caller gave none and no timeout applies. */
+export const neverAborted: AbortSignal = new AbortController().signal;
+
+class Sleep {
+  timer: TimerHandle;
+  resolve!: () => void;
+  reject!: (reason: unknown) => void;
+  readonly promise: Promise<void>;
+  constructor(
+    private readonly clock: Clock,
+    ms: number,
+    private readonly signal: AbortSignal,
+  ) {
+    this.promise = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.timer = clock.setTimer(() => this.done(), ms);
+    if (signal !== neverAborted) signal.addEventListener('abort', this);
+  }
+  private done(): void {
+    if (this.signal !== neverAborted) this.signal.removeEventListener('abort', this);
+    this.resolve();
+  }
+  /** Abort listener: stop at once, clear the timer, reject with the abort reason. */
+  handleEvent(): void {
+    this.clock.clearTimer(this.timer);
+    this.signal.removeEventListener('abort', this);
+    this.reject(this.signal.reason);
+  }
+}
+
+/**
+ * Waits `ms` on `clock`. Rejects at once with `signal.reason` when the signal aborts (before or during the
+ * wait), clearing its timer, so an aborted wait never leaves a timer or a listener behind.
+ */
+export function sleep(clock: Clock, ms: number, signal: AbortSignal = neverAborted): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Sleep(clock, ms, signal).promise;
+}

@@ -1,0 +1,63 @@
+/**
+ * `fallback(value)` / `fallback((error) => value)`: when the call fails, return a substitute instead of the
+ * error. `when` selects which errors (default: every error). The decorated function's result type becomes
+ * the union of its own and the fallback's.
+ */
+import type { Clock } from '../core/clock.js';
+import { Emitter } from '../core/events.js';
+import { AWAIT, type Call, CONTINUE, type Directive, type Stage } from '../core/pipeline.js';
+import { createPolicy, type Policy } from '../core/policy.js';
+import { checkClock, checkFunction, checkOptions } from '../core/validate.js';
+
+export interface FallbackOptions {
+  /** Which errors get the fallback (default: all). A throwing predicate makes its error the outcome. */
+  when?: (error: unknown) => boolean;
+  /** Accepted for uniformity with every other policy; a fallback does not measure time. */
+  clock?: Clock;
+}
+
+export interface FallbackEvents {
+  /** The call failed with `error` and the fallback was used instead. */
+  fallback: { error: unknown };
+}
+
+export type FallbackPolicy<F> = Policy<FallbackEvents, F>;
+
+const OPTIONS = ['when', 'clock'] as const;
+
+class FallbackStage implements Stage {
+  constructor(
+    private readonly produce: (error: unknown) => unknown,
+    private readonly when: ((error: unknown) => boolean) | undefined,
+    private readonly events: Emitter<FallbackEvents>,
+  ) {}
+
+  enter(): undefined {
+    return undefined;
+  }
+
+  exit(call: Call): Directive {
+    if (call.ok) return CONTINUE;
+    const error = call.value;
+    if (this.when !== undefined && !this.when(error)) return CONTINUE;
+    const value = this.produce(error);
+    call.ok = true;
+    call.value = value;
+    this.events.emit('fallback', { error });
+    return typeof (value as PromiseLike<unknown> | null)?.then === 'function' ? AWAIT : CONTINUE;
+  }
+}
+
+/** Computes the fallback from the error (a function is always called, never returned as the value). */
+export function fallback<F>(compute: (error: unknown) => F, options?: FallbackOptions): FallbackPolicy<Awaited<F>>;
+/** Returns `value` when the call fails. */
+export function fallback<F>(value: F, options?: FallbackOptions): FallbackPolicy<F>;
+export function fallback(valueOrCompute: unknown, options: FallbackOptions = {}): FallbackPolicy<unknown> {
+  checkOptions('fallback', options, OPTIONS);
+  const when =
+    options.when === undefined ? undefined : checkFunction<(error: unknown) => boolean>('fallback', 'when', options.when);
+  if (options.clock !== undefined) checkClock('fallback', options.clock);
+  const produce = typeof valueOrCompute === 'function' ? (valueOrCompute as (error: unknown) => unknown) : () => valueOrCompute;
+  const events = new Emitter<FallbackEvents>(new Set(['fallback']));
+  return createPolicy<FallbackEvents, unknown, object>([new FallbackStage(produce, when, events)], events, {});
+}

@@ -1,0 +1,2 @@
+// Public API of this policy family; re-exported by src/index.ts.
+export {};

@@ -1,0 +1,197 @@
+/**
+ * `timeout(ms)`: at the deadline the context's signal aborts with a `TimeoutError`. Aggressive (default):
+ * the call also rejects with that `TimeoutError` at once, without waiting for the function. Cooperative:
+ * the call waits for the function, which should stop when its signal aborts; if it then rejects, the call
+ * rejects with `TimeoutError` (its `cause` is the function's error), and if it still resolves, the value is
+ * returned.
+ *
+ * No timer per call: each timeout policy keeps its pending calls in one list ordered by deadline (one
+ * duration and a monotonic clock make appending keep the order), removes a call in O(1) when it settles,
+ * and keeps at most one clock timer armed, for the earliest deadline it knows of.
+ */
+import { type Clock, systemClock } from '../core/clock.js';
+import { TimeoutError } from '../core/errors.js';
+import { Emitter } from '../core/events.js';
+import { type Call, CONTINUE, type Directive, type SignalScope, type Stage } from '../core/pipeline.js';
+import { createPolicy, type Policy } from '../core/policy.js';
+import { neverAborted } from '../core/signal.js';
+import { checkBoolean, checkClock, checkMs, checkOptions } from '../core/validate.js';
+
+export interface TimeoutOptions {
+  /** Milliseconds from entering the policy to the deadline. */
+  ms: number;
+  /** `false` (default): reject at the deadline. `true`: abort the signal and wait for the function. */
+  cooperative?: boolean;
+  clock?: Clock;
+}
+
+export interface TimeoutEvents {
+  /** The deadline passed before the call settled. */
+  timeout: { timeoutMs: number };
+}
+
+export interface TimeoutPolicy extends Policy<TimeoutEvents> {
+  readonly timeoutMs: number;
+  readonly cooperative: boolean;
+  /** Calls currently running under this timeout. */
+  readonly pending: number;
+}
+
+const OPTIONS = ['ms', 'cooperative', 'clock'] as const;
+
+/** One call's deadline, and the signal scope it opens (its signal is created only if somebody reads it). */
+class Deadline implements SignalScope {
+  prev: Deadline | undefined = undefined;
+  next: Deadline | undefined = undefined;
+  expired: TimeoutError | undefined = undefined;
+  private controller: AbortController | undefined = undefined;
+  private linked: AbortSignal | undefined = undefined;
+  constructor(
+    public call: Call | undefined,
+    readonly parentScope: SignalScope | undefined,
+    private readonly root: AbortSignal | undefined,
+    readonly at: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    let controller = this.controller;
+    if (controller === undefined) {
+      controller = this.controller = new AbortController();
+      const parent = this.parentScope === undefined ? (this.root ?? neverAborted) : this.parentScope.signal;
+      if (this.expired !== undefined) controller.abort(this.expired);
+      else if (parent.aborted) controller.abort(parent.reason);
+      else if (parent !== neverAborted) {
+        parent.addEventListener('abort', this);
+        this.linked = parent;
+      }
+    }
+    return controller.signal;
+  }
+
+  get aborted(): boolean {
+    if (this.expired !== undefined) return true;
+    return this.parentScope === undefined ? this.root !== undefined && this.root.aborted : this.parentScope.aborted;
+  }
+
+  get reason(): unknown {
+    if (this.controller?.signal.aborted) return this.controller.signal.reason;
+    if (this.expired !== undefined) return this.expired;
+    return this.parentScope === undefined ? this.root?.reason : this.parentScope.reason;
+  }
+
+  expire(error: TimeoutError): void {
+    this.expired = error;
+    this.controller?.abort(error);
+  }
+
+  /** The enclosing signal aborted: pass the abort (and its reason) inward. */
+  handleEvent(): void {
+    this.controller?.abort(this.linked?.reason);
+  }
+
+  dispose(): void {
+    if (this.linked !== undefined) {
+      this.linked.removeEventListener('abort', this);
+      this.linked = undefined;
+    }
+  }
+}
+
+class TimeoutStage implements Stage {
+  private head: Deadline | undefined = undefined;
+  private tail: Deadline | undefined = undefined;
+  private armed = false;
+  count = 0;
+  private readonly fire = (): void => this.onTimer();
+
+  constructor(
+    readonly ms: number,
+    readonly cooperative: boolean,
+    private readonly clock: Clock,
+    private readonly events: Emitter<TimeoutEvents>,
+  ) {}
+
+  enter(call: Call, slot: number): undefined {
+    const deadline = new Deadline(call, call.scope, call.outer, this.clock.now() + this.ms);
+    call.scope = deadline;
+    call.slots[slot] = deadline;
+    if (!this.cooperative) call.interruptible++;
+    // Append: deadlines of one policy only grow.
+    deadline.prev = this.tail;
+    if (this.tail === undefined) this.head = deadline;
+    else this.tail.next = deadline;
+    this.tail = deadline;
+    this.count++;
+    if (!this.armed) this.arm(deadline.at);
+    return undefined;
+  }
+
+  exit(call: Call, slot: number): Directive {
+    const deadline = call.slots[slot] as Deadline;
+    call.slots[slot] = undefined;
+    call.scope = deadline.parentScope;
+    deadline.dispose();
+    if (!this.cooperative) call.interruptible--;
+    const expired = deadline.expired;
+    if (expired === undefined) {
+      this.unlink(deadline);
+    } else if (!this.cooperative) {
+      // The deadline passed before the call settled: the outcome is the timeout, whatever came later.
+      call.ok = false;
+      call.value = expired;
+    } else if (!call.ok) {
+      call.value = call.value === expired ? expired : TimeoutError.fast(this.ms, call.value);
+    }
+    return CONTINUE;
+  }
+
+  private unlink(deadline: Deadline): void {
+    const { prev, next } = deadline;
+    if (prev === undefined) this.head = next;
+    else prev.next = next;
+    if (next === undefined) this.tail = prev;
+    else next.prev = prev;
+    deadline.prev = deadline.next = deadline.call = undefined;
+    this.count--;
+  }
+
+  private arm(at: number): void {
+    this.armed = true;
+    this.clock.setTimer(this.fire, Math.max(0, at - this.clock.now()));
+  }
+
+  private onTimer(): void {
+    this.armed = false;
+    const now = this.clock.now();
+    for (let deadline = this.head; deadline !== undefined && deadline.at <= now; deadline = this.head) {
+      const call = deadline.call as Call;
+      this.unlink(deadline);
+      const error = TimeoutError.fast(this.ms);
+      deadline.expire(error);
+      if (!this.cooperative) call.interrupt?.(error);
+      this.events.emit('timeout', { timeoutMs: this.ms });
+    }
+    // The timer may fire early (the earlier head settled, or the system timer rounds): re-arm for the head.
+    if (this.head !== undefined) this.arm(this.head.at);
+  }
+}
+
+/** Rejects with `TimeoutError` (and aborts the context's signal) when a call outlives `ms`. */
+export function timeout(msOrOptions: number | TimeoutOptions): TimeoutPolicy {
+  const options: TimeoutOptions = typeof msOrOptions === 'number' ? { ms: msOrOptions } : msOrOptions;
+  checkOptions('timeout', options, OPTIONS);
+  if (options === undefined)
+    throw new TypeError('timeout: expected a number of milliseconds or an options object, got undefined');
+  const ms = checkMs('timeout', 'ms', options.ms);
+  const cooperative = options.cooperative === undefined ? false : checkBoolean('timeout', 'cooperative', options.cooperative);
+  const clock = options.clock === undefined ? systemClock : checkClock('timeout', options.clock);
+  const events = new Emitter<TimeoutEvents>(new Set(['timeout']));
+  const stage = new TimeoutStage(ms, cooperative, clock, events);
+  return createPolicy<TimeoutEvents, never, Omit<TimeoutPolicy, keyof Policy<TimeoutEvents>>>([stage], events, {
+    timeoutMs: ms,
+    cooperative,
+    get pending() {
+      return stage.count;
+    },
+  });
+}
