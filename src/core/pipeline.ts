@@ -87,7 +87,7 @@ export class Call {
   /** Whether the signal at the current depth has aborted, without materializing it. */
   get aborted(): boolean {
     const scope = this.scope;
-    return scope === undefined ? this.outer !== undefined && this.outer.aborted : scope.aborted;
+    return scope === undefined ? this.outer?.aborted === true : scope.aborted;
   }
 
   get abortReason(): unknown {

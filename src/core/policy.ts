@@ -4,6 +4,8 @@ import { checkSignal, show } from './validate.js';
 
 /** Internal key of a policy's stage list (what `compose` concatenates). */
 export const STAGES: unique symbol = Symbol.for('weir.stages') as never;
+/** Type-only key that carries a policy's fallback type, so that `compose` can read it back. */
+declare const FALLBACK_TYPE: unique symbol;
 
 /**
  * A resilience policy. It is at once:
@@ -33,6 +35,8 @@ export interface Policy<E extends EventMap = {}, F = never> {
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<K extends keyof E & string>(event: K, listener: Listener<E[K]>): () => void;
   readonly [STAGES]: readonly Stage[];
+  /** Type-level only: what the policy may return instead of the function's result. */
+  readonly [FALLBACK_TYPE]?: () => F;
 }
 
 export type AnyPolicy = Policy<any, any>;
@@ -108,7 +112,7 @@ export function createPolicy<E extends EventMap, F, M extends object>(
   return policy;
 }
 
-type FallbackOf<P> = P extends Policy<EventMap, infer F> ? F : never;
+type FallbackOf<P> = P extends { readonly [FALLBACK_TYPE]?: () => infer F } ? F : never;
 
 /**
  * `compose(a, b, c)` is the policy `a(b(c(fn)))`: the first policy is the outermost. It runs as one fused

@@ -70,7 +70,7 @@ class Deadline implements SignalScope {
 
   get aborted(): boolean {
     if (this.expired !== undefined) return true;
-    return this.parentScope === undefined ? this.root !== undefined && this.root.aborted : this.parentScope.aborted;
+    return this.parentScope === undefined ? this.root?.aborted === true : this.parentScope.aborted;
   }
 
   get reason(): unknown {
