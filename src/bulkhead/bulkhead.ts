@@ -1,0 +1,428 @@
+/**
+ * `bulkhead(options)`: at most `maxConcurrent` calls run at once; up to `maxQueue` more wait for a slot, in
+ * FIFO or LIFO order, for at most `maxQueueWaitMs`; beyond that a call is rejected at once with
+ * `BulkheadFullError`. `maxConcurrent` may be an adaptive limit (AIMD or Vegas) learned from the latency
+ * and the outcome of each call.
+ *
+ * One policy instance is one pool: every function it guards, and every permit taken with
+ * `tryAcquire`/`acquire` (load shedding without wrapping a function), shares the same slots and queue.
+ *
+ * Lean paths: a free slot is taken synchronously (a counter and a compare); a full queue rejects with a
+ * stackless error; only a queued call listens to its signal, and the queue keeps at most one clock timer
+ * armed, for the oldest waiter's deadline (waiters are kept in arrival order, so deadlines only grow).
+ */
+import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
+import { BulkheadFullError, isAbortError, isTimeoutError, isWeirError } from '../core/errors.js';
+import { Emitter } from '../core/events.js';
+import { type Call, CONTINUE, type Directive, type Stage } from '../core/pipeline.js';
+import { createPolicy, type Policy } from '../core/policy.js';
+import { neverAborted } from '../core/signal.js';
+import { checkClock, checkOneOf, checkOptions, checkSignal, show } from '../core/validate.js';
+import {
+  type AdaptiveLimitOptions,
+  type LimitAlgorithm,
+  type LimitSample,
+  type LimitState,
+  parseAdaptive,
+  type SampleKind,
+} from './limits.js';
+
+export type QueueOrder = 'fifo' | 'lifo';
+
+export interface BulkheadOptions {
+  /** Calls that may run at once: an integer >= 1, or an adaptive limit (`{ algorithm: 'aimd' | 'vegas', ... }`). */
+  maxConcurrent: number | AdaptiveLimitOptions;
+  /** Calls that may wait for a slot (default 0: reject at once when full). `Infinity` for no bound. */
+  maxQueue?: number;
+  /** Longest wait in the queue before rejecting with `BulkheadFullError` (reason `queue-timeout`); default Infinity. */
+  maxQueueWaitMs?: number;
+  /** Which waiter gets a freed slot: the oldest (`fifo`, default) or the newest (`lifo`). */
+  queueOrder?: QueueOrder;
+  clock?: Clock;
+}
+
+/** Why a call did not get a slot: the queue was full, its wait ran out, or its signal aborted while queued. */
+export type BulkheadEventReason = 'full' | 'queue-timeout' | 'aborted';
+
+export interface BulkheadEvents {
+  /** A call (or permit) got a slot; `waitedMs` is its time in the queue (0 when a slot was free). */
+  acquired: { running: number; queued: number; waitedMs: number };
+  /** A call had to wait for a slot. */
+  queued: { running: number; queued: number };
+  /** A call did not get a slot (for `aborted`, it rejects with its signal's reason, not a `BulkheadFullError`). */
+  rejected: { reason: BulkheadEventReason; running: number; queued: number };
+  /** A slot was freed (before it is handed to the next waiter, if any). */
+  released: { running: number; queued: number };
+  /** The adaptive limit changed. */
+  limit: { limit: number; previous: number };
+}
+
+/** How a permit's work ended, for the adaptive limit: a latency sample, a drop (loss signal), or neither. */
+export type PermitOutcome = 'success' | 'drop' | 'ignore';
+
+/** A slot taken with `tryAcquire` or `acquire`. */
+export interface BulkheadPermit {
+  /**
+   * Frees the slot (handing it to the next waiter). `outcome` feeds an adaptive limit (default `success`:
+   * the time since the slot was granted is a latency sample). Only the first call does anything; it
+   * returns `true`, later calls `false`.
+   */
+  release(outcome?: PermitOutcome): boolean;
+}
+
+export interface BulkheadPolicy extends Policy<BulkheadEvents> {
+  /** Calls (and permits) holding a slot now. */
+  readonly running: number;
+  /** Calls (and `acquire`s) waiting for a slot now. */
+  readonly queued: number;
+  /** The current concurrency limit (fixed, or the adaptive limit's current value). */
+  readonly limit: number;
+  readonly maxQueue: number;
+  readonly maxQueueWaitMs: number;
+  readonly queueOrder: QueueOrder;
+  /** `aimd` or `vegas` for an adaptive limit, else `undefined`. */
+  readonly algorithm: 'aimd' | 'vegas' | undefined;
+  /** Takes a slot now if one is free and nobody is queued (never waits); `undefined` when there is none. */
+  tryAcquire(): BulkheadPermit | undefined;
+  /**
+   * Takes a slot, waiting in the queue like a guarded call. Rejects with `BulkheadFullError` (queue full or
+   * wait timed out) or with the signal's reason when `signal` aborts (before or during the wait).
+   */
+  acquire(signal?: AbortSignal): Promise<BulkheadPermit>;
+}
+
+const OPTIONS = ['maxConcurrent', 'maxQueue', 'maxQueueWaitMs', 'queueOrder', 'clock'] as const;
+const ORDERS: readonly QueueOrder[] = ['fifo', 'lifo'];
+
+const SAMPLE = 0;
+const DROP = 1;
+const IGNORE = 2;
+type Kind = typeof SAMPLE | typeof DROP | typeof IGNORE;
+
+/** A call (or an `acquire`) waiting for a slot; a node of the pool's arrival-ordered queue. */
+class Waiter {
+  prev: Waiter | undefined = undefined;
+  next: Waiter | undefined = undefined;
+  queued = true;
+  resolve!: (value: unknown) => void;
+  reject!: (reason: unknown) => void;
+  readonly promise: Promise<unknown>;
+  constructor(
+    private readonly pool: Pool,
+    /** The guarded call, or undefined for an `acquire` (which resolves to a permit). */
+    readonly call: Call | undefined,
+    readonly slot: number,
+    readonly signal: AbortSignal,
+    readonly enqueuedAt: number,
+    readonly deadline: number,
+  ) {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  /** The waiter's signal aborted: leave the queue at once. */
+  handleEvent(): void {
+    this.pool.abortWaiter(this);
+  }
+}
+
+class Permit implements BulkheadPermit {
+  private held = true;
+  constructor(
+    private readonly pool: Pool,
+    private readonly start: number,
+  ) {}
+
+  release(outcome: PermitOutcome = 'success'): boolean {
+    const kind = outcome === 'success' ? SAMPLE : outcome === 'drop' ? DROP : outcome === 'ignore' ? IGNORE : -1;
+    if (kind === -1) {
+      throw new TypeError(`bulkhead permit.release: outcome must be "success", "drop" or "ignore", got ${show(outcome)}`);
+    }
+    if (!this.held) return false;
+    this.held = false;
+    this.pool.record(this.start, kind as Kind);
+    this.pool.release();
+    return true;
+  }
+}
+
+function classifyKind(kind: SampleKind): Kind {
+  if (kind === 'sample') return SAMPLE;
+  if (kind === 'drop') return DROP;
+  if (kind === 'ignore') return IGNORE;
+  throw new TypeError(`bulkhead: classifyError must return "sample", "drop" or "ignore", got ${show(kind)}`);
+}
+
+/** The shared state of one bulkhead: slots, queue, timer, adaptive limit. It is also the pipeline stage. */
+class Pool implements Stage {
+  running = 0;
+  limit: number;
+  size = 0;
+  private head: Waiter | undefined = undefined;
+  private tail: Waiter | undefined = undefined;
+  private timer: TimerHandle | undefined = undefined;
+  private state: LimitState | undefined;
+  private readonly lifo: boolean;
+  private readonly waitBounded: boolean;
+  private readonly fire = (): void => this.onTimer();
+
+  constructor(
+    fixedLimit: number,
+    readonly maxQueue: number,
+    readonly maxQueueWaitMs: number,
+    readonly order: QueueOrder,
+    private readonly clock: Clock,
+    private readonly events: Emitter<BulkheadEvents>,
+    readonly algorithm: LimitAlgorithm<any> | undefined,
+    private readonly classifyError: ((error: unknown) => SampleKind) | undefined,
+  ) {
+    this.lifo = order === 'lifo';
+    this.waitBounded = maxQueueWaitMs !== Number.POSITIVE_INFINITY;
+    this.state = algorithm?.initial(clock.random());
+    this.limit = this.state === undefined ? fixedLimit : this.state.limit;
+  }
+
+  // --- Stage ---------------------------------------------------------------------------------------------
+
+  enter(call: Call, slot: number): unknown {
+    // `size === 0` keeps a call made from a `released` listener from jumping the queue.
+    if (this.running < this.limit && this.size === 0) {
+      this.running++;
+      if (this.algorithm !== undefined) call.slots[slot] = this.clock.now();
+      if (this.events.has('acquired')) this.emitAcquired(0);
+      return undefined;
+    }
+    if (call.aborted) return call.abortReason;
+    return this.enqueue(call, slot, call.signal);
+  }
+
+  exit(call: Call, slot: number): Directive {
+    if (this.algorithm !== undefined) {
+      const start = call.slots[slot] as number;
+      call.slots[slot] = undefined;
+      let kind: Kind;
+      try {
+        kind = call.ok ? SAMPLE : this.classify(call.value);
+      } catch (error) {
+        // A throwing classifier becomes the outcome (as any throwing exit does); the slot is still freed.
+        this.release();
+        throw error;
+      }
+      this.record(start, kind);
+    }
+    this.release();
+    return CONTINUE;
+  }
+
+  // --- Permits -------------------------------------------------------------------------------------------
+
+  tryAcquire(): BulkheadPermit | undefined {
+    if (this.running < this.limit && this.size === 0) {
+      this.running++;
+      if (this.events.has('acquired')) this.emitAcquired(0);
+      return new Permit(this, this.algorithm === undefined ? 0 : this.clock.now());
+    }
+    if (this.events.has('rejected')) this.emitRejected('full');
+    return undefined;
+  }
+
+  acquire(signal: AbortSignal | undefined): Promise<BulkheadPermit> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.running < this.limit && this.size === 0) {
+      this.running++;
+      if (this.events.has('acquired')) this.emitAcquired(0);
+      return Promise.resolve(new Permit(this, this.algorithm === undefined ? 0 : this.clock.now()));
+    }
+    const queued = this.enqueue(undefined, 0, signal ?? neverAborted);
+    return (queued instanceof Promise ? queued : Promise.reject(queued)) as Promise<BulkheadPermit>;
+  }
+
+  // --- Slots and queue -----------------------------------------------------------------------------------
+
+  /** Frees one slot and hands free slots to waiters. */
+  release(): void {
+    this.running--;
+    if (this.events.has('released')) this.events.emit('released', { running: this.running, queued: this.size });
+    if (this.size !== 0) this.drain();
+  }
+
+  private drain(): void {
+    while (this.running < this.limit && this.size !== 0) {
+      this.grant((this.lifo ? this.tail : this.head) as Waiter);
+    }
+  }
+
+  private grant(waiter: Waiter): void {
+    this.remove(waiter);
+    this.running++;
+    const now = this.algorithm !== undefined || this.events.has('acquired') ? this.clock.now() : 0;
+    const call = waiter.call;
+    if (call === undefined) {
+      waiter.resolve(new Permit(this, now));
+    } else {
+      if (this.algorithm !== undefined) call.slots[waiter.slot] = now;
+      waiter.resolve(undefined);
+    }
+    if (this.events.has('acquired')) this.emitAcquired(now - waiter.enqueuedAt);
+  }
+
+  private enqueue(call: Call | undefined, slot: number, signal: AbortSignal): Promise<unknown> | BulkheadFullError {
+    if (this.size >= this.maxQueue) {
+      if (this.events.has('rejected')) this.emitRejected('full');
+      return BulkheadFullError.fast('full', this.limit);
+    }
+    const now = this.clock.now();
+    const waiter = new Waiter(this, call, slot, signal, now, now + this.maxQueueWaitMs);
+    waiter.prev = this.tail;
+    if (this.tail === undefined) this.head = waiter;
+    else this.tail.next = waiter;
+    this.tail = waiter;
+    this.size++;
+    if (signal !== neverAborted) signal.addEventListener('abort', waiter);
+    if (this.waitBounded && this.timer === undefined) this.arm(waiter.deadline);
+    if (this.events.has('queued')) this.events.emit('queued', { running: this.running, queued: this.size });
+    return waiter.promise;
+  }
+
+  /** Unlinks a waiter, stops listening to its signal, and clears the timer once the queue is empty. */
+  private remove(waiter: Waiter): void {
+    const { prev, next } = waiter;
+    if (prev === undefined) this.head = next;
+    else prev.next = next;
+    if (next === undefined) this.tail = prev;
+    else next.prev = prev;
+    waiter.prev = waiter.next = undefined;
+    waiter.queued = false;
+    this.size--;
+    if (waiter.signal !== neverAborted) waiter.signal.removeEventListener('abort', waiter);
+    if (this.size === 0 && this.timer !== undefined) {
+      this.clock.clearTimer(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  abortWaiter(waiter: Waiter): void {
+    if (!waiter.queued) return;
+    this.remove(waiter);
+    waiter.reject(waiter.signal.reason);
+    if (this.events.has('rejected')) this.emitRejected('aborted');
+  }
+
+  private arm(deadline: number): void {
+    this.timer = this.clock.setTimer(this.fire, Math.max(0, deadline - this.clock.now()));
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    const now = this.clock.now();
+    // The oldest waiter has the earliest deadline; it may already have left (granted, aborted): re-arm.
+    for (let waiter = this.head; waiter !== undefined && waiter.deadline <= now; waiter = this.head) {
+      this.remove(waiter);
+      waiter.reject(BulkheadFullError.fast('queue-timeout', this.limit));
+      if (this.events.has('rejected')) this.emitRejected('queue-timeout');
+    }
+    if (this.head !== undefined && this.timer === undefined) this.arm(this.head.deadline);
+  }
+
+  // --- Adaptive limit ------------------------------------------------------------------------------------
+
+  private classify(error: unknown): Kind {
+    // weir's own rejections measure nothing about the dependency.
+    if (isWeirError(error) && !isTimeoutError(error)) return IGNORE;
+    if (this.classifyError !== undefined) return classifyKind(this.classifyError(error));
+    return isAbortError(error) ? IGNORE : DROP;
+  }
+
+  /** Feeds one settled call (still counted in `running`) to the adaptive limit. */
+  record(start: number, kind: Kind): void {
+    const algorithm = this.algorithm;
+    if (algorithm === undefined || kind === IGNORE) return;
+    const sample: LimitSample = {
+      startMs: start,
+      rttMs: this.clock.now() - start,
+      inflight: this.running,
+      dropped: kind === DROP,
+    };
+    const state = algorithm.update(this.state, sample, this.clock.random());
+    this.state = state;
+    const previous = this.limit;
+    if (state.limit !== previous) {
+      this.limit = state.limit;
+      if (this.events.has('limit')) this.events.emit('limit', { limit: state.limit, previous });
+    }
+  }
+
+  // --- Events --------------------------------------------------------------------------------------------
+
+  private emitAcquired(waitedMs: number): void {
+    this.events.emit('acquired', { running: this.running, queued: this.size, waitedMs });
+  }
+
+  private emitRejected(reason: BulkheadEventReason): void {
+    this.events.emit('rejected', { reason, running: this.running, queued: this.size });
+  }
+}
+
+function checkCount(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !(Number.isInteger(value) || value === Number.POSITIVE_INFINITY) || value < min) {
+    throw new RangeError(`bulkhead: option "${name}" must be an integer >= ${min} or Infinity, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** Limits how many calls run at once, with a bounded, abortable queue; see {@link BulkheadOptions}. */
+export function bulkhead(maxConcurrentOrOptions: number | BulkheadOptions): BulkheadPolicy {
+  const options: BulkheadOptions =
+    typeof maxConcurrentOrOptions === 'number' ? { maxConcurrent: maxConcurrentOrOptions } : maxConcurrentOrOptions;
+  if (options === undefined) throw new TypeError('bulkhead: expected maxConcurrent or an options object, got undefined');
+  checkOptions('bulkhead', options, OPTIONS);
+  const max = options.maxConcurrent;
+  let fixedLimit = 0;
+  let adaptive: ReturnType<typeof parseAdaptive> | undefined;
+  if (typeof max === 'object' && max !== null && !Array.isArray(max)) {
+    adaptive = parseAdaptive(max);
+  } else if (typeof max === 'number' && Number.isInteger(max) && max >= 1) {
+    fixedLimit = max;
+  } else {
+    throw new RangeError(
+      `bulkhead: option "maxConcurrent" must be an integer >= 1 or an adaptive limit ({ algorithm: "aimd" | "vegas", ... }), got ${show(max)}`,
+    );
+  }
+  const maxQueue = options.maxQueue === undefined ? 0 : checkCount('maxQueue', options.maxQueue, 0);
+  const wait = options.maxQueueWaitMs;
+  if (wait !== undefined && (typeof wait !== 'number' || Number.isNaN(wait) || wait < 0)) {
+    throw new RangeError(
+      `bulkhead: option "maxQueueWaitMs" must be a number of milliseconds >= 0 (or Infinity), got ${show(wait)}`,
+    );
+  }
+  const maxQueueWaitMs = wait ?? Number.POSITIVE_INFINITY;
+  const order = options.queueOrder === undefined ? 'fifo' : checkOneOf('bulkhead', 'queueOrder', options.queueOrder, ORDERS);
+  const clock = options.clock === undefined ? systemClock : checkClock('bulkhead', options.clock);
+  const events = new Emitter<BulkheadEvents>(new Set(['acquired', 'queued', 'rejected', 'released', 'limit']));
+  const pool = new Pool(fixedLimit, maxQueue, maxQueueWaitMs, order, clock, events, adaptive?.algorithm, adaptive?.classifyError);
+  return createPolicy<BulkheadEvents, never, Omit<BulkheadPolicy, keyof Policy<BulkheadEvents>>>([pool], events, {
+    get running() {
+      return pool.running;
+    },
+    get queued() {
+      return pool.size;
+    },
+    get limit() {
+      return pool.limit;
+    },
+    maxQueue,
+    maxQueueWaitMs,
+    queueOrder: order,
+    algorithm: adaptive?.algorithm.name,
+    tryAcquire: () => pool.tryAcquire(),
+    acquire: (signal?: AbortSignal) => {
+      try {
+        return pool.acquire(checkSignal('bulkhead.acquire', signal));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+  });
+}
