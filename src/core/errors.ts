@@ -10,7 +10,12 @@ export const ERROR_BRAND: unique symbol = Symbol.for('weir.error.code') as never
 /** Marker that tells `retry` never to retry an error (see {@link markNonRetryable}). */
 export const NON_RETRYABLE: unique symbol = Symbol.for('weir.nonRetryable') as never;
 
-export type WeirErrorCode = 'ERR_WEIR_TIMEOUT' | 'ERR_WEIR_CIRCUIT_OPEN' | 'ERR_WEIR_BULKHEAD_FULL' | 'ERR_WEIR_RATE_LIMITED';
+export type WeirErrorCode =
+  | 'ERR_WEIR_TIMEOUT'
+  | 'ERR_WEIR_CIRCUIT_OPEN'
+  | 'ERR_WEIR_BULKHEAD_FULL'
+  | 'ERR_WEIR_RATE_LIMITED'
+  | 'ERR_WEIR_RETRY_EXHAUSTED';
 
 export abstract class WeirError extends Error {
   abstract readonly code: WeirErrorCode;
@@ -146,6 +151,24 @@ function rateMessage(retryAfterMs: number, reason: RateLimitReason): string {
     : `Rate limited; retry after ${Math.ceil(retryAfterMs)} ms`;
 }
 
+/** Why `retry` stopped: attempts, time budget, retry budget, or a Retry-After hint beyond `maxDelayMs`. */
+export type RetryGiveUpReason = 'attempts' | 'elapsed' | 'budget' | 'retryAfter';
+
+/** Thrown by `retry` (with `exhaustedResult: 'throw'`) when retries run out and the last attempt returned a failing result. */
+export class RetryExhaustedError extends WeirError {
+  declare readonly code: 'ERR_WEIR_RETRY_EXHAUSTED';
+  constructor(
+    /** Calls made. */
+    readonly attempts: number,
+    /** The last result. */
+    readonly value: unknown,
+    readonly reason: RetryGiveUpReason,
+  ) {
+    super(`Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} (${reason}); the last result was a failure`);
+  }
+}
+brand(RetryExhaustedError, 'ERR_WEIR_RETRY_EXHAUSTED', 'RetryExhaustedError');
+
 function codeOf(value: unknown): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<symbol, unknown>)[ERROR_BRAND] : undefined;
 }
@@ -164,6 +187,9 @@ export function isBulkheadFullError(value: unknown): value is BulkheadFullError 
 }
 export function isRateLimitedError(value: unknown): value is RateLimitedError {
   return codeOf(value) === 'ERR_WEIR_RATE_LIMITED';
+}
+export function isRetryExhaustedError(value: unknown): value is RetryExhaustedError {
+  return codeOf(value) === 'ERR_WEIR_RETRY_EXHAUSTED';
 }
 
 /** True for an `AbortError` (a `DOMException` or any error named so) and for weir's abort reasons. */

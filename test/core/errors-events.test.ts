@@ -9,10 +9,12 @@ import {
   isCircuitOpenError,
   isNonRetryable,
   isRateLimitedError,
+  isRetryExhaustedError,
   isTimeoutError,
   isWeirError,
   markNonRetryable,
   RateLimitedError,
+  RetryExhaustedError,
   TimeoutError,
   WeirError,
 } from '../../src/index.js';
@@ -38,6 +40,12 @@ describe('errors', () => {
     expect(new CircuitOpenError(1200).retryAfterMs).toBe(1200);
     expect(new RateLimitedError(300).retryAfterMs).toBe(300);
     expect(new TimeoutError(5, { cause: 'x' }).cause).toBe('x');
+    const exhausted = new RetryExhaustedError(3, { status: 503 }, 'attempts');
+    expect(isWeirError(exhausted) && isRetryExhaustedError(exhausted) && exhausted.code === 'ERR_WEIR_RETRY_EXHAUSTED').toBe(
+      true,
+    );
+    expect(exhausted.name).toBe('RetryExhaustedError');
+    expect(isRetryExhaustedError(new TimeoutError(1))).toBe(false);
     expect(isWeirError(new Error('x'))).toBe(false);
     expect(isWeirError(null)).toBe(false);
   });

@@ -1,0 +1,312 @@
+/**
+ * `retry(options)`: runs the function again after a failure, up to `maxAttempts` calls in all, waiting a
+ * backoff (full-jitter exponential by default) that a `Retry-After` hint may lengthen. Only the stages
+ * inside the retry run again; the sleep between attempts is abortable and leaves no timer behind.
+ *
+ * Per call, `enter` stores a number in the slot (the start time, or 0); the state object is created only
+ * at the first failure, so the success path allocates nothing.
+ */
+import { type Clock, systemClock } from '../core/clock.js';
+import {
+  isAbortError,
+  isBulkheadFullError,
+  isCircuitOpenError,
+  isNonRetryable,
+  isRateLimitedError,
+  isWeirError,
+  RetryExhaustedError,
+  type RetryGiveUpReason,
+} from '../core/errors.js';
+import { Emitter } from '../core/events.js';
+import { type Call, CONTINUE, type Directive, RETRY, type Stage } from '../core/pipeline.js';
+import { createPolicy, type Policy } from '../core/policy.js';
+import { sleep } from '../core/signal.js';
+import { checkClock, checkFunction, checkMs, checkOneOf, checkOptions, show } from '../core/validate.js';
+import { type Backoff, type BackoffFunction, exponentialBackoff, type RetryOutcome, toBackoff } from './backoff.js';
+import type { RetryBudgetLike } from './budget.js';
+import { retryAfterHint } from './retry-after.js';
+
+/** weir's own rejections, which `retry` leaves alone unless told otherwise. */
+export type WeirRejection = 'circuitOpen' | 'bulkheadFull' | 'rateLimited';
+const REJECTIONS: readonly WeirRejection[] = ['circuitOpen', 'bulkheadFull', 'rateLimited'];
+
+export interface RetryOptions {
+  /** Calls in all, the first included (default 3): `maxAttempts: 3` makes at most 3 calls. `Infinity` is allowed. */
+  maxAttempts?: number;
+  /** `exponentialBackoff()` (default, full jitter), `constantBackoff(ms)`, a number of ms, or `(attempt, outcome) => ms`. */
+  backoff?: Backoff | BackoffFunction | number;
+  /** Which errors to retry (default: all of them). Never consulted for the errors `retry` never retries. */
+  retryOn?: (error: unknown, attempt: number) => boolean;
+  /** Which results count as failures to retry, e.g. `(r) => r.status >= 500` (default: none). */
+  retryOnResult?: (value: any, attempt: number) => boolean;
+  /** Which of weir's rejections to retry: `true` for all, or a list (default: none). */
+  retryRejections?: boolean | readonly WeirRejection[];
+  /** Follow delay hints (`retryAfterMs`, `Retry-After`) (default true). */
+  honorRetryAfter?: boolean;
+  /** The most a hint may add to the wait (default 60 000 ms; `Infinity` trusts the server). */
+  maxDelayMs?: number;
+  /** A time budget from entering the policy: no attempt starts at or after it (default: none). */
+  maxElapsedMs?: number;
+  /** A budget shared by many calls (see `retryBudget`): when it is exhausted, the failure is returned at once. */
+  budget?: RetryBudgetLike;
+  /** When retries run out on a result failure: return the last result (default) or throw `RetryExhaustedError`. */
+  exhaustedResult?: 'return' | 'throw';
+  clock?: Clock;
+}
+
+/** Why a retryable failure was not retried. */
+export type GiveUpReason = RetryGiveUpReason;
+
+export interface RetryEvents {
+  /** Attempt `attempt` failed and the next starts after `delayMs`. Emitted before the wait. */
+  retry: { readonly attempt: number; readonly delayMs: number } & RetryOutcome;
+  /** A retryable failure will not be retried: attempts, time or budget ran out. */
+  giveUp: { readonly attempts: number; readonly reason: GiveUpReason } & RetryOutcome;
+  /** The call succeeded after `attempts` calls. */
+  success: { readonly attempts: number };
+  /** The call ended in failure after `attempts` calls (an error, or a result `retryOnResult` rejected). */
+  failure: { readonly attempts: number } & RetryOutcome;
+}
+
+export interface RetryPolicy extends Policy<RetryEvents> {
+  readonly maxAttempts: number;
+  readonly budget: RetryBudgetLike | undefined;
+}
+
+const OPTIONS = [
+  'maxAttempts',
+  'backoff',
+  'retryOn',
+  'retryOnResult',
+  'retryRejections',
+  'honorRetryAfter',
+  'maxDelayMs',
+  'maxElapsedMs',
+  'budget',
+  'exhaustedResult',
+  'clock',
+] as const;
+
+/** Per-call state, created at the first failure. */
+class RetryState {
+  attempt = 1;
+  previousMs: number | undefined = undefined;
+  constructor(readonly start: number) {}
+}
+
+interface Config {
+  maxAttempts: number;
+  backoff: Backoff;
+  retryOn: ((error: unknown, attempt: number) => boolean) | undefined;
+  retryOnResult: ((value: unknown, attempt: number) => boolean) | undefined;
+  circuitOpen: boolean;
+  bulkheadFull: boolean;
+  rateLimited: boolean;
+  honorRetryAfter: boolean;
+  maxDelayMs: number;
+  maxElapsedMs: number | undefined;
+  budget: RetryBudgetLike | undefined;
+  throwOnExhausted: boolean;
+  clock: Clock;
+}
+
+function outcomeOf(call: Call): RetryOutcome {
+  return call.ok ? { ok: true, value: call.value } : { ok: false, error: call.value };
+}
+
+function checkVerdict(name: string, verdict: unknown): boolean {
+  if (typeof verdict !== 'boolean') {
+    throw new TypeError(`retry: "${name}" must return a boolean (synchronously), got ${show(verdict)}`);
+  }
+  return verdict;
+}
+
+class RetryStage implements Stage {
+  private readonly timed: boolean;
+
+  constructor(
+    private readonly config: Config,
+    private readonly events: Emitter<RetryEvents>,
+  ) {
+    this.timed = config.maxElapsedMs !== undefined;
+  }
+
+  enter(call: Call, slot: number): undefined {
+    call.attempt = 1;
+    call.slots[slot] = this.timed ? this.config.clock.now() : 0;
+    this.config.budget?.deposit();
+    return undefined;
+  }
+
+  exit(call: Call, slot: number): Directive {
+    const state = call.slots[slot];
+    const attempt = typeof state === 'number' ? 1 : (state as RetryState).attempt;
+    if (call.ok) {
+      const onResult = this.config.retryOnResult;
+      if (onResult === undefined || !checkVerdict('retryOnResult', onResult(call.value, attempt))) {
+        if (this.events.has('success')) this.events.emit('success', { attempts: attempt });
+        return CONTINUE;
+      }
+    } else if (call.aborted || !this.retryable(call.value, attempt)) {
+      return this.fail(call, attempt);
+    }
+    return this.failed(call, slot, attempt, state);
+  }
+
+  /** The errors `retry` never retries come first; `retryOn` decides among the rest. */
+  private retryable(error: unknown, attempt: number): boolean {
+    if (isAbortError(error) || isNonRetryable(error)) return false;
+    if (isWeirError(error)) {
+      const config = this.config;
+      if (isCircuitOpenError(error) && !config.circuitOpen) return false;
+      if (isBulkheadFullError(error) && !config.bulkheadFull) return false;
+      // An infinite wait means the cost can never pass: retrying cannot help.
+      if (isRateLimitedError(error) && (!config.rateLimited || error.retryAfterMs === Number.POSITIVE_INFINITY)) return false;
+    }
+    const retryOn = this.config.retryOn;
+    return retryOn === undefined || checkVerdict('retryOn', retryOn(error, attempt));
+  }
+
+  /** A retryable failure: retry it if attempts, time and budget allow. */
+  private failed(call: Call, slot: number, attempt: number, slotValue: unknown): Directive {
+    const config = this.config;
+    if (call.aborted) return this.fail(call, attempt);
+    if (attempt >= config.maxAttempts) return this.giveUp(call, attempt, 'attempts');
+    const clock = config.clock;
+    const state = typeof slotValue === 'number' ? new RetryState(slotValue) : (slotValue as RetryState);
+    const outcome = outcomeOf(call);
+    let delay = config.backoff.delay(attempt, state.previousMs, clock.random(), outcome);
+    if (typeof delay !== 'number' || !(delay >= 0) || delay === Number.POSITIVE_INFINITY) {
+      throw new RangeError(`retry: the backoff returned ${show(delay)} after attempt ${attempt}; expected a finite number >= 0`, {
+        cause: call.value,
+      });
+    }
+    state.previousMs = delay;
+    if (config.honorRetryAfter) {
+      const hint = retryAfterHint(call.value, clock.wallNow());
+      if (hint !== undefined) {
+        if (hint === Number.POSITIVE_INFINITY) return this.giveUp(call, attempt, 'retryAfter');
+        const capped = Math.min(hint, config.maxDelayMs);
+        if (capped > delay) delay = capped;
+      }
+    }
+    const maxElapsedMs = config.maxElapsedMs;
+    if (maxElapsedMs !== undefined && clock.now() + delay - state.start >= maxElapsedMs) {
+      return this.giveUp(call, attempt, 'elapsed');
+    }
+    if (config.budget !== undefined && !config.budget.tryWithdraw()) return this.giveUp(call, attempt, 'budget');
+    const next = attempt + 1;
+    state.attempt = next;
+    call.slots[slot] = state;
+    call.attempt = next;
+    const events = this.events;
+    if (events.has('retry')) events.emit('retry', { attempt, delayMs: delay, ...outcome });
+    if (delay > 0) {
+      const wait = sleep(clock, delay, call.signal);
+      call.pending = events.has('failure') ? wait.catch((reason: unknown) => this.abortedWait(reason, attempt)) : wait;
+    }
+    return RETRY;
+  }
+
+  /** An abort ended the wait before attempt `attempt + 1`: the call fails with the abort reason. */
+  private abortedWait(reason: unknown, attempt: number): never {
+    this.events.emit('failure', { attempts: attempt, ok: false, error: reason });
+    throw reason;
+  }
+
+  private giveUp(call: Call, attempt: number, reason: GiveUpReason): Directive {
+    const events = this.events;
+    if (events.has('giveUp')) events.emit('giveUp', { attempts: attempt, reason, ...outcomeOf(call) });
+    if (call.ok && this.config.throwOnExhausted) {
+      const error = new RetryExhaustedError(attempt, call.value, reason);
+      call.ok = false;
+      call.value = error;
+    }
+    return this.fail(call, attempt);
+  }
+
+  private fail(call: Call, attempt: number): Directive {
+    if (this.events.has('failure')) this.events.emit('failure', { attempts: attempt, ...outcomeOf(call) });
+    return CONTINUE;
+  }
+}
+
+function checkRejections(value: unknown): Set<WeirRejection> {
+  if (value === undefined || value === false) return new Set();
+  if (value === true) return new Set(REJECTIONS);
+  if (!Array.isArray(value)) {
+    throw new TypeError(
+      `retry: option "retryRejections" must be a boolean or a list of ${REJECTIONS.join(', ')}, got ${show(value)}`,
+    );
+  }
+  return new Set(value.map((item) => checkOneOf('retry', 'retryRejections', item, REJECTIONS)));
+}
+
+function checkBudget(value: unknown): RetryBudgetLike {
+  const budget = value as Partial<RetryBudgetLike> | null;
+  if (
+    typeof budget !== 'object' ||
+    budget === null ||
+    typeof budget.deposit !== 'function' ||
+    typeof budget.tryWithdraw !== 'function'
+  ) {
+    throw new TypeError(
+      `retry: option "budget" must be a retry budget (retryBudget()) with deposit and tryWithdraw, got ${show(value)}`,
+    );
+  }
+  return budget as RetryBudgetLike;
+}
+
+/** Retries failed calls with backoff; see {@link RetryOptions}. */
+export function retry(options: RetryOptions = {}): RetryPolicy {
+  const where = 'retry';
+  checkOptions(where, options, OPTIONS);
+  const { maxAttempts = 3 } = options;
+  if (
+    typeof maxAttempts !== 'number' ||
+    !(maxAttempts >= 1) ||
+    !(Number.isInteger(maxAttempts) || maxAttempts === Number.POSITIVE_INFINITY)
+  ) {
+    throw new RangeError(
+      `${where}: option "maxAttempts" must be an integer >= 1 (calls in all, the first included) or Infinity, got ${show(maxAttempts)}`,
+    );
+  }
+  const maxDelayMs = options.maxDelayMs ?? 60_000;
+  if (typeof maxDelayMs !== 'number' || !(maxDelayMs >= 0)) {
+    throw new RangeError(
+      `${where}: option "maxDelayMs" must be a number of milliseconds >= 0 (Infinity allowed), got ${show(maxDelayMs)}`,
+    );
+  }
+  const honorRetryAfter = options.honorRetryAfter ?? true;
+  if (typeof honorRetryAfter !== 'boolean') {
+    throw new TypeError(`${where}: option "honorRetryAfter" must be a boolean, got ${show(honorRetryAfter)}`);
+  }
+  const rejections = checkRejections(options.retryRejections);
+  const config: Config = {
+    maxAttempts,
+    backoff: options.backoff === undefined ? exponentialBackoff() : toBackoff(where, options.backoff),
+    retryOn: options.retryOn === undefined ? undefined : checkFunction(where, 'retryOn', options.retryOn),
+    retryOnResult: options.retryOnResult === undefined ? undefined : checkFunction(where, 'retryOnResult', options.retryOnResult),
+    circuitOpen: rejections.has('circuitOpen'),
+    bulkheadFull: rejections.has('bulkheadFull'),
+    rateLimited: rejections.has('rateLimited'),
+    honorRetryAfter,
+    maxDelayMs,
+    maxElapsedMs: options.maxElapsedMs === undefined ? undefined : checkMs(where, 'maxElapsedMs', options.maxElapsedMs),
+    budget: options.budget === undefined ? undefined : checkBudget(options.budget),
+    throwOnExhausted:
+      options.exhaustedResult === undefined
+        ? false
+        : checkOneOf(where, 'exhaustedResult', options.exhaustedResult, ['return', 'throw']) === 'throw',
+    clock: options.clock === undefined ? systemClock : checkClock(where, options.clock),
+  };
+  const events = new Emitter<RetryEvents>(new Set(['retry', 'giveUp', 'success', 'failure']));
+  return createPolicy<RetryEvents, never, Omit<RetryPolicy, keyof Policy<RetryEvents>>>(
+    [new RetryStage(config, events)],
+    events,
+    {
+      maxAttempts,
+      budget: config.budget,
+    },
+  );
+}
