@@ -1,0 +1,19 @@
+import { expect, test } from 'vitest';
+import { example } from '../../docs/examples/rate-limit.js';
+import { VirtualClock } from '../../src/index.js';
+
+test('the docs example runs and prints what the docs say', async () => {
+  const clock = new VirtualClock();
+  const run = example(clock);
+  await clock.runAllAsync();
+  expect(await run).toEqual([
+    'profile of ann',
+    'profile of ann',
+    'ann is limited: retry after 100 ms',
+    'waited for ann',
+    'after 100 ms',
+    'bob: allowed=true remaining=0 resetAfterMs=200',
+    'cost 3: cost-exceeds-limit',
+  ]);
+  expect(clock.pendingTimers).toBe(0);
+});
