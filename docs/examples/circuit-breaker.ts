@@ -1,0 +1,61 @@
+/**
+ * Worked example for docs/circuit-breaker.md: protect a flaky dependency with a breaker and a timeout.
+ * It runs on a VirtualClock so that it is deterministic; test/circuit-breaker/docs-example.test.ts runs it.
+ * In an application, leave `clock` out (the system clock is the default).
+ */
+import { circuitBreaker, compose, isCircuitOpenError, timeout, VirtualClock } from '../../src/index.js';
+
+/** A pretend inventory service that is down for its first 8 requests and then recovers. */
+function flakyInventory() {
+  let requests = 0;
+  return async (sku: string): Promise<{ sku: string; stock: number }> => {
+    requests++;
+    if (requests <= 8) throw new Error(`inventory unavailable (request ${requests})`);
+    return { sku, stock: 42 };
+  };
+}
+
+export async function example(): Promise<string[]> {
+  const log: string[] = [];
+  const clock = new VirtualClock();
+
+  const breaker = circuitBreaker({
+    window: { type: 'count', size: 20 }, // judge the last 20 calls...
+    minimumCalls: 5, // ...once there are at least 5 of them
+    failureRateThreshold: 0.5, // open when half of them fail
+    slowCallDurationMs: 2_000, // a call over 2 s is slow...
+    slowCallRateThreshold: 0.8, // ...and 80 % slow calls open it too
+    openDurationMs: { initialMs: 5_000, maxMs: 60_000 }, // 5 s, then 10 s, 20 s... while it keeps failing
+    halfOpen: { permits: 2, maxWaitMs: 3_000 }, // two trial calls, which must finish within 3 s
+    clock,
+  });
+  breaker.on('stateChange', ({ from, to, reason }) => log.push(`state ${from} -> ${to} (${reason})`));
+
+  // The breaker outside, the timeout inside: a timed-out call counts as a failure.
+  const getStock = compose(breaker, timeout({ ms: 2_500, clock }))(flakyInventory());
+
+  const call = async (label: string) => {
+    try {
+      const item = await getStock('sku-1');
+      log.push(`${label}: stock ${item.stock}`);
+    } catch (error) {
+      if (isCircuitOpenError(error)) log.push(`${label}: rejected fast, retry in ${error.retryAfterMs} ms`);
+      else log.push(`${label}: failed (${(error as Error).message})`);
+    }
+  };
+
+  for (let i = 1; i <= 6; i++) await call(`call ${i}`); // 5 failures open the breaker; call 6 is refused
+  clock.advance(5_000); // open for 5 s: then half-open, with no timer involved
+  log.push(`after 5 s: ${breaker.state}`);
+  await call('trial 1'); // the dependency is still down (requests 6 and 7 fail): open again
+  await call('trial 2');
+  log.push(`backoff: ${JSON.stringify(breaker.toJSON())}`);
+  clock.advance(10_000); // the second open lasts twice as long
+  await call('trial 3'); // request 8 fails, request 9 succeeds: 1 of 2 trials failed = 50 %: open again
+  await call('trial 4');
+  clock.advance(20_000);
+  await call('trial 5'); // both trials succeed: closed, with a fresh window
+  await call('trial 6');
+  await call('after recovery');
+  return log;
+}

@@ -1,0 +1,278 @@
+/**
+ * The circuit breaker's state machine, without a clock, timers or events: every method takes `now`, and
+ * transitions are reported through one callback. The policy (circuit-breaker.ts) is a thin shell that
+ * reads the clock, classifies outcomes and emits events; tests drive this class directly with numbers.
+ *
+ * Generations. Every transition starts a fresh window, and a call only counts in the generation that
+ * admitted it: calls still in flight when the breaker opens (or is reset, isolated...) are not counted
+ * when they finish. Each admitted call gets a numeric mark; a transition moves `generationStart` past
+ * every mark given so far, so `mark >= generationStart` means "admitted since the last transition". The
+ * mark is an admission counter, or, when slow calls are measured, the admission time (nudged just past
+ * the transition instant when a call is admitted at the very instant of a transition), so one number per
+ * call carries both facts and nothing is allocated.
+ */
+import type { OutcomeWindow } from './window.js';
+import { OUTCOME_FAILURE, OUTCOME_SLOW } from './window.js';
+
+export const CLOSED = 0;
+export const OPEN = 1;
+export const HALF_OPEN = 2;
+export const ISOLATED = 3;
+export const DISABLED = 4;
+export type StateCode = typeof CLOSED | typeof OPEN | typeof HALF_OPEN | typeof ISOLATED | typeof DISABLED;
+
+export type CircuitState = 'closed' | 'open' | 'half-open' | 'isolated' | 'disabled';
+export const STATE_NAMES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'isolated', 'disabled'];
+
+/** An outcome the breaker counts neither way (see `isFailure`). */
+export const OUTCOME_IGNORED = 4;
+
+export type CircuitTransitionReason =
+  /** closed → open, or half-open → open: the failure rate reached `failureRateThreshold`. */
+  | 'failure-rate'
+  /** closed → open, or half-open → open: the slow-call rate reached `slowCallRateThreshold`. */
+  | 'slow-call-rate'
+  /** closed → open: `consecutiveFailures` failures in a row. */
+  | 'consecutive-failures'
+  /** open → half-open: the open duration elapsed. */
+  | 'open-elapsed'
+  /** half-open → closed: every trial completed and the rates stayed under the thresholds. */
+  | 'trials-passed'
+  /** half-open → open: the trials did not all complete within `halfOpen.maxWaitMs`. */
+  | 'half-open-timeout'
+  /** → isolated, by `isolate()`. */
+  | 'isolated'
+  /** → disabled, by `disable()`. */
+  | 'disabled'
+  /** isolated/disabled → closed (or disabled), the last handle was released. */
+  | 'released'
+  /** → closed, by `reset()`. */
+  | 'reset';
+
+export interface MachineConfig {
+  readonly minimumCalls: number;
+  readonly failureRateThreshold: number;
+  /** `Infinity` when the trigger is off. */
+  readonly consecutiveFailures: number;
+  /** `Infinity` when slow calls are not measured. */
+  readonly slowCallRateThreshold: number;
+  readonly permits: number;
+  readonly maxWaitMs: number;
+  /** Whether marks are admission times (slow calls are measured) rather than admission counts. */
+  readonly timed: boolean;
+  /** How long to stay open the `reopens`-th time in a row (0 for the first open after closed). */
+  openDurationMs(reopens: number): number;
+}
+
+export type TransitionListener = (from: StateCode, to: StateCode, reason: CircuitTransitionReason) => void;
+
+/** Which threshold (if any) a closed breaker's window crosses. Pure. */
+export function tripReason(
+  calls: number,
+  failures: number,
+  slowCalls: number,
+  consecutiveFailures: number,
+  config: MachineConfig,
+): CircuitTransitionReason | undefined {
+  if (consecutiveFailures >= config.consecutiveFailures) return 'consecutive-failures';
+  if (calls < config.minimumCalls) return undefined;
+  if (failures / calls >= config.failureRateThreshold) return 'failure-rate';
+  if (slowCalls / calls >= config.slowCallRateThreshold) return 'slow-call-rate';
+  return undefined;
+}
+
+/** What completed half-open trials decide: the same thresholds as in closed. Pure. */
+export function trialVerdict(
+  trials: number,
+  failures: number,
+  slowCalls: number,
+  config: MachineConfig,
+): 'failure-rate' | 'slow-call-rate' | 'trials-passed' {
+  if (failures / trials >= config.failureRateThreshold) return 'failure-rate';
+  if (slowCalls / trials >= config.slowCallRateThreshold) return 'slow-call-rate';
+  return 'trials-passed';
+}
+
+/** The smallest double greater than `x`. */
+function nextUp(x: number): number {
+  return x + Math.max(Math.abs(x) * Number.EPSILON, Number.MIN_VALUE);
+}
+
+export class BreakerMachine {
+  state: StateCode = CLOSED;
+  /** While open: when it turns half-open. */
+  openUntil = 0;
+  /** How many times in a row the breaker re-opened from half-open (drives the open-duration backoff). */
+  reopens = 0;
+  consecutiveFailures = 0;
+  trialsInFlight = 0;
+  trialsDone = 0;
+  trialFailures = 0;
+  trialSlowCalls = 0;
+  /** Deadline of the current half-open trials: first trial admitted + maxWaitMs. */
+  trialDeadline = Number.POSITIVE_INFINITY;
+  isolationHolds = 0;
+  disableHolds = 0;
+  generationStart = Number.NEGATIVE_INFINITY;
+  private seq = 0;
+
+  constructor(
+    readonly config: MachineConfig,
+    readonly window: OutcomeWindow,
+    private readonly notify: TransitionListener,
+  ) {}
+
+  /** Applies the transitions that time alone causes (open → half-open, half-open timeout → open). */
+  sync(now: number): void {
+    for (;;) {
+      const state = this.state;
+      if (state === OPEN) {
+        if (now < this.openUntil) return;
+        this.moveTo(HALF_OPEN, this.openUntil, now, 'open-elapsed');
+      } else if (state === HALF_OPEN) {
+        if (now < this.trialDeadline) return;
+        this.moveTo(OPEN, this.trialDeadline, now, 'half-open-timeout');
+      } else {
+        return;
+      }
+    }
+  }
+
+  /** Admits a call and returns its mark, or returns undefined to reject it. */
+  admit(now: number): number | undefined {
+    let state = this.state;
+    if (state === CLOSED) return this.mark(now);
+    if (state === DISABLED) return Number.NEGATIVE_INFINITY; // never counted
+    this.sync(now);
+    state = this.state;
+    if (state === CLOSED) return this.mark(now);
+    if (state !== HALF_OPEN || this.trialsInFlight + this.trialsDone >= this.config.permits) return undefined;
+    if (this.trialDeadline === Number.POSITIVE_INFINITY) this.trialDeadline = now + this.config.maxWaitMs;
+    this.trialsInFlight++;
+    return this.mark(now);
+  }
+
+  private mark(now: number): number {
+    if (!this.config.timed) return this.seq++;
+    return Math.max(now, this.generationStart);
+  }
+
+  /** How long a call rejected now should wait: until half-open, until the trials' deadline, or forever. */
+  retryAfterMs(now: number): number {
+    if (this.state === OPEN) return this.openUntil - now;
+    if (this.state === HALF_OPEN) return Math.max(0, this.trialDeadline - now);
+    return Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Whether a call with `mark` that finishes at `now` counts: it must have been admitted in the current
+   * generation, in a state that counts (closed or half-open).
+   */
+  counts(now: number, mark: number): boolean {
+    if (this.state === HALF_OPEN) this.sync(now);
+    return mark >= this.generationStart && (this.state === CLOSED || this.state === HALF_OPEN);
+  }
+
+  /** Records the outcome of a call for which `counts` just returned true, and applies what it decides. */
+  record(now: number, outcome: number): void {
+    if (this.state !== CLOSED) {
+      this.recordTrial(now, outcome);
+      return;
+    }
+    const reason = this.recordClosed(outcome, now);
+    if (reason !== undefined) this.trip(now, reason);
+  }
+
+  /**
+   * Closed: adds an outcome to the window and says whether a threshold is crossed, without transitioning,
+   * so that the shell reads the clock only when it must (to stamp the open state). A count window
+   * ignores the time, so 0 is passed for it; a time window needs the real `now`.
+   */
+  recordClosed(outcome: number, now = 0): CircuitTransitionReason | undefined {
+    if (outcome === OUTCOME_IGNORED) return undefined;
+    const window = this.window;
+    window.record(now, outcome);
+    this.consecutiveFailures = outcome & OUTCOME_FAILURE ? this.consecutiveFailures + 1 : 0;
+    return tripReason(window.calls, window.failures, window.slowCalls, this.consecutiveFailures, this.config);
+  }
+
+  /** closed → open. */
+  trip(now: number, reason: CircuitTransitionReason): void {
+    this.moveTo(OPEN, now, now, reason);
+  }
+
+  /** Half-open: an ignored trial gives its permit back; the last trial decides. */
+  recordTrial(now: number, outcome: number): void {
+    this.trialsInFlight--;
+    if (outcome === OUTCOME_IGNORED) return;
+    this.trialsDone++;
+    this.trialFailures += outcome & OUTCOME_FAILURE;
+    this.trialSlowCalls += (outcome & OUTCOME_SLOW) >> 1;
+    const config = this.config;
+    if (this.trialsDone < config.permits) return;
+    const verdict = trialVerdict(this.trialsDone, this.trialFailures, this.trialSlowCalls, config);
+    this.moveTo(verdict === 'trials-passed' ? CLOSED : OPEN, now, now, verdict);
+  }
+
+  // Manual transitions apply the due time-driven ones first, so `stateChange` events always chain.
+  isolate(now: number): void {
+    this.sync(now);
+    if (this.isolationHolds++ === 0) this.moveTo(ISOLATED, now, now, 'isolated');
+  }
+
+  releaseIsolation(now: number): void {
+    this.sync(now);
+    if (--this.isolationHolds === 0) this.moveTo(this.disableHolds > 0 ? DISABLED : CLOSED, now, now, 'released');
+  }
+
+  disable(now: number): void {
+    this.sync(now);
+    if (this.disableHolds++ === 0 && this.isolationHolds === 0) this.moveTo(DISABLED, now, now, 'disabled');
+  }
+
+  releaseDisable(now: number): void {
+    this.sync(now);
+    if (--this.disableHolds === 0 && this.isolationHolds === 0) this.moveTo(CLOSED, now, now, 'released');
+  }
+
+  /** Back to closed with a fresh window, forgetting holds and the backoff; quiet when already closed. */
+  reset(now: number): void {
+    this.sync(now);
+    this.isolationHolds = this.disableHolds = 0;
+    this.reopens = 0;
+    if (this.state === CLOSED) this.startGeneration(now, now);
+    else this.moveTo(CLOSED, now, now, 'reset');
+  }
+
+  /** Restores a state at construction (no event): see `CircuitBreakerSnapshot`. */
+  restore(state: StateCode, reopens: number, openUntil: number, now: number): void {
+    this.reopens = reopens;
+    this.isolationHolds = state === ISOLATED ? 1 : 0;
+    this.disableHolds = state === DISABLED ? 1 : 0;
+    this.state = state;
+    this.startGeneration(now, now);
+    if (state === OPEN) this.openUntil = openUntil;
+  }
+
+  /** `at` is when the transition logically happened (earlier than `now` when it was due while nobody looked). */
+  private moveTo(to: StateCode, at: number, now: number, reason: CircuitTransitionReason): void {
+    const from = this.state;
+    if (to === OPEN) {
+      if (from === HALF_OPEN) this.reopens++;
+      this.openUntil = at + this.config.openDurationMs(this.reopens);
+    } else if (to === CLOSED) {
+      this.reopens = 0;
+    }
+    this.state = to;
+    this.startGeneration(at, now);
+    this.notify(from, to, reason);
+  }
+
+  private startGeneration(at: number, now: number): void {
+    this.generationStart = this.config.timed ? nextUp(Math.max(now, this.generationStart)) : this.seq;
+    this.window.clear(at);
+    this.consecutiveFailures = 0;
+    this.trialsInFlight = this.trialsDone = this.trialFailures = this.trialSlowCalls = 0;
+    this.trialDeadline = Number.POSITIVE_INFINITY;
+  }
+}
