@@ -37,7 +37,7 @@ export async function quickStart(clock: Clock = systemClock): Promise<string[]> 
   // 4. Events: subscribe, and unsubscribe with the returned function.
   const guard = timeout({ ms: 50, clock });
   const off = guard.on('timeout', ({ timeoutMs }) => log.push(`event: timeout ${timeoutMs} ms`));
-  await guard(() => new Promise((resolve) => clock.setTimer(resolve, 100)))().catch(() => {});
+  await guard(() => new Promise<void>((resolve) => clock.setTimer(() => resolve(), 100)))().catch(() => {});
   off();
   return log;
 }
