@@ -33,7 +33,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -90,7 +92,19 @@ export class RedisProcess {
   }
 
   private async spawn(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.extraArgs];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      this.dir,
+      ...this.extraArgs,
+    ];
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.child = child;
     child.unref();
@@ -137,13 +151,28 @@ export class RedisCluster {
     const nodes: RedisProcess[] = [];
     try {
       for (let i = 0; i < masters; i++) {
-        nodes.push(await RedisProcess.start(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000']));
+        nodes.push(
+          await RedisProcess.start([
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            'nodes.conf',
+            '--cluster-node-timeout',
+            '2000',
+          ]),
+        );
       }
-      execFileSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
-        stdio: 'ignore',
-      });
+      execFileSync(
+        'redis-cli',
+        ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+        {
+          stdio: 'ignore',
+        },
+      );
       for (const node of nodes) {
-        await waitFor(`cluster state ok on ${node.port}`, async () => (await rawCommand(node.port, 'CLUSTER INFO')).includes('cluster_state:ok'));
+        await waitFor(`cluster state ok on ${node.port}`, async () =>
+          (await rawCommand(node.port, 'CLUSTER INFO')).includes('cluster_state:ok'),
+        );
       }
     } catch (error) {
       await Promise.all(nodes.map((n) => n.stop()));
