@@ -14,7 +14,7 @@
 import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
 import { BulkheadFullError, isAbortError, isTimeoutError, isWeirError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
-import { type Call, CONTINUE, type Directive, type Stage } from '../core/pipeline.js';
+import { type Call, CONTINUE, type Directive, STAGE_BULKHEAD, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { neverAborted } from '../core/signal.js';
 import { checkClock, checkOneOf, checkOptions, checkSignal, show } from '../core/validate.js';
@@ -157,6 +157,7 @@ function classifyKind(kind: SampleKind): Kind {
 
 /** The shared state of one bulkhead: slots, queue, timer, adaptive limit. It is also the pipeline stage. */
 class Pool implements Stage {
+  readonly kind = STAGE_BULKHEAD;
   running = 0;
   limit: number;
   size = 0;

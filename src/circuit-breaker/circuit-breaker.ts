@@ -11,7 +11,7 @@
 import { type Clock, systemClock } from '../core/clock.js';
 import { CircuitOpenError, type CircuitRejectedState, ERROR_BRAND } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
-import { type Call, CONTINUE, type Directive, type Stage } from '../core/pipeline.js';
+import { type Call, CONTINUE, type Directive, STAGE_CIRCUIT_BREAKER, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import {
   checkClock,
@@ -164,6 +164,7 @@ const OPTIONS = [
 const WHERE = 'circuitBreaker';
 
 class CircuitBreakerStage implements Stage {
+  readonly kind = STAGE_CIRCUIT_BREAKER;
   readonly machine: BreakerMachine;
   /** Whether completions need the time: slow calls are measured or the window is time-based. */
   private readonly exitNeedsTime: boolean;

@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { Emitter } from '../core/events.js';
-import { AWAIT, type Call, CONTINUE, type Directive, type Stage } from '../core/pipeline.js';
+import { AWAIT, type Call, CONTINUE, type Directive, STAGE_FALLBACK, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { checkClock, checkFunction, checkOptions } from '../core/validate.js';
 
@@ -26,6 +26,7 @@ export type FallbackPolicy<F> = Policy<FallbackEvents, F>;
 const OPTIONS = ['when', 'clock'] as const;
 
 class FallbackStage implements Stage {
+  readonly kind = STAGE_FALLBACK;
   constructor(
     private readonly produce: (error: unknown) => unknown,
     private readonly when: ((error: unknown) => boolean) | undefined,

@@ -9,7 +9,7 @@
 import type { Clock } from '../core/clock.js';
 import { RateLimitedError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
-import { type Call, CONTINUE, type Directive, type Stage } from '../core/pipeline.js';
+import { type Call, CONTINUE, type Directive, STAGE_RATE_LIMIT, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { sleep } from '../core/signal.js';
 import { checkClock, checkFunction, checkMs, checkOptions, show } from '../core/validate.js';
@@ -54,6 +54,7 @@ function costOf(cost: unknown): number {
 }
 
 class RateLimitStage implements Stage {
+  readonly kind = STAGE_RATE_LIMIT;
   constructor(
     private readonly limiter: RateLimiter,
     private readonly key: KeyOption,

@@ -18,7 +18,7 @@ import {
   type RetryGiveUpReason,
 } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
-import { type Call, CONTINUE, type Directive, RETRY, type Stage } from '../core/pipeline.js';
+import { type Call, CONTINUE, type Directive, RETRY, STAGE_RETRY, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { sleep } from '../core/signal.js';
 import { checkClock, checkFunction, checkMs, checkOneOf, checkOptions, show } from '../core/validate.js';
@@ -122,6 +122,7 @@ function checkVerdict(name: string, verdict: unknown): boolean {
 }
 
 class RetryStage implements Stage {
+  readonly kind = STAGE_RETRY;
   private readonly timed: boolean;
 
   constructor(

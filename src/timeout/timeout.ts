@@ -12,7 +12,7 @@
 import { type Clock, systemClock } from '../core/clock.js';
 import { TimeoutError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
-import { type Call, CONTINUE, type Directive, type SignalScope, type Stage } from '../core/pipeline.js';
+import { type Call, CONTINUE, type Directive, type SignalScope, STAGE_TIMEOUT, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { neverAborted } from '../core/signal.js';
 import { checkBoolean, checkClock, checkMs, checkOptions } from '../core/validate.js';
@@ -98,6 +98,7 @@ class Deadline implements SignalScope {
 }
 
 class TimeoutStage implements Stage {
+  readonly kind = STAGE_TIMEOUT;
   private head: Deadline | undefined = undefined;
   private tail: Deadline | undefined = undefined;
   private armed = false;
