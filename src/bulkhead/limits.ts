@@ -222,7 +222,9 @@ export function vegasUpdate(config: VegasConfig, state: VegasState, sample: Limi
     else return hold;
   }
   target = clamp(target, config.min, config.max);
-  const next = clamp((1 - config.smoothing) * estimate + config.smoothing * target, config.min, config.max);
+  let next = clamp((1 - config.smoothing) * estimate + config.smoothing * target, config.min, config.max);
+  // Smoothing between two equal values can round up by an ulp: a drop must never raise the estimate.
+  if (dropped && next > estimate) next = estimate;
   const nextLimit = Math.floor(next);
   return vegasState(nextLimit, nextLimit === limit ? changedAt : end, next, noLoadRtt, count, jitter, false, INF, 0);
 }
