@@ -272,8 +272,22 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
         break;
       }
       suspended = true;
+      if (call.aborted) {
+        // An enclosing deadline or the caller's signal fired before this stage could settle: do not wait.
+        call.ok = false;
+        call.value = call.abortReason;
+        continue;
+      }
       try {
-        call.value = await call.value;
+        if (call.interruptible === 0) {
+          call.value = await call.value;
+        } else {
+          try {
+            call.value = await race(call, call.value);
+          } finally {
+            call.interrupt = undefined;
+          }
+        }
         call.ok = true;
       } catch (error) {
         call.ok = false;
@@ -282,7 +296,15 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
     }
     if (!again) break;
   }
-  if (outer !== undefined) outer.removeEventListener('abort', call);
+  if (outer !== undefined) {
+    outer.removeEventListener('abort', call);
+    // The caller's abort wins: stages ran their exits (to record, release and report), but none of them,
+    // not even a fallback, may turn the caller's own cancellation into another outcome.
+    if (outer.aborted) {
+      call.ok = false;
+      call.value = outer.reason;
+    }
+  }
   if (call.ok) return call.value;
   if (!suspended) await undefined;
   throw call.value;
