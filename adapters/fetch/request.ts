@@ -1,0 +1,69 @@
+/**
+ * What a request allows: whether it may be sent more than once, and how to send it again. Pure functions
+ * of the request (method, headers, body), so the tests check them without a server.
+ */
+
+/** RFC 9110 §9.2.2: the methods whose intended effect is the same however many times they are sent. */
+export const IDEMPOTENT_METHODS: readonly string[] = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'];
+
+/** Why a request is sent at most once. */
+export type NoRetryReason = 'method' | 'stream';
+
+/** A body that can be read only once: a stream, or any async iterable (undici accepts both). */
+export function isOneShotBody(body: unknown): boolean {
+  if (body === null || body === undefined || typeof body !== 'object') return false;
+  if (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) return true;
+  return typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+}
+
+/** Whether `headers` (any `HeadersInit`) has a field named `name` (lower case). */
+export function hasHeader(headers: unknown, name: string): boolean {
+  if (headers === null || headers === undefined || typeof headers !== 'object') return false;
+  if (typeof (headers as Headers).has === 'function' && typeof (headers as Headers).get === 'function') {
+    return (headers as Headers).has(name);
+  }
+  if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const pair of headers as Iterable<unknown>) {
+      const key = Array.isArray(pair) ? pair[0] : undefined;
+      if (typeof key === 'string' && key.toLowerCase() === name) return true;
+    }
+    return false;
+  }
+  for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return true;
+  return false;
+}
+
+export interface RequestFacts {
+  /** The method, upper-cased for comparison. */
+  readonly method: string;
+  /** Why it must not be sent twice, or undefined when it may be retried. */
+  readonly noRetry: NoRetryReason | undefined;
+  /** The input is a `Request` with a body: each attempt must send a clone (a Request's body is read once). */
+  readonly cloneRequest: boolean;
+}
+
+/**
+ * Reads what matters for retrying from fetch's arguments. `methods` are the retryable methods (upper
+ * case); a request with the `idempotencyKeyHeader` field is retryable whatever its method.
+ */
+export function requestFacts(
+  input: unknown,
+  init: RequestInit | undefined,
+  methods: ReadonlySet<string>,
+  idempotencyKeyHeader: string | undefined,
+): RequestFacts {
+  const request = typeof Request !== 'undefined' && input instanceof Request ? input : undefined;
+  const rawMethod = init?.method ?? request?.method ?? 'GET';
+  const method = typeof rawMethod === 'string' ? rawMethod.toUpperCase() : String(rawMethod);
+  const initBody = init?.body;
+  const hasInitBody = initBody !== undefined && initBody !== null;
+  let noRetry: NoRetryReason | undefined;
+  if (!methods.has(method)) {
+    const headers = init?.headers ?? request?.headers;
+    if (idempotencyKeyHeader === undefined || !hasHeader(headers, idempotencyKeyHeader)) noRetry = 'method';
+  }
+  if (hasInitBody && isOneShotBody(initBody)) noRetry ??= 'stream';
+  // init.body replaces the Request's own body; otherwise a Request with a body needs a clone per attempt.
+  const cloneRequest = request !== undefined && !hasInitBody && request.body !== null;
+  return { method, noRetry, cloneRequest };
+}

@@ -1,0 +1,16 @@
+import { expect, test } from 'vitest';
+import { fetchExample } from '../../docs/examples/fetch.js';
+
+test('docs/examples/fetch.ts runs and does what docs/fetch.md says', async () => {
+  expect(await fetchExample()).toEqual([
+    'flaky: attempt 1 got 503',
+    'flaky: attempt 2 got 503',
+    'flaky: 200 ok GET /flaky after 3 calls',
+    'orders: 200 ok POST /orders',
+    'quota: 200 200 200 after 4 calls',
+    'strict: rate limited: true',
+    'slow: attempt failed: timeout',
+    'slow: 200 after 2 calls',
+    'down: FetchNetworkError, not retried (method)',
+  ]);
+});
