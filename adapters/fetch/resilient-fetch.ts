@@ -10,6 +10,7 @@
  * method without an Idempotency-Key, a one-shot stream body) goes through the same pipeline without the
  * retry stage, so it shares its origin's breaker, limiter and bulkhead but is sent at most once.
  */
+import { checkOptions, show } from '../../src/core/validate.js';
 import {
   type AnyPolicy,
   type BulkheadOptions,
@@ -116,27 +117,8 @@ const OPTIONS = [
 ];
 export const DEFAULT_RETRY_STATUSES: readonly number[] = [408, 429, 500, 502, 503, 504];
 
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'object' && value !== null) {
-    try {
-      return JSON.stringify(value) ?? String(value);
-    } catch {
-      return Object.prototype.toString.call(value);
-    }
-  }
-  return String(value);
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function checkKnown(where: string, options: Record<string, unknown>, known: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new TypeError(`${where}: unknown option "${key}"; known options: ${known.join(', ')}`);
-  }
 }
 
 function checkPositiveMs(name: string, value: unknown): number | undefined {
@@ -282,7 +264,7 @@ interface Pending {
 export function resilientFetch(options: ResilientFetchOptions = {}): ResilientFetch {
   const raw: unknown = options;
   if (!isRecord(raw)) throw new TypeError(`${WHERE}: options must be an object, got ${show(raw)}`);
-  checkKnown(WHERE, raw, OPTIONS);
+  checkOptions(WHERE, raw, OPTIONS);
   const clock = options.clock ?? systemClock;
   if (options.clock !== undefined) nested('clock', () => timeout({ ms: 1, clock }));
 
@@ -396,7 +378,7 @@ export function resilientFetch(options: ResilientFetchOptions = {}): ResilientFe
   if (options.rateLimit !== undefined) {
     const given: unknown = options.rateLimit;
     if (isRecord(given) && 'limiter' in given) {
-      checkKnown(`${WHERE}: option "rateLimit"`, given, ['limiter', 'wait']);
+      checkOptions(`${WHERE}: option "rateLimit"`, given, ['limiter', 'wait']);
       limiter = given.limiter as RateLimiter;
       limitWait = given.wait as { maxWaitMs: number } | undefined;
     } else {
