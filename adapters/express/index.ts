@@ -1,2 +1,135 @@
-/** weir/express: not implemented yet; this subpath exists so that imports resolve. */
-export const implemented = false as const;
+/**
+ * weir/express: rate limiting and load shedding middleware for Express 4 and 5.
+ *
+ *     import { tokenBucket } from 'weir';
+ *     import { rateLimit, loadShedding } from 'weir/express';
+ *     app.use(loadShedding({ bulkhead: bulkhead({ maxConcurrent: 200 }) }));
+ *     app.use(rateLimit({ limiter: tokenBucket({ capacity: 100, refillPerSecond: 10 }) }));
+ *
+ * The middleware never returns a promise and never lets a store error escape as an unhandled rejection
+ * (Express 4 would not catch it); programming errors go to `next(error)`. See docs/express.md.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ProblemDetails } from '../http/headers.js';
+import {
+  type ChainSettings,
+  CompiledLimit,
+  checkKnown,
+  checkResponseOptions,
+  type Host,
+  LIMIT_OPTIONS,
+  LimitChain,
+  type LimitedInfo,
+  type LimitOptions,
+  RESPONSE_OPTIONS,
+  type ResponseOptions,
+} from '../http/limit.js';
+import { type LoadSheddingOptions, Shedder, type ShedHost } from '../http/shed.js';
+
+export type { HeaderStyle, ProblemDetails } from '../http/headers.js';
+export { ipKey, UNKNOWN_CLIENT } from '../http/ip.js';
+export type { LimitedInfo, StoreErrorInfo, StoreFailureAction } from '../http/limit.js';
+export type { LoadSheddingOptions } from '../http/shed.js';
+
+/** The part of an Express request weir reads: `req.ip` (Express applies its `trust proxy` setting to it). */
+export interface ExpressRequestLike extends IncomingMessage {
+  ip?: string | undefined;
+}
+
+/** Express's `next`. */
+export type NextFunction = (error?: unknown) => void;
+
+/** An Express middleware (assignable to Express 4's and 5's `RequestHandler`). */
+export type Middleware<Req> = (req: Req, res: ServerResponse, next: NextFunction) => void;
+
+export interface RateLimitOptions<Req extends ExpressRequestLike = ExpressRequestLike>
+  extends LimitOptions<Req>,
+    ResponseOptions<Req> {
+  /**
+   * Answers a refused request instead of the default 429 problem-details JSON. `Retry-After` and the
+   * rate-limit fields are already set; it must send a response or call `next` (e.g. `next(error)`).
+   */
+  onLimited?: (req: Req, res: ServerResponse, next: NextFunction, info: LimitedInfo) => void;
+}
+
+const WHERE = 'weir/express rateLimit';
+
+export function sendProblem(res: ServerResponse, problem: ProblemDetails): void {
+  const body = JSON.stringify(problem);
+  res.statusCode = problem.status;
+  res.setHeader('Content-Type', 'application/problem+json');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+class ExpressHost<Req extends ExpressRequestLike> implements Host<Req, ServerResponse, NextFunction> {
+  constructor(private readonly onLimited: RateLimitOptions<Req>['onLimited']) {}
+  clientAddress(req: Req): string | undefined {
+    return req.ip;
+  }
+  headersSent(res: ServerResponse): boolean {
+    return res.headersSent;
+  }
+  getHeader(res: ServerResponse, name: string): unknown {
+    return res.getHeader(name);
+  }
+  setHeader(res: ServerResponse, name: string, value: string): void {
+    res.setHeader(name, value);
+  }
+  pass(_req: Req, _res: ServerResponse, next: NextFunction): void {
+    next();
+  }
+  fail(_req: Req, _res: ServerResponse, next: NextFunction, error: unknown): void {
+    next(error);
+  }
+  limited(req: Req, res: ServerResponse, next: NextFunction, info: LimitedInfo): void {
+    if (this.onLimited === undefined) sendProblem(res, info.problem);
+    else this.onLimited(req, res, next, info);
+  }
+  sendProblem(_req: Req, res: ServerResponse, _next: NextFunction, problem: ProblemDetails): void {
+    sendProblem(res, problem);
+  }
+}
+
+/**
+ * Rate-limits requests with one limiter. Stack several (globally and per route) to apply several limits:
+ * each appends its member to the `RateLimit` and `RateLimit-Policy` lists.
+ */
+export function rateLimit<Req extends ExpressRequestLike = ExpressRequestLike>(options: RateLimitOptions<Req>): Middleware<Req> {
+  checkKnown(WHERE, options, [...LIMIT_OPTIONS, ...RESPONSE_OPTIONS, 'onLimited']);
+  const { headers, storeFailure, onStoreError, storeTimeoutMs, onLimited, ...limitOptions } = options;
+  const responseOptions: ResponseOptions<Req> = {};
+  if (headers !== undefined) responseOptions.headers = headers;
+  if (storeFailure !== undefined) responseOptions.storeFailure = storeFailure;
+  if (onStoreError !== undefined) responseOptions.onStoreError = onStoreError;
+  if (storeTimeoutMs !== undefined) responseOptions.storeTimeoutMs = storeTimeoutMs;
+  const settings: ChainSettings<Req> = checkResponseOptions(WHERE, responseOptions);
+  if (onLimited !== undefined && typeof onLimited !== 'function') {
+    throw new TypeError(`${WHERE}: option "onLimited" must be a function, got ${typeof onLimited}`);
+  }
+  const limit = new CompiledLimit<Req>(WHERE, limitOptions, settings.style);
+  const chain = new LimitChain<Req, ServerResponse, NextFunction>([limit], new ExpressHost(onLimited), settings, WHERE);
+  return function weirRateLimit(req, res, next) {
+    chain.run(req, res, next);
+  };
+}
+
+const shedHost: ShedHost<unknown, ServerResponse, NextFunction> = {
+  raw: (res) => res,
+  setHeader: (res, name, value) => res.setHeader(name, value),
+  pass: (_req, _res, next) => next(),
+  fail: (_req, _res, next, error) => next(error),
+  sendProblem: (_req, res, _next, problem) => sendProblem(res, problem),
+};
+
+/**
+ * Load shedding: each request holds a slot of `bulkhead` until its response ends; when none is free (and
+ * the bulkhead's queue, if any, is full or its wait runs out) the request gets 503 with `Retry-After`.
+ * Put it first, before body parsing and rate limiting.
+ */
+export function loadShedding<Req extends IncomingMessage = IncomingMessage>(options: LoadSheddingOptions): Middleware<Req> {
+  const shedder = new Shedder<unknown, ServerResponse, NextFunction>('weir/express loadShedding', options, shedHost);
+  return function weirLoadShedding(req, res, next) {
+    shedder.run(req, res, next);
+  };
+}

@@ -1,2 +1,210 @@
-/** weir/fastify: not implemented yet; this subpath exists so that imports resolve. */
-export const implemented = false as const;
+/**
+ * weir/fastify: a Fastify 5 plugin (made with fastify-plugin, so it applies to the whole application) for
+ * rate limiting and load shedding.
+ *
+ *     import weir from 'weir/fastify';
+ *     await app.register(weir, { rateLimit: { limiter: tokenBucket({ capacity: 100, refillPerSecond: 10 }) } });
+ *     app.get('/login', { config: { rateLimit: { limiter: strict } } }, handler);   // replaces the global limits
+ *     app.get('/health', { config: { rateLimit: false, loadShedding: false } }, handler);
+ *
+ * Hooks are attached per route when the route is declared (an `onRoute` hook), so register the plugin
+ * before your routes. Rate limits run in `onRequest` by default, or `preHandler` (`hook: 'preHandler'`) to
+ * key on an authenticated user; load shedding always runs first, in `onRequest`. See docs/fastify.md.
+ */
+import type {
+  FastifyInstance,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  RouteOptions,
+} from 'fastify';
+import fp from 'fastify-plugin';
+import type { ProblemDetails } from '../http/headers.js';
+import {
+  type ChainSettings,
+  CompiledLimit,
+  checkKnown,
+  checkResponseOptions,
+  type Host,
+  LimitChain,
+  type LimitedInfo,
+  type LimitOptions,
+  RESPONSE_OPTIONS,
+  type ResponseOptions,
+  show,
+} from '../http/limit.js';
+import { type LoadSheddingOptions, Shedder, type ShedHost } from '../http/shed.js';
+
+export type { HeaderStyle, ProblemDetails } from '../http/headers.js';
+export { ipKey, UNKNOWN_CLIENT } from '../http/ip.js';
+export type { LimitedInfo, StoreErrorInfo, StoreFailureAction } from '../http/limit.js';
+export type { LoadSheddingOptions } from '../http/shed.js';
+
+/** One rate limit; `key`, `cost` and `skip` receive the Fastify request (`request.ip` honours `trustProxy`). */
+export type FastifyLimit = LimitOptions<FastifyRequest>;
+
+export interface WeirFastifyOptions extends ResponseOptions<FastifyRequest> {
+  /** Limits for every route (in order) unless a route's `config.rateLimit` says otherwise. */
+  rateLimit?: FastifyLimit | readonly FastifyLimit[];
+  /** The hook the rate limits run in: `onRequest` (default) or `preHandler` (after authentication hooks). */
+  hook?: 'onRequest' | 'preHandler';
+  /**
+   * Answers a refused request instead of the default 429 problem-details JSON. `Retry-After` and the
+   * rate-limit fields are already set; it must send the reply (`reply.code(429).send(...)`).
+   */
+  onLimited?: (request: FastifyRequest, reply: FastifyReply, info: LimitedInfo) => unknown;
+  /** Puts every route (except those with `config.loadShedding: false`) through a bulkhead: 503 when full. */
+  loadShedding?: LoadSheddingOptions;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** This route's limits, replacing the plugin's global ones; `false`: no rate limit on this route. */
+    rateLimit?: FastifyLimit | readonly FastifyLimit[] | false;
+    /** `false` exempts this route from load shedding (health checks, metrics). */
+    loadShedding?: false;
+  }
+}
+
+const WHERE = 'weir/fastify';
+const PLUGIN_OPTIONS = [...RESPONSE_OPTIONS, 'rateLimit', 'hook', 'onLimited', 'loadShedding'] as const;
+/** Marks weir's hooks on a route, so a route seen twice (a HEAD copy of a GET) does not get them twice. */
+const kWeirHook = Symbol('weir.hook');
+
+type Done = HookHandlerDoneFunction;
+type RouteHook = ((request: FastifyRequest, reply: FastifyReply, done: Done) => void) & { [kWeirHook]?: true };
+
+function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {
+  reply.code(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+class FastifyHost implements Host<FastifyRequest, FastifyReply, Done> {
+  constructor(private readonly onLimited: WeirFastifyOptions['onLimited']) {}
+  clientAddress(request: FastifyRequest): string | undefined {
+    return request.ip;
+  }
+  headersSent(reply: FastifyReply): boolean {
+    return reply.sent;
+  }
+  getHeader(reply: FastifyReply, name: string): unknown {
+    return reply.getHeader(name);
+  }
+  setHeader(reply: FastifyReply, name: string, value: string): void {
+    reply.header(name, value);
+  }
+  pass(_request: FastifyRequest, _reply: FastifyReply, done: Done): void {
+    done();
+  }
+  fail(_request: FastifyRequest, _reply: FastifyReply, done: Done, error: unknown): void {
+    done(error instanceof Error ? error : new Error(String(error)));
+  }
+  limited(request: FastifyRequest, reply: FastifyReply, _done: Done, info: LimitedInfo): void {
+    if (this.onLimited === undefined) {
+      sendProblem(reply, info.problem);
+      return;
+    }
+    const result = this.onLimited(request, reply, info);
+    if (typeof (result as Promise<unknown> | undefined)?.then === 'function') {
+      (result as Promise<unknown>).then(undefined, (error: unknown) => {
+        if (!reply.sent) reply.send(error);
+      });
+    }
+  }
+  sendProblem(_request: FastifyRequest, reply: FastifyReply, _done: Done, problem: ProblemDetails): void {
+    sendProblem(reply, problem);
+  }
+}
+
+const shedHost: ShedHost<FastifyRequest, FastifyReply, Done> = {
+  raw: (reply) => reply.raw,
+  setHeader: (reply, name, value) => {
+    reply.header(name, value);
+  },
+  pass: (_request, _reply, done) => done(),
+  fail: (_request, _reply, done, error) => done(error instanceof Error ? error : new Error(String(error))),
+  sendProblem: (_request, reply, _done, problem) => sendProblem(reply, problem),
+};
+
+function asList(where: string, value: unknown): readonly FastifyLimit[] {
+  if (Array.isArray(value)) return value as readonly FastifyLimit[];
+  if (typeof value === 'object' && value !== null) return [value as FastifyLimit];
+  throw new TypeError(
+    `${where}: "rateLimit" must be a limit ({ limiter, ... }), an array of limits, or false, got ${show(value)}`,
+  );
+}
+
+function prepend(route: RouteOptions, name: 'onRequest' | 'preHandler', hooks: RouteHook[]): void {
+  const existing = route[name] as RouteHook | RouteHook[] | undefined;
+  const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
+  if (list.some((hook) => hook[kWeirHook] === true)) return;
+  (route as { [K in typeof name]?: unknown })[name] = [...hooks, ...list];
+}
+
+function mark(hook: RouteHook): RouteHook {
+  hook[kWeirHook] = true;
+  return hook;
+}
+
+const weirPlugin: FastifyPluginCallback<WeirFastifyOptions> = (fastify, options, done) => {
+  // A configuration error rejects `register` (a synchronous throw would escape avvio as an uncaught exception).
+  try {
+    setUp(fastify, options);
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
+  done();
+};
+
+function setUp(fastify: FastifyInstance, options: WeirFastifyOptions): void {
+  checkKnown(WHERE, options, PLUGIN_OPTIONS);
+  const { rateLimit, hook = 'onRequest', onLimited, loadShedding, ...response } = options;
+  if (hook !== 'onRequest' && hook !== 'preHandler') {
+    throw new TypeError(`${WHERE}: option "hook" must be "onRequest" or "preHandler", got ${show(hook)}`);
+  }
+  if (onLimited !== undefined && typeof onLimited !== 'function') {
+    throw new TypeError(`${WHERE}: option "onLimited" must be a function, got ${show(onLimited)}`);
+  }
+  const settings: ChainSettings<FastifyRequest> = checkResponseOptions(WHERE, response);
+  const host = new FastifyHost(onLimited);
+  const compile = (where: string, value: unknown): LimitChain<FastifyRequest, FastifyReply, Done> | undefined => {
+    const limits = asList(where, value).map((limit) => new CompiledLimit<FastifyRequest>(where, limit, settings.style));
+    return limits.length === 0 ? undefined : new LimitChain(limits, host, settings, WHERE);
+  };
+  const globalChain = rateLimit === undefined ? undefined : compile(`${WHERE} option "rateLimit"`, rateLimit);
+  const shedder = loadShedding === undefined ? undefined : new Shedder(WHERE, loadShedding, shedHost, 'loadShedding.');
+  const shedHook = shedder === undefined ? undefined : mark((request, reply, next) => shedder.run(request, reply, next));
+  const chainHook = (chain: LimitChain<FastifyRequest, FastifyReply, Done>): RouteHook =>
+    mark((request, reply, next) => chain.run(request, reply, next));
+  const globalHook = globalChain === undefined ? undefined : chainHook(globalChain);
+
+  fastify.addHook('onRoute', (route) => {
+    const config = route.config as { rateLimit?: unknown; loadShedding?: unknown } | undefined;
+    const routeLimit = config?.rateLimit;
+    let limitHook: RouteHook | undefined = globalHook;
+    if (routeLimit === false) limitHook = undefined;
+    else if (routeLimit !== undefined) {
+      const chain = compile(`${WHERE} route ${route.method} ${route.url} config "rateLimit"`, routeLimit);
+      limitHook = chain === undefined ? undefined : chainHook(chain);
+    }
+    if (config?.loadShedding !== undefined && config.loadShedding !== false) {
+      throw new TypeError(
+        `${WHERE}: route ${route.method} ${route.url} config "loadShedding" may only be false, got ${show(config.loadShedding)}`,
+      );
+    }
+    const shed = shedHook !== undefined && config?.loadShedding !== false ? shedHook : undefined;
+    if (hook === 'onRequest') {
+      const hooks = [shed, limitHook].filter((h): h is RouteHook => h !== undefined);
+      if (hooks.length > 0) prepend(route, 'onRequest', hooks);
+    } else {
+      if (shed !== undefined) prepend(route, 'onRequest', [shed]);
+      if (limitHook !== undefined) prepend(route, 'preHandler', [limitHook]);
+    }
+  });
+}
+
+/** The weir plugin (register it before the routes it should guard). */
+const weir = fp(weirPlugin, { fastify: '5.x', name: 'weir' });
+export default weir;
+export { weir };

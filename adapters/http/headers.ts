@@ -1,0 +1,197 @@
+/**
+ * Rate-limit response header fields. Default: draft-ietf-httpapi-ratelimit-headers-10, where both fields are
+ * Structured-Field Lists:
+ *
+ *     RateLimit-Policy: "api";q=100;w=60
+ *     RateLimit: "api";r=42;t=17
+ *
+ * `q` is the quota (the limiter's limit), `w` the window in whole seconds, `r` the remaining units, and `t`
+ * the delay-seconds until more quota is available: on a refusal the exact wait rounded up (so `Retry-After`,
+ * also rounded up, is never earlier than `t`); on an allowed request the time until the key is back to full,
+ * rounded up, and no `t` when it is full already. Several limiters on one response each add a list member.
+ * Older styles: 'draft-7', 'draft-6', 'legacy' (`X-RateLimit-*`), or 'none'.
+ */
+export type HeaderStyle = 'draft-10' | 'draft-7' | 'draft-6' | 'legacy' | 'none';
+export const HEADER_STYLES: readonly HeaderStyle[] = ['draft-10', 'draft-7', 'draft-6', 'legacy', 'none'];
+
+/** The part of a limiter's decision that headers report. */
+export interface HeaderDecision {
+  readonly allowed: boolean;
+  readonly limit: number;
+  readonly remaining: number;
+  readonly retryAfterMs: number;
+  readonly resetAfterMs: number;
+}
+
+export interface QuotaPolicy {
+  /** The policy's name in the fields (an sf-string: printable ASCII). */
+  readonly name: string;
+  /** The window in ms (rounded up to whole seconds in the fields). */
+  readonly windowMs: number;
+}
+
+/** Throws a TypeError unless `name` can be sent as an sf-string. */
+export function checkPolicyName(where: string, name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0 || !/^[\x20-\x7e]+$/.test(name)) {
+    throw new TypeError(`${where}: option "name" must be a non-empty string of printable ASCII, got ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+function sfString(value: string): string {
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+const seconds = (ms: number): number => (Number.isFinite(ms) ? Math.max(0, Math.ceil(ms / 1000)) : 0);
+
+/**
+ * Delay-seconds of `Retry-After` for a refusal: the exact wait, rounded up, at least 1; `undefined` when the
+ * wait is infinite (a cost above the quota can never pass, so no retry time would be true).
+ */
+export function retryAfterSeconds(decision: HeaderDecision): number | undefined {
+  return Number.isFinite(decision.retryAfterMs) ? Math.max(1, seconds(decision.retryAfterMs)) : undefined;
+}
+
+/** The `t` of the draft, or undefined when the key is full (or, refused, when it can never pass). */
+function resetSeconds(decision: HeaderDecision): number | undefined {
+  if (!decision.allowed) return retryAfterSeconds(decision);
+  return decision.remaining >= decision.limit ? undefined : seconds(decision.resetAfterMs);
+}
+
+/**
+ * The header fields for one limiter's decision, as [name, value] pairs. List-valued fields (draft-10 and
+ * draft-7 `RateLimit-Policy`) are meant to be appended to what earlier limiters set on the same response.
+ */
+export function rateLimitHeaders(
+  style: HeaderStyle,
+  policy: QuotaPolicy,
+  decision: HeaderDecision,
+  wallNowMs: number,
+): [string, string][] {
+  const q = decision.limit;
+  const r = Math.max(0, Math.floor(decision.remaining));
+  const w = Math.max(1, seconds(policy.windowMs));
+  const t = resetSeconds(decision);
+  switch (style) {
+    case 'draft-10':
+      return [
+        ['RateLimit-Policy', `${sfString(policy.name)};q=${q};w=${w}`],
+        ['RateLimit', `${sfString(policy.name)};r=${r}${t === undefined ? '' : `;t=${t}`}`],
+      ];
+    case 'draft-7':
+      return [
+        ['RateLimit-Policy', `${q};w=${w}`],
+        ['RateLimit', `limit=${q}, remaining=${r}, reset=${t ?? 0}`],
+      ];
+    case 'draft-6':
+      return [
+        ['RateLimit-Policy', `${q};w=${w}`],
+        ['RateLimit-Limit', String(q)],
+        ['RateLimit-Remaining', String(r)],
+        ['RateLimit-Reset', String(t ?? 0)],
+      ];
+    case 'legacy':
+      return [
+        ['X-RateLimit-Limit', String(q)],
+        ['X-RateLimit-Remaining', String(r)],
+        ['X-RateLimit-Reset', String(Math.ceil(wallNowMs / 1000) + (t ?? 0))],
+      ];
+    default:
+      return [];
+  }
+}
+
+/** Fields that several limiters add to as list members rather than replace. */
+export function isListField(style: HeaderStyle, name: string): boolean {
+  return style === 'draft-10' && (name === 'RateLimit' || name === 'RateLimit-Policy');
+}
+
+/** An RFC 9457 problem-details body. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  [extension: string]: unknown;
+}
+
+/** The 429 body; `retryAfter` undefined means the request's cost exceeds the quota (`cost`) and never passes. */
+export function tooManyRequestsProblem(
+  policyName: string,
+  retryAfter: number | undefined,
+  cost?: number,
+  quota?: number,
+): ProblemDetails {
+  return {
+    type: 'https://iana.org/assignments/http-problem-types#quota-exceeded',
+    title: 'Too Many Requests',
+    status: 429,
+    detail:
+      retryAfter === undefined
+        ? `The request's cost (${cost}) exceeds the quota of rate limit "${policyName}" (${quota}); it can never be allowed.`
+        : `Rate limit "${policyName}" exceeded; retry after ${retryAfter} s.`,
+    'violated-policies': [policyName],
+  };
+}
+
+export function overloadedProblem(retryAfter: number): ProblemDetails {
+  return {
+    type: 'https://iana.org/assignments/http-problem-types#temporary-reduced-capacity',
+    title: 'Service Unavailable',
+    status: 503,
+    detail: `The server is at capacity; retry after ${retryAfter} s.`,
+  };
+}
+
+/** How an adapter reads and writes response header fields (Express: the Node response; Fastify: the reply). */
+export interface HeaderTarget<Res> {
+  getHeader(res: Res, name: string): unknown;
+  setHeader(res: Res, name: string, value: string): void;
+}
+
+/** Remaining units reported by the most restrictive limiter so far, for the styles whose fields are not lists. */
+const kReported = Symbol('weir.reportedRemaining');
+
+function appendMember<Res>(target: HeaderTarget<Res>, res: Res, name: string, member: string): void {
+  const previous = target.getHeader(res, name);
+  if (previous === undefined || previous === null || previous === '') target.setHeader(res, name, member);
+  else target.setHeader(res, name, `${Array.isArray(previous) ? previous.join(', ') : String(previous)}, ${member}`);
+}
+
+/**
+ * The header fields of one limiter, with what never changes (the policy member, the quoted name) built once.
+ * Writes what {@link rateLimitHeaders} returns, except that:
+ * - draft-10 members are appended to the lists that earlier limiters wrote on the same response;
+ * - the other styles cannot hold several policies, so the most restrictive limiter's fields are kept (the
+ *   fewest remaining; a refusal always writes, and it is the last limiter to run).
+ */
+export class QuotaHeaders {
+  private readonly policyMember: string;
+  private readonly nameItem: string;
+
+  constructor(
+    readonly style: HeaderStyle,
+    readonly policy: QuotaPolicy,
+    readonly limit: number,
+  ) {
+    this.nameItem = sfString(policy.name);
+    this.policyMember = `${this.nameItem};q=${limit};w=${Math.max(1, seconds(policy.windowMs))}`;
+  }
+
+  write<Res>(target: HeaderTarget<Res>, res: Res, decision: HeaderDecision, wallNowMs: number): void {
+    const style = this.style;
+    if (style === 'none') return;
+    if (style === 'draft-10') {
+      const t = resetSeconds(decision);
+      const r = Math.max(0, Math.floor(decision.remaining));
+      appendMember(target, res, 'RateLimit-Policy', this.policyMember);
+      appendMember(target, res, 'RateLimit', t === undefined ? `${this.nameItem};r=${r}` : `${this.nameItem};r=${r};t=${t}`);
+      return;
+    }
+    const holder = res as { [kReported]?: number };
+    const reported = holder[kReported];
+    if (decision.allowed && reported !== undefined && reported <= decision.remaining) return;
+    holder[kReported] = decision.remaining;
+    for (const [name, value] of rateLimitHeaders(style, this.policy, decision, wallNowMs)) target.setHeader(res, name, value);
+  }
+}

@@ -1,0 +1,94 @@
+import fc from 'fast-check';
+import { parseList } from 'structured-headers';
+import { describe, expect, test } from 'vitest';
+import {
+  type HeaderDecision,
+  type HeaderStyle,
+  type HeaderTarget,
+  QuotaHeaders,
+  rateLimitHeaders,
+  retryAfterSeconds,
+} from '../../adapters/http/headers.js';
+
+type Fields = Map<string, string>;
+const target: HeaderTarget<Fields> = {
+  getHeader: (res, name) => res.get(name),
+  setHeader: (res, name, value) => void res.set(name, value),
+};
+
+const decision = fc
+  .record({
+    allowed: fc.boolean(),
+    limit: fc.integer({ min: 1, max: 1_000_000 }),
+    remainingPart: fc.double({ min: 0, max: 1, noNaN: true }),
+    retryAfterMs: fc.oneof(fc.integer({ min: 1, max: 10_000_000 }), fc.constant(Number.POSITIVE_INFINITY)),
+    resetAfterMs: fc.integer({ min: 0, max: 10_000_000 }),
+  })
+  .map(({ allowed, limit, remainingPart, retryAfterMs, resetAfterMs }): HeaderDecision => {
+    const remaining = Math.floor(remainingPart * limit);
+    return { allowed, limit, remaining, retryAfterMs: allowed ? 0 : retryAfterMs, resetAfterMs };
+  });
+const name = fc.string({
+  minLength: 1,
+  maxLength: 12,
+  unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+});
+
+describe('draft-10 fields', () => {
+  test('parse as Structured-Field lists; Retry-After is never earlier than t nor than the real wait (property)', () => {
+    fc.assert(
+      fc.property(name, fc.integer({ min: 1, max: 10_000_000 }), decision, (policyName, windowMs, d) => {
+        const fields: Fields = new Map();
+        new QuotaHeaders('draft-10', { name: policyName, windowMs }, d.limit).write(target, fields, d, 0);
+        // The writer and the reference function agree.
+        expect([...fields]).toEqual(rateLimitHeaders('draft-10', { name: policyName, windowMs }, d, 0));
+        const [[policyItem, policyParams]] = parseList(fields.get('RateLimit-Policy') as string) as [
+          [string, Map<string, number>],
+        ];
+        expect(policyItem).toBe(policyName);
+        expect(policyParams.get('q')).toBe(d.limit);
+        expect(policyParams.get('w')).toBe(Math.max(1, Math.ceil(windowMs / 1000)));
+        const [[item, params]] = parseList(fields.get('RateLimit') as string) as [[string, Map<string, number>]];
+        expect(item).toBe(policyName);
+        expect(params.get('r')).toBe(d.remaining);
+        const t = params.get('t');
+        if (d.allowed) {
+          expect(t === undefined).toBe(d.remaining >= d.limit);
+          return;
+        }
+        const retryAfter = retryAfterSeconds(d);
+        if (d.retryAfterMs === Number.POSITIVE_INFINITY) {
+          expect(retryAfter).toBeUndefined();
+          expect(t).toBeUndefined();
+        } else {
+          expect(retryAfter).toBeGreaterThanOrEqual(t as number);
+          expect((retryAfter as number) * 1000).toBeGreaterThanOrEqual(d.retryAfterMs);
+          expect(((retryAfter as number) - 1) * 1000).toBeLessThan(Math.max(1000, d.retryAfterMs));
+        }
+      }),
+    );
+  });
+
+  test('several limiters append list members, in order', () => {
+    const fields: Fields = new Map();
+    const a: HeaderDecision = { allowed: true, limit: 10, remaining: 9, retryAfterMs: 0, resetAfterMs: 1000 };
+    const b: HeaderDecision = { allowed: false, limit: 2, remaining: 0, retryAfterMs: 1500, resetAfterMs: 3000 };
+    new QuotaHeaders('draft-10', { name: 'a', windowMs: 10_000 }, 10).write(target, fields, a, 0);
+    new QuotaHeaders('draft-10', { name: 'b"c', windowMs: 3000 }, 2).write(target, fields, b, 0);
+    expect(fields.get('RateLimit-Policy')).toBe('"a";q=10;w=10, "b\\"c";q=2;w=3');
+    expect(fields.get('RateLimit')).toBe('"a";r=9;t=1, "b\\"c";r=0;t=2');
+    expect(parseList(fields.get('RateLimit') as string).map(([item]) => item)).toEqual(['a', 'b"c']);
+  });
+
+  test('styles without lists keep the most restrictive limiter', () => {
+    for (const style of ['draft-7', 'draft-6', 'legacy'] as HeaderStyle[]) {
+      const fields: Fields = new Map();
+      const loose: HeaderDecision = { allowed: true, limit: 100, remaining: 50, retryAfterMs: 0, resetAfterMs: 1000 };
+      const tight: HeaderDecision = { allowed: true, limit: 5, remaining: 1, retryAfterMs: 0, resetAfterMs: 4000 };
+      const res = fields as Fields & object;
+      new QuotaHeaders(style, { name: 'tight', windowMs: 5000 }, 5).write(target, res, tight, 0);
+      new QuotaHeaders(style, { name: 'loose', windowMs: 2000 }, 100).write(target, res, loose, 0);
+      expect(new Map(rateLimitHeaders(style, { name: 'tight', windowMs: 5000 }, tight, 0))).toEqual(fields);
+    }
+  });
+});
