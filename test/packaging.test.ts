@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
 const subpaths = ['weir', 'weir/redis', 'weir/express', 'weir/fastify', 'weir/fetch'];
+const peers = ['ioredis', 'express', 'fastify', 'fastify-plugin', '@types/node', '@types/express'];
 let dir: string;
 
 function run(command: string, args: string[], cwd: string): string {
@@ -30,6 +31,12 @@ beforeAll(() => {
   if (tarball === undefined) throw new Error('npm pack produced no tarball');
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
   run('npm', ['install', '--silent', '--offline', '--no-audit', '--no-fund', '--legacy-peer-deps', `./${tarball}`], dir);
+  // The adapters' optional peers, as a user of each adapter has them: linked from this repo's node_modules.
+  for (const peer of peers) {
+    const target = join(dir, 'node_modules', peer);
+    mkdirSync(dirname(target), { recursive: true });
+    symlinkSync(join(root, 'node_modules', peer), target, 'dir');
+  }
 }, 120_000);
 
 afterAll(() => {
