@@ -1,2 +1,13 @@
-/** weir/redis: not implemented yet; this subpath exists so that imports resolve. */
-export const implemented = false as const;
+/** weir/redis: Redis-backed rate-limit state for the limiters of `weir` (ioredis `Redis` or `Cluster`). */
+
+export { escapeKey } from './keys.js';
+export {
+  DEFAULT_TIME_ORIGIN_SECONDS,
+  type RedisClient,
+  type RedisFallbackCause,
+  type RedisOnError,
+  type RedisRateLimitStore,
+  type RedisStoreEvents,
+  type RedisStoreOptions,
+  redisStore,
+} from './store.js';

@@ -1,0 +1,43 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { redisExample } from '../../docs/examples/redis.js';
+import { RedisProcess, redisAvailable } from '../helpers/redis-server.js';
+import { connect, disconnectAll } from './support.js';
+
+describe.skipIf(!redisAvailable)('docs/examples/redis.ts', () => {
+  let redis: RedisProcess;
+  let client: Redis;
+  beforeAll(async () => {
+    redis = await RedisProcess.start();
+    client = await connect(redis.port);
+  });
+  afterAll(async () => {
+    await disconnectAll();
+    await redis?.stop();
+  });
+
+  test('runs and prints what docs/redis.md says', async () => {
+    const lines = await redisExample(client);
+    expect(lines.slice(0, 3)).toEqual(['served key-1', 'served key-1', 'served key-1']);
+    expect(lines[3]).toMatch(/^key-1 limited: retry after (9\d|100) ms$/);
+    expect(lines.slice(4)).toEqual(['key-2: allowed=true remaining=1 limit=3', 'redis keys: example:api:{key-1}']);
+    expect(await client.pttl('example:api:{key-1}')).toBeGreaterThan(0);
+  });
+
+  test('with Redis paused, the local limiter decides and each fallback is reported', async () => {
+    redis.pause();
+    try {
+      const lines = await redisExample(client, 'example:paused:').catch((e: Error) => [e.message]);
+      expect(lines.slice(0, 5)).toEqual([
+        'fallback (timeout) for key-1',
+        'served key-1',
+        'fallback (timeout) for key-1',
+        'served key-1',
+        'fallback (timeout) for key-1',
+      ]);
+      expect(lines[5]).toMatch(/^key-1 limited: retry after \d+ ms$/);
+    } finally {
+      redis.resume();
+    }
+  });
+});

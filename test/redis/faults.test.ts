@@ -1,0 +1,199 @@
+/**
+ * Faults on a real redis-server, for each onError mode: paused (SIGSTOP: connections open, no answers),
+ * killed mid-traffic, restarted empty, SCRIPT FLUSH. Every decision settles (by Redis or by onError), none
+ * later than timeoutMs plus scheduling slack, nothing is unhandled, and decisions return to Redis when it
+ * does (a `recovered` event) without touching the store.
+ */
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { type RedisStoreEvents, redisStore } from '../../adapters/redis/index.js';
+import { type RateLimitDecision, type RateLimiter, tokenBucket } from '../../src/index.js';
+import { RedisProcess, redisAvailable } from '../helpers/redis-server.js';
+import { connect, disconnectAll, freshPrefix } from './support.js';
+
+const TIMEOUT_MS = 100;
+/** Generous slack for a loaded CI machine: a decision must never wait for Redis's recovery. */
+const SLACK_MS = 900;
+
+type Mode = 'allow' | 'deny' | 'limiter';
+
+function waitFor(client: Redis, status: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (client.status === status) resolve();
+    else {
+      const check = () => {
+        if (client.status === status) {
+          client.off(status, check);
+          resolve();
+        }
+      };
+      client.on(status, check);
+    }
+  });
+}
+
+describe.skipIf(!redisAvailable)('faults', () => {
+  let redis: RedisProcess;
+  let client: Redis;
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  beforeAll(async () => {
+    process.on('unhandledRejection', onUnhandled);
+    redis = await RedisProcess.start();
+    client = await connect(redis.port);
+  });
+  afterAll(async () => {
+    process.off('unhandledRejection', onUnhandled);
+    await disconnectAll();
+    await redis?.stop();
+  });
+  beforeEach(async () => {
+    redis.resume();
+    if (client.status !== 'ready') await waitFor(client, 'ready');
+  });
+  afterEach(() => {
+    expect(unhandled).toEqual([]);
+  });
+
+  function setup(mode: Mode) {
+    const local = tokenBucket({ capacity: 2, refillPerSecond: 0.001 });
+    const store = redisStore({
+      client,
+      prefix: freshPrefix(`fault-${mode}`),
+      onError: mode === 'limiter' ? local : mode,
+      timeoutMs: TIMEOUT_MS,
+    });
+    const limiter = tokenBucket({ capacity: 5, refillPerSecond: 0.001, store });
+    const fallbacks: RedisStoreEvents['fallback'][] = [];
+    const recoveries: RedisStoreEvents['recovered'][] = [];
+    store.on('fallback', (e) => fallbacks.push(e));
+    store.on('recovered', (e) => recoveries.push(e));
+    return { limiter, fallbacks, recoveries };
+  }
+
+  /** Takes and measures how long the decision took. */
+  async function timed(limiter: RateLimiter, key: string): Promise<{ decision: RateLimitDecision; ms: number }> {
+    const start = performance.now();
+    const decision = await limiter.take(key);
+    return { decision, ms: performance.now() - start };
+  }
+
+  function expectFallbackDecisions(mode: Mode, decisions: RateLimitDecision[]): void {
+    if (mode === 'allow') for (const d of decisions) expect(d).toMatchObject({ allowed: true, reason: undefined });
+    if (mode === 'deny')
+      for (const d of decisions) expect(d).toMatchObject({ allowed: false, reason: 'limit', retryAfterMs: 1000 });
+    // The local limiter (capacity 2, no refill to speak of) decides: 2 allowed, then refused.
+    if (mode === 'limiter') expect(decisions.map((d) => d.allowed)).toEqual(decisions.map((_, i) => i < 2));
+  }
+
+  for (const mode of ['allow', 'deny', 'limiter'] as const) {
+    describe(`onError: ${mode}`, () => {
+      test('paused Redis (SIGSTOP): decisions time out into onError, then return to Redis on resume', async () => {
+        const { limiter, fallbacks, recoveries } = setup(mode);
+        expect((await limiter.take('k')).allowed).toBe(true);
+        redis.pause();
+        let results: { decision: RateLimitDecision; ms: number }[];
+        try {
+          results = await Promise.all([timed(limiter, 'k'), timed(limiter, 'k'), timed(limiter, 'k')]);
+        } finally {
+          redis.resume();
+        }
+        for (const r of results) expect(r.ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+        expectFallbackDecisions(
+          mode,
+          results.map((r) => r.decision),
+        );
+        expect(fallbacks.map((f) => f.cause)).toEqual(['timeout', 'timeout', 'timeout']);
+        expect(fallbacks[0]).toMatchObject({ key: 'k', cost: 1, action: mode });
+        // The paused takes reach Redis late and count there; the next decision is Redis's again.
+        const after = await limiter.take('k');
+        expect(after).toMatchObject({ allowed: true, limit: 5 });
+        expect(recoveries).toEqual([{ fallbacks: 3 }]);
+      });
+
+      test('killed mid-traffic, then restarted empty: every take settles, then Redis decides again', async () => {
+        const { limiter, fallbacks, recoveries } = setup(mode);
+        for (let i = 0; i < 5; i++) await limiter.take('spent');
+        expect((await limiter.take('spent')).allowed).toBe(false);
+        // 32 loops take continuously while Redis is killed under them.
+        let stop = false;
+        let slowest = 0;
+        let settled = 0;
+        const loops = Array.from({ length: 32 }, async (_, i) => {
+          while (!stop) {
+            const r = await timed(limiter, `k${i % 7}`);
+            slowest = Math.max(slowest, r.ms);
+            settled++;
+            // A fallback answers without I/O: yield so the loop cannot starve the event loop.
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        });
+        await new Promise((r) => setTimeout(r, 30));
+        await redis.kill();
+        try {
+          if (client.status === 'ready') await new Promise((resolve) => client.once('close', resolve));
+          // While Redis is down the client is not ready: onError decides at once, with no round trip.
+          const down = await Promise.all([timed(limiter, 'd'), timed(limiter, 'd'), timed(limiter, 'd')]);
+          for (const r of down) expect(r.ms).toBeLessThan(SLACK_MS);
+          if (mode !== 'limiter')
+            expectFallbackDecisions(
+              mode,
+              down.map((r) => r.decision),
+            );
+          expect(fallbacks.filter((f) => f.key === 'd').map((f) => f.cause)).toEqual(['not-ready', 'not-ready', 'not-ready']);
+          for (const f of fallbacks) expect(['not-ready', 'error', 'timeout']).toContain(f.cause);
+        } finally {
+          await redis.restart();
+        }
+        await waitFor(client, 'ready');
+        stop = true;
+        await Promise.all(loops);
+        expect(settled).toBeGreaterThan(32);
+        expect(slowest).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+        // Empty: the spent key is full again (ioredis loads the scripts on the new server by itself).
+        expect(await limiter.take('spent')).toMatchObject({ allowed: true, remaining: 4 });
+        expect(recoveries.length).toBeGreaterThanOrEqual(1);
+      });
+
+      test('SCRIPT FLUSH: ioredis reloads the scripts; no decision falls back', async () => {
+        const { limiter, fallbacks } = setup(mode);
+        expect((await limiter.take('k')).remaining).toBe(4);
+        await client.script('FLUSH');
+        const [a, b] = await Promise.all([limiter.take('k'), limiter.take('k')]);
+        expect([a.remaining, b.remaining].sort()).toEqual([2, 3]);
+        expect(fallbacks).toEqual([]);
+      });
+    });
+  }
+
+  test('a client that never connected (lazyConnect) fails fast and starts connecting', async () => {
+    const lazy = await connectLazy(redis.port);
+    const store = redisStore({ client: lazy, prefix: freshPrefix('lazy'), onError: 'allow' });
+    const causes: string[] = [];
+    store.on('fallback', (e) => causes.push(e.cause));
+    const limiter = tokenBucket({ capacity: 1, refillPerSecond: 1, store });
+    expect((await limiter.take('k')).allowed).toBe(true);
+    expect(causes).toEqual(['not-ready']);
+    await waitFor(lazy, 'ready');
+    expect((await limiter.take('k')).allowed).toBe(true);
+    expect((await limiter.take('k')).allowed).toBe(false);
+    lazy.disconnect();
+  });
+
+  test('reset rejects (never hangs) when Redis is down', async () => {
+    const { limiter } = setup('allow');
+    redis.pause();
+    try {
+      await expect(limiter.reset('k')).rejects.toThrow(/no answer within 100 ms/);
+    } finally {
+      redis.resume();
+    }
+  });
+});
+
+async function connectLazy(port: number): Promise<Redis> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  client.on('error', () => {});
+  return client;
+}
