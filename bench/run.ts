@@ -1,8 +1,10 @@
 /**
- * `npm run bench`: runs every suite in bench/suites (or those named in BENCH_FILTER, comma-separated),
- * prints progress, and writes docs/benchmarks.md. BENCH_ROUNDS (default 5) and BENCH_TIME_MS (default 400)
- * trade accuracy for time.
+ * `npm run bench`: runs every suite in bench/suites (or those named in BENCH_FILTER, comma-separated), then
+ * the standalone benchmarks that need servers (HTTP adapters, Redis, fetch, memory per key), prints
+ * progress, and writes docs/benchmarks.md. BENCH_ROUNDS (default 5) and BENCH_TIME_MS (default 400) trade
+ * accuracy for time; BENCH_STANDALONE=0 skips the standalone ones.
  */
+import { spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -37,6 +39,47 @@ function table(result: SuiteResult): string {
   return lines.join('\n');
 }
 
+/** Standalone benchmarks: each prints its own Markdown table on stdout. */
+const STANDALONE: { title: string; name: string; args: string[]; about: string }[] = [
+  {
+    title: 'Memory per key (1 M keys)',
+    name: 'memory',
+    args: ['--expose-gc', '--import', 'tsx', 'bench/suites/rate-limit.ts'],
+    about: 'Heap (plus ArrayBuffers) per key after 1,000,000 distinct keys, after GC.',
+  },
+  {
+    title: 'HTTP adapters (requests per second)',
+    name: 'http',
+    args: ['--import', 'tsx', 'bench/http.ts'],
+    about: 'autocannon against hello-world routes on loopback; client and server share the 2 cores, so ratios matter, not absolute numbers.',
+  },
+  {
+    title: 'Redis store (decisions per second)',
+    name: 'redis',
+    args: ['--import', 'tsx', 'bench/redis.ts'],
+    about: 'One Node process against a local redis-server started by the script.',
+  },
+  {
+    title: 'Resilient fetch (overhead per request)',
+    name: 'fetch',
+    args: ['--import', 'tsx', 'bench/fetch.ts'],
+    about: 'Sequential requests to a local server.',
+  },
+];
+
+function runStandalone(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: join(here, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      process.stdout.write(chunk);
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${args.join(' ')} exited with ${code}`))));
+  });
+}
+
 async function main(): Promise<void> {
   const files = readdirSync(join(here, 'suites'))
     .filter((f) => f.endsWith('.ts'))
@@ -54,6 +97,18 @@ async function main(): Promise<void> {
       results.push(result);
     }
   }
+  const standalone: string[] = [];
+  if (process.env.BENCH_STANDALONE !== '0') {
+    for (const bench of STANDALONE) {
+      if (filter !== undefined && !filter.includes(bench.name)) continue;
+      console.log(`running ${bench.title}`);
+      try {
+        standalone.push(`### ${bench.title}`, '', bench.about, '', await runStandalone(bench.args), '');
+      } catch (error) {
+        standalone.push(`### ${bench.title}`, '', `Not measured: ${(error as Error).message}`, '');
+      }
+    }
+  }
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const doc = [
     '# Benchmarks',
@@ -64,6 +119,7 @@ async function main(): Promise<void> {
     `- Method: tinybench, ${rounds} rounds of ${timeMs} ms per case; each sample awaits a batch of calls; ns/op is the median over rounds of each round's median. "× bare" divides by the bare awaited call measured in the same run. "spread" is (max − min) / median of the round medians: the noise of this machine.`,
     '',
     ...results.map(table).flatMap((t) => [t, '']),
+    ...standalone,
   ].join('\n');
   writeFileSync(output, doc);
   console.log(`wrote ${output}`);
