@@ -1,11 +1,11 @@
 import {
-  bulkhead as cBulkhead,
-  circuitBreaker as cBreaker,
   ConsecutiveBreaker,
-  handleAll,
+  circuitBreaker as cBreaker,
+  bulkhead as cBulkhead,
   retry as cRetry,
-  TimeoutStrategy,
   timeout as cTimeout,
+  handleAll,
+  TimeoutStrategy,
   wrap,
 } from 'cockatiel';
 import { bulkhead, circuitBreaker, compose, fallback, rateLimit, retry, timeout, tokenBucket } from '../../src/index.js';
@@ -36,7 +36,12 @@ const suite: BenchSuite = {
     { name: 'bare await leaf()', lib: 'bare', path: 'success', fn: () => leaf(1), baseline: true },
     { name: 'weir 6-policy stack', lib: 'weir', path: 'success', fn: () => stacked(1) },
     { name: 'weir 4-policy stack', lib: 'weir', path: 'success', fn: () => four(1) },
-    { name: 'cockatiel wrap(retry, breaker, bulkhead, timeout)', lib: 'cockatiel', path: 'success', fn: () => cockatielFour.execute(() => leaf(1)) },
+    {
+      name: 'cockatiel wrap(retry, breaker, bulkhead, timeout)',
+      lib: 'cockatiel',
+      path: 'success',
+      fn: () => cockatielFour.execute(() => leaf(1)),
+    },
   ],
 };
 
