@@ -51,7 +51,8 @@ const STANDALONE: { title: string; name: string; args: string[]; about: string }
     title: 'HTTP adapters (requests per second)',
     name: 'http',
     args: ['--import', 'tsx', 'bench/http.ts'],
-    about: 'autocannon against hello-world routes on loopback; client and server share the 2 cores, so ratios matter, not absolute numbers.',
+    about:
+      'autocannon against hello-world routes on loopback; client and server share the 2 cores, so ratios matter, not absolute numbers.',
   },
   {
     title: 'Redis store (decisions per second)',
