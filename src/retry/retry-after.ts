@@ -54,7 +54,10 @@ export function parseHttpDate(text: string, nowWallMs: number): number | undefin
  * and a date in the past means 0.
  */
 export function parseRetryAfter(value: unknown, nowWallMs: number): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
+  if (typeof value === 'number') {
+    const ms = value * 1000;
+    return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+  }
   if (typeof value !== 'string') return undefined;
   const text = value.replace(/^[ \t]+|[ \t]+$/g, '');
   if (DELTA_SECONDS.test(text)) {
