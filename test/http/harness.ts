@@ -118,17 +118,24 @@ export const fastifyHarness: Harness = {
 };
 
 /**
- * Stores the scenarios run against. `memory` answers synchronously (the adapters' fast path); `async memory`
- * hides `takeSync`, so every take goes through a promise exactly as a network store's does.
- *
- * REDIS: once the Redis store exists (issue 6, adapters/redis), add here
- *   { name: 'redis', store: () => redisStore({ client }), virtualTime: false }
- * with a client from test/helpers/redis-server.ts; its clock is the Redis server's TIME, so scenarios that
- * advance a VirtualClock must then wait (or use windows of whole seconds) instead.
+ * A store the scenarios run against. `memory` answers synchronously (the adapters' fast path); `async memory`
+ * hides `takeSync`, so every take goes through a promise exactly as a network store's does; `redis`
+ * (./redis-case.ts) is the Redis store on a real redis-server.
  */
 export interface StoreCase {
   name: string;
-  store: () => RateLimitStore;
+  /**
+   * false: the limiters get a VirtualClock that the scenarios advance. true: decisions follow real time
+   * (the Redis store's scripts read the server's TIME), so scenarios cannot advance it: they use limits that
+   * refill slowly, bound delays by the real time elapsed, and check Retry-After against the store's state.
+   */
+  realTime: boolean;
+  /** False skips the case (no redis-server on this machine). */
+  available: boolean;
+  setup?(): Promise<void>;
+  teardown?(): Promise<void>;
+  /** A fresh store, for one limiter. */
+  store(): RateLimitStore;
 }
 
 export function asyncStore(inner: RateLimitStore): RateLimitStore {

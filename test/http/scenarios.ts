@@ -1,10 +1,12 @@
 /**
  * The adapter scenarios, run against each framework (test/express, test/fastify) and each store with real
- * HTTP requests on loopback. Time is a VirtualClock injected into the limiters.
+ * HTTP requests on loopback. With the memory stores time is a VirtualClock injected into the limiters; the
+ * Redis store decides on the Redis server's clock, so its variant adapts the scenarios that advance time
+ * (see ScenarioTime and RedisStoreCase) and adds Redis really failing (a paused server).
  */
 import { parseList } from 'structured-headers';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { bulkhead, memoryStore, type RateLimitStore, slidingWindow, tokenBucket, VirtualClock } from '../../src/index.js';
+import { bulkhead, type Clock, memoryStore, slidingWindow, systemClock, tokenBucket, VirtualClock } from '../../src/index.js';
 import {
   type AnyRequest,
   asyncStore,
@@ -13,13 +15,18 @@ import {
   type Harness,
   type Running,
   type Setup,
+  type StoreCase,
 } from './harness.js';
+import { RedisStoreCase } from './redis-case.js';
 
-export const STORES = [
-  { name: 'memory', store: (): RateLimitStore => memoryStore() },
-  { name: 'async memory', store: (): RateLimitStore => asyncStore(memoryStore()) },
-  // REDIS: add the Redis store case here (see StoreCase in ./harness.ts).
-];
+/** The stores every scenario runs against; fresh per framework (the Redis case owns a redis-server). */
+export function storeCases(): StoreCase[] {
+  return [
+    { name: 'memory', realTime: false, available: true, store: () => memoryStore() },
+    { name: 'async memory', realTime: false, available: true, store: () => asyncStore(memoryStore()) },
+    new RedisStoreCase(),
+  ];
+}
 
 export interface Reply {
   status: number;
@@ -68,10 +75,11 @@ export function runScenarios(harness: Harness): void {
     running = await harness.start(setup);
     return running.url;
   };
-  afterEach(async () => {
+  const stop = async (): Promise<void> => {
     await running?.close();
     running = undefined;
-  });
+  };
+  afterEach(stop);
 
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
@@ -83,198 +91,11 @@ export function runScenarios(harness: Harness): void {
     expect(unhandled).toEqual([]);
   });
 
-  describe.each(STORES)(`${harness.name}, $name store`, ({ store }) => {
-    test('limits per key, with draft-10 fields, 429, problem details and an honest Retry-After', async () => {
-      const clock = new VirtualClock();
-      const limiter = tokenBucket({ capacity: 2, refillPerSecond: 0.5, clock, store: store() });
-      const url = await start({ global: [{ limiter, name: 'api', key: byUser }] });
-
-      const first = await get(`${url}/a`, user('alice'));
-      expect(first.status).toBe(200);
-      expect(first.headers.get('ratelimit-policy')).toBe('"api";q=2;w=4');
-      expect(members(first.headers.get('ratelimit-policy'))).toEqual([['api', { q: 2, w: 4 }]]);
-      expect(members(first.headers.get('ratelimit'))).toEqual([['api', { r: 1, t: 2 }]]);
-      expect(first.headers.get('retry-after')).toBeNull();
-
-      const second = await get(`${url}/a`, user('alice'));
-      expect(members(second.headers.get('ratelimit'))).toEqual([['api', { r: 0, t: 4 }]]);
-
-      const refused = await get(`${url}/a`, user('alice'));
-      expect(refused.status).toBe(429);
-      expect(refused.headers.get('retry-after')).toBe('2');
-      expect(members(refused.headers.get('ratelimit'))).toEqual([['api', { r: 0, t: 2 }]]);
-      expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(JSON.parse(refused.body)).toEqual({
-        type: 'https://iana.org/assignments/http-problem-types#quota-exceeded',
-        title: 'Too Many Requests',
-        status: 429,
-        detail: 'Rate limit "api" exceeded; retry after 2 s.',
-        'violated-policies': ['api'],
-      });
-
-      // Another key has its own budget.
-      expect((await get(`${url}/a`, user('bob'))).status).toBe(200);
-      // Just before Retry-After: still refused; at Retry-After: allowed.
-      clock.advance(1_999);
-      expect((await get(`${url}/a`, user('alice'))).status).toBe(429);
-      clock.advance(1);
-      expect((await get(`${url}/a`, user('alice'))).status).toBe(200);
+  for (const storeCase of storeCases()) {
+    describe.skipIf(!storeCase.available)(`${harness.name}, ${storeCase.name} store`, () => {
+      storeScenarios(storeCase, start, stop);
     });
-
-    test('Retry-After is never earlier than t, and waiting it is always enough (sliding window)', async () => {
-      const clock = new VirtualClock();
-      const limiter = slidingWindow({ limit: 3, windowMs: 10_000, clock, store: store() });
-      const url = await start({ global: [{ limiter, name: 'w' }] });
-      const steps = [0, 1_300, 2_100, 0, 4_000, 250, 7_000, 0, 0, 3_333];
-      let refusals = 0;
-      for (const step of steps) {
-        clock.advance(step);
-        const reply = await get(url);
-        const [[, params]] = members(reply.headers.get('ratelimit')) as [[string, { r: number; t?: number }]];
-        if (reply.status === 429) {
-          refusals++;
-          const retryAfter = Number(reply.headers.get('retry-after'));
-          expect(retryAfter).toBeGreaterThanOrEqual(params.t as number);
-          clock.advance(retryAfter * 1000);
-          expect((await get(url)).status).toBe(200);
-        }
-      }
-      expect(refusals).toBeGreaterThan(0);
-    });
-
-    test('IPv6 clients are grouped by /64 and IPv4-mapped addresses reduced (trust proxy on)', async () => {
-      const limiter = tokenBucket({ capacity: 2, refillPerSecond: 0.001, clock: new VirtualClock(), store: store() });
-      const url = await start({ global: [{ limiter }], trustProxy: true });
-      const from = (ip: string) => get(url, { 'x-forwarded-for': ip });
-      expect((await from('2001:db8:1:2::1')).status).toBe(200);
-      expect((await from('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).status).toBe(200);
-      expect((await from('2001:db8:1:2::ffff')).status).toBe(429); // same /64
-      expect((await from('2001:db8:1:3::1')).status).toBe(200); // next /64
-      expect((await from('10.0.0.1')).status).toBe(200);
-      expect((await from('::ffff:10.0.0.1')).status).toBe(200);
-      expect((await from('::ffff:a00:1')).status).toBe(429); // 10.0.0.1 again, in hex
-      // A malformed address never bypasses: such clients share one budget.
-      expect((await from('not-an-ip')).status).toBeLessThan(500);
-    });
-
-    test('without trust proxy, X-Forwarded-For is ignored: weir never reads it', async () => {
-      const limiter = tokenBucket({ capacity: 2, refillPerSecond: 0.001, clock: new VirtualClock(), store: store() });
-      const url = await start({ global: [{ limiter }] });
-      expect((await get(url, { 'x-forwarded-for': '1.1.1.1' })).status).toBe(200);
-      expect((await get(url, { 'x-forwarded-for': '2.2.2.2' })).status).toBe(200);
-      expect((await get(url, { 'x-forwarded-for': '3.3.3.3' })).status).toBe(429); // all are 127.0.0.1
-    });
-
-    test('skip: skipped requests are never limited and get no fields', async () => {
-      const limiter = tokenBucket({ capacity: 1, refillPerSecond: 0.001, clock: new VirtualClock(), store: store() });
-      const url = await start({ global: [{ limiter, skip: (req) => req.headers['x-internal'] === 'yes' }] });
-      for (let i = 0; i < 3; i++) {
-        const reply = await get(url, { 'x-internal': 'yes' });
-        expect(reply.status).toBe(200);
-        expect(reply.headers.get('ratelimit')).toBeNull();
-      }
-      expect((await get(url)).status).toBe(200);
-      expect((await get(url)).status).toBe(429);
-    });
-
-    test('per-route limits add members to the lists; routes without limits get none', async () => {
-      const clock = new VirtualClock();
-      const global = tokenBucket({ capacity: 100, refillPerSecond: 10, clock, store: store() });
-      const strict = slidingWindow({ limit: 1, windowMs: 60_000, clock, store: store() });
-      const url = await start({
-        global: [{ limiter: global, name: 'global' }],
-        routes: { '/strict': [{ limiter: strict, name: 'strict' }], '/health': false },
-      });
-      const first = await get(`${url}/strict`);
-      expect(first.status).toBe(200);
-      expect(members(first.headers.get('ratelimit-policy'))).toEqual([
-        ['global', { q: 100, w: 10 }],
-        ['strict', { q: 1, w: 60 }],
-      ]);
-      expect(members(first.headers.get('ratelimit'))).toEqual([
-        ['global', { r: 99, t: 1 }],
-        ['strict', { r: 0, t: 60 }],
-      ]);
-      const refused = await get(`${url}/strict`);
-      expect(refused.status).toBe(429);
-      expect(refused.headers.get('retry-after')).toBe('60');
-      expect(JSON.parse(refused.body)['violated-policies']).toEqual(['strict']);
-      const other = await get(`${url}/a`);
-      expect(other.status).toBe(200);
-      expect(members(other.headers.get('ratelimit')).map(([name]) => name)).toEqual(['global']);
-      const health = await get(`${url}/health`);
-      expect(health.status).toBe(200);
-      expect(health.headers.get('ratelimit')).toBeNull();
-    });
-
-    test('bad key, cost and enormous costs: a 500 or a documented 429, never a bypass', async () => {
-      const clock = new VirtualClock();
-      const limiter = tokenBucket({ capacity: 5, refillPerSecond: 1, clock, store: store() });
-      const url = await start({
-        global: [
-          {
-            limiter,
-            key: (req) => {
-              const mode = req.headers['x-mode'];
-              if (mode === 'throw') throw new Error('no user');
-              if (mode === 'number') return 42 as unknown as string;
-              return 'k';
-            },
-            cost: (req) => {
-              const cost = req.headers['x-cost'];
-              return cost === undefined ? 1 : Number(cost);
-            },
-          },
-        ],
-      });
-      expect((await get(url, { 'x-mode': 'throw' })).status).toBe(500);
-      expect((await get(url, { 'x-mode': 'number' })).status).toBe(500);
-      expect((await get(url, { 'x-cost': '1.5' })).status).toBe(500);
-      expect((await get(url, { 'x-cost': '-1' })).status).toBe(500);
-      const huge = await get(url, { 'x-cost': '1000000' });
-      expect(huge.status).toBe(429);
-      expect(huge.headers.get('retry-after')).toBeNull();
-      expect(members(huge.headers.get('ratelimit'))).toEqual([['5-in-5s', { r: 5 }]]);
-      expect(JSON.parse(huge.body).detail).toMatch(/can never be allowed/);
-      const ok = await get(url, { 'x-cost': '5' });
-      expect(ok.status).toBe(200);
-      expect(members(ok.headers.get('ratelimit'))).toEqual([['5-in-5s', { r: 0, t: 5 }]]);
-    });
-
-    test('older header styles and none', async () => {
-      const clock = new VirtualClock({ wallStart: 1_700_000_000_000 });
-      const expected: Record<string, Record<string, string | null>> = {
-        'draft-7': { 'ratelimit-policy': '2;w=20', ratelimit: 'limit=2, remaining=1, reset=10' },
-        'draft-6': {
-          'ratelimit-policy': '2;w=20',
-          'ratelimit-limit': '2',
-          'ratelimit-remaining': '1',
-          'ratelimit-reset': '10',
-        },
-        legacy: {
-          'x-ratelimit-limit': '2',
-          'x-ratelimit-remaining': '1',
-          'x-ratelimit-reset': String(1_700_000_000 + 10),
-          ratelimit: null,
-        },
-        none: { ratelimit: null, 'ratelimit-policy': null, 'x-ratelimit-limit': null },
-      };
-      for (const [style, fields] of Object.entries(expected)) {
-        const limiter = tokenBucket({ capacity: 2, refillPerSecond: 0.1, clock, store: store() });
-        const url = await start({ global: [{ limiter }], response: { headers: style as 'draft-7' } });
-        const reply = await get(url);
-        for (const [name, value] of Object.entries(fields))
-          expect([style, name, reply.headers.get(name)]).toEqual([style, name, value]);
-        await get(url);
-        const refused = await get(url);
-        expect(refused.status).toBe(429);
-        expect(refused.headers.get('retry-after')).toBe('10');
-        await running?.close();
-        running = undefined;
-      }
-    });
-  });
-
+  }
   describe(`${harness.name}: store failures`, () => {
     const cases: [FailureKind, 'allow' | 'reject'][] = [
       ['rejects', 'allow'],
@@ -412,5 +233,377 @@ export function runScenarios(harness: Harness): void {
       expect(pool.running).toBe(0);
       held.open();
     });
+  });
+}
+
+/**
+ * Time in one scenario. With a VirtualClock (memory stores) delays are exact. In real time (Redis decides on
+ * its own clock) a delay the server reports counts down while the test runs, so it is checked against the
+ * real time elapsed since the stopwatch started (before the limiter's first take): a value that is `exact`
+ * seconds at that instant is reported, rounded up, as at least `ceil(exact - elapsed)` and at most `exact`.
+ */
+class ScenarioTime {
+  readonly clock: Clock;
+  readonly virtual: VirtualClock | undefined;
+  private started = performance.now();
+
+  constructor(realTime: boolean, wallStart?: number) {
+    this.virtual = realTime ? undefined : new VirtualClock(wallStart === undefined ? {} : { wallStart });
+    this.clock = this.virtual ?? systemClock;
+  }
+
+  /** Restarts the stopwatch, before a new limiter's first take. */
+  restart(): void {
+    this.started = performance.now();
+  }
+
+  /** Checks delay-seconds `actual` that was `exact` when the stopwatch started; returns it. */
+  expectSeconds(actual: unknown, exact: number): number {
+    expect(typeof actual).toBe('number');
+    const value = actual as number;
+    if (this.virtual !== undefined) expect(value).toBe(exact);
+    else {
+      const elapsed = (performance.now() - this.started) / 1000;
+      expect(value).toBeGreaterThanOrEqual(Math.ceil(exact - elapsed));
+      expect(value).toBeLessThanOrEqual(exact);
+    }
+    return value;
+  }
+
+  /** Checks the draft-10 `RateLimit` members: names and `r` exactly, `t` as {@link expectSeconds} (or absent). */
+  expectQuota(reply: Reply, expected: [name: string, r: number, t?: number][]): void {
+    const got = members(reply.headers.get('ratelimit'));
+    expect(got.map(([name, params]) => [name, params.r])).toEqual(expected.map(([name, r]) => [name, r]));
+    expect(got.map(([, params]) => Object.keys(params).sort())).toEqual(
+      expected.map(([, , t]) => (t === undefined ? ['r'] : ['r', 't'])),
+    );
+    got.forEach(([, params], i) => {
+      const t = (expected[i] as [string, number, number?])[2];
+      if (t !== undefined) this.expectSeconds(params.t, t);
+    });
+  }
+}
+
+/** The store scenarios for one store case (its own redis-server for Redis, started before and stopped after). */
+function storeScenarios(storeCase: StoreCase, start: (setup: Setup) => Promise<string>, stop: () => Promise<void>): void {
+  const redis = storeCase instanceof RedisStoreCase ? storeCase : undefined;
+  const store = () => storeCase.store();
+  if (storeCase.setup !== undefined) beforeAll(() => storeCase.setup?.(), 30_000);
+  if (storeCase.teardown !== undefined) afterAll(() => storeCase.teardown?.());
+  if (redis !== undefined) {
+    afterEach(() => {
+      // A scenario that silently ran on the store's onError would not have tested Redis at all.
+      const fallbacks = redis.fallbacks.splice(0);
+      expect(fallbacks).toEqual([]);
+    });
+  }
+
+  test('limits per key, with draft-10 fields, 429, problem details and an honest Retry-After', async () => {
+    const time = new ScenarioTime(storeCase.realTime);
+    // Seconds per token. In real time one token per hour: the test's own duration cannot refill one.
+    const unit = storeCase.realTime ? 3600 : 2;
+    const limiter = tokenBucket({ capacity: 2, refillPerSecond: 1 / unit, clock: time.clock, store: store() });
+    const url = await start({ global: [{ limiter, name: 'api', key: byUser }] });
+
+    const first = await get(`${url}/a`, user('alice'));
+    expect(first.status).toBe(200);
+    expect(first.headers.get('ratelimit-policy')).toBe(`"api";q=2;w=${2 * unit}`);
+    expect(members(first.headers.get('ratelimit-policy'))).toEqual([['api', { q: 2, w: 2 * unit }]]);
+    time.expectQuota(first, [['api', 1, unit]]);
+    expect(first.headers.get('retry-after')).toBeNull();
+
+    const second = await get(`${url}/a`, user('alice'));
+    time.expectQuota(second, [['api', 0, 2 * unit]]);
+
+    // On Redis the refusal's Retry-After is also checked against Redis's own state, to the second: refused
+    // one second before it, allowed at it (its clock cannot be advanced; see below for the VirtualClock).
+    const send = () => get(`${url}/a`, user('alice'));
+    const refused = await (redis === undefined ? send() : redis.expectExactRetryAfter(limiter, 'alice', send));
+    expect(refused.status).toBe(429);
+    const retryAfter = time.expectSeconds(Number(refused.headers.get('retry-after')), unit);
+    time.expectQuota(refused, [['api', 0, unit]]);
+    expect(members(refused.headers.get('ratelimit'))[0]?.[1].t).toBe(retryAfter);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(refused.body)).toEqual({
+      type: 'https://iana.org/assignments/http-problem-types#quota-exceeded',
+      title: 'Too Many Requests',
+      status: 429,
+      detail: `Rate limit "api" exceeded; retry after ${retryAfter} s.`,
+      'violated-policies': ['api'],
+    });
+
+    // Another key has its own budget.
+    expect((await get(`${url}/a`, user('bob'))).status).toBe(200);
+    if (time.virtual !== undefined) {
+      // Just before Retry-After: still refused; at Retry-After: allowed.
+      time.virtual.advance(unit * 1000 - 1);
+      expect((await get(`${url}/a`, user('alice'))).status).toBe(429);
+      time.virtual.advance(1);
+      expect((await get(`${url}/a`, user('alice'))).status).toBe(200);
+    }
+  });
+
+  test('Retry-After is never earlier than t, and waiting it is always enough (sliding window)', async () => {
+    const time = new ScenarioTime(storeCase.realTime);
+    const windowMs = storeCase.realTime ? 3_600_000 : 10_000;
+    const limiter = slidingWindow({ limit: 3, windowMs, clock: time.clock, store: store() });
+    const url = await start({ global: [{ limiter, name: 'w' }] });
+    const refusedFields = (reply: Reply) => {
+      const [[, params]] = members(reply.headers.get('ratelimit')) as [[string, { r: number; t?: number }]];
+      const retryAfter = Number(reply.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThanOrEqual(params.t as number);
+      return retryAfter;
+    };
+    if (redis !== undefined) {
+      // Redis's clock cannot be advanced, so the schedule below collapses to one burst: the limit passes,
+      // the next request is refused, and "waiting Retry-After is enough" is checked on Redis's state.
+      for (let i = 0; i < 3; i++) expect((await get(url)).status).toBe(200);
+      const refused = await redis.expectExactRetryAfter(limiter, 'ip:127.0.0.1', () => get(url));
+      time.expectSeconds(refusedFields(refused), windowMs / 1000);
+      return;
+    }
+    const clock = time.virtual as VirtualClock;
+    const steps = [0, 1_300, 2_100, 0, 4_000, 250, 7_000, 0, 0, 3_333];
+    let refusals = 0;
+    for (const step of steps) {
+      clock.advance(step);
+      const reply = await get(url);
+      if (reply.status === 429) {
+        refusals++;
+        clock.advance(refusedFields(reply) * 1000);
+        expect((await get(url)).status).toBe(200);
+      }
+    }
+    expect(refusals).toBeGreaterThan(0);
+  });
+
+  test('IPv6 clients are grouped by /64 and IPv4-mapped addresses reduced (trust proxy on)', async () => {
+    const time = new ScenarioTime(storeCase.realTime);
+    const limiter = tokenBucket({ capacity: 2, refillPerSecond: 0.001, clock: time.clock, store: store() });
+    const url = await start({ global: [{ limiter }], trustProxy: true });
+    const from = (ip: string) => get(url, { 'x-forwarded-for': ip });
+    expect((await from('2001:db8:1:2::1')).status).toBe(200);
+    expect((await from('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).status).toBe(200);
+    expect((await from('2001:db8:1:2::ffff')).status).toBe(429); // same /64
+    expect((await from('2001:db8:1:3::1')).status).toBe(200); // next /64
+    expect((await from('10.0.0.1')).status).toBe(200);
+    expect((await from('::ffff:10.0.0.1')).status).toBe(200);
+    expect((await from('::ffff:a00:1')).status).toBe(429); // 10.0.0.1 again, in hex
+    // A malformed address never bypasses: such clients share one budget.
+    expect((await from('not-an-ip')).status).toBeLessThan(500);
+  });
+
+  test('without trust proxy, X-Forwarded-For is ignored: weir never reads it', async () => {
+    const time = new ScenarioTime(storeCase.realTime);
+    const limiter = tokenBucket({ capacity: 2, refillPerSecond: 0.001, clock: time.clock, store: store() });
+    const url = await start({ global: [{ limiter }] });
+    expect((await get(url, { 'x-forwarded-for': '1.1.1.1' })).status).toBe(200);
+    expect((await get(url, { 'x-forwarded-for': '2.2.2.2' })).status).toBe(200);
+    expect((await get(url, { 'x-forwarded-for': '3.3.3.3' })).status).toBe(429); // all are 127.0.0.1
+  });
+
+  test('skip: skipped requests are never limited and get no fields', async () => {
+    const time = new ScenarioTime(storeCase.realTime);
+    const limiter = tokenBucket({ capacity: 1, refillPerSecond: 0.001, clock: time.clock, store: store() });
+    const url = await start({ global: [{ limiter, skip: (req) => req.headers['x-internal'] === 'yes' }] });
+    for (let i = 0; i < 3; i++) {
+      const reply = await get(url, { 'x-internal': 'yes' });
+      expect(reply.status).toBe(200);
+      expect(reply.headers.get('ratelimit')).toBeNull();
+    }
+    expect((await get(url)).status).toBe(200);
+    expect((await get(url)).status).toBe(429);
+  });
+
+  test('per-route limits add members to the lists; routes without limits get none', async () => {
+    const time = new ScenarioTime(storeCase.realTime);
+    const global = tokenBucket({ capacity: 100, refillPerSecond: 10, clock: time.clock, store: store() });
+    const strict = slidingWindow({ limit: 1, windowMs: 60_000, clock: time.clock, store: store() });
+    const url = await start({
+      global: [{ limiter: global, name: 'global' }],
+      routes: { '/strict': [{ limiter: strict, name: 'strict' }], '/health': false },
+    });
+    const first = await get(`${url}/strict`);
+    expect(first.status).toBe(200);
+    expect(members(first.headers.get('ratelimit-policy'))).toEqual([
+      ['global', { q: 100, w: 10 }],
+      ['strict', { q: 1, w: 60 }],
+    ]);
+    // Each limiter's first take: exact on either clock.
+    expect(members(first.headers.get('ratelimit'))).toEqual([
+      ['global', { r: 99, t: 1 }],
+      ['strict', { r: 0, t: 60 }],
+    ]);
+    const send = () => get(`${url}/strict`);
+    const refused = await (redis === undefined ? send() : redis.expectExactRetryAfter(strict, 'ip:127.0.0.1', send));
+    expect(refused.status).toBe(429);
+    time.expectSeconds(Number(refused.headers.get('retry-after')), 60);
+    expect(JSON.parse(refused.body)['violated-policies']).toEqual(['strict']);
+    const other = await get(`${url}/a`);
+    expect(other.status).toBe(200);
+    expect(members(other.headers.get('ratelimit')).map(([name]) => name)).toEqual(['global']);
+    const health = await get(`${url}/health`);
+    expect(health.status).toBe(200);
+    expect(health.headers.get('ratelimit')).toBeNull();
+  });
+
+  test('bad key, cost and enormous costs: a 500 or a documented 429, never a bypass', async () => {
+    const time = new ScenarioTime(storeCase.realTime);
+    const limiter = tokenBucket({ capacity: 5, refillPerSecond: 1, clock: time.clock, store: store() });
+    const url = await start({
+      global: [
+        {
+          limiter,
+          key: (req) => {
+            const mode = req.headers['x-mode'];
+            if (mode === 'throw') throw new Error('no user');
+            if (mode === 'number') return 42 as unknown as string;
+            return 'k';
+          },
+          cost: (req) => {
+            const cost = req.headers['x-cost'];
+            return cost === undefined ? 1 : Number(cost);
+          },
+        },
+      ],
+    });
+    expect((await get(url, { 'x-mode': 'throw' })).status).toBe(500);
+    expect((await get(url, { 'x-mode': 'number' })).status).toBe(500);
+    expect((await get(url, { 'x-cost': '1.5' })).status).toBe(500);
+    expect((await get(url, { 'x-cost': '-1' })).status).toBe(500);
+    const huge = await get(url, { 'x-cost': '1000000' });
+    expect(huge.status).toBe(429);
+    expect(huge.headers.get('retry-after')).toBeNull();
+    expect(members(huge.headers.get('ratelimit'))).toEqual([['5-in-5s', { r: 5 }]]);
+    expect(JSON.parse(huge.body).detail).toMatch(/can never be allowed/);
+    // The refusals above took nothing: this is the key's first take, exact on either clock.
+    const ok = await get(url, { 'x-cost': '5' });
+    expect(ok.status).toBe(200);
+    expect(members(ok.headers.get('ratelimit'))).toEqual([['5-in-5s', { r: 0, t: 5 }]]);
+  });
+
+  test('older header styles and none', async () => {
+    const wallStart = 1_700_000_000_000;
+    const time = new ScenarioTime(storeCase.realTime, wallStart);
+    // Seconds per token (one per hour in real time, as above); a key is full after 2 of them.
+    const unit = storeCase.realTime ? 3600 : 10;
+    const styles = ['draft-7', 'draft-6', 'legacy', 'none'] as const;
+    const expected = (style: (typeof styles)[number]): Record<string, string | null> =>
+      ({
+        'draft-7': { 'ratelimit-policy': `2;w=${2 * unit}`, ratelimit: `limit=2, remaining=1, reset=${unit}` },
+        'draft-6': {
+          'ratelimit-policy': `2;w=${2 * unit}`,
+          'ratelimit-limit': '2',
+          'ratelimit-remaining': '1',
+          'ratelimit-reset': String(unit),
+        },
+        legacy: { 'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '1', ratelimit: null },
+        none: { ratelimit: null, 'ratelimit-policy': null, 'x-ratelimit-limit': null },
+      })[style];
+    for (const style of styles) {
+      const limiter = tokenBucket({ capacity: 2, refillPerSecond: 1 / unit, clock: time.clock, store: store() });
+      const url = await start({ global: [{ limiter }], response: { headers: style } });
+      time.restart();
+      const wallBefore = time.clock.wallNow();
+      const reply = await get(url);
+      const wallAfter = time.clock.wallNow();
+      for (const [name, value] of Object.entries(expected(style)))
+        expect([style, name, reply.headers.get(name)]).toEqual([style, name, value]);
+      if (style === 'legacy') {
+        // Unix seconds of the reset: the wall clock when the response was made, rounded up, plus t.
+        const reset = Number(reply.headers.get('x-ratelimit-reset'));
+        if (time.virtual !== undefined) expect(reset).toBe(wallStart / 1000 + unit);
+        expect(reset).toBeGreaterThanOrEqual(Math.ceil(wallBefore / 1000) + unit);
+        expect(reset).toBeLessThanOrEqual(Math.ceil(wallAfter / 1000) + unit);
+      }
+      await get(url);
+      const refused = await get(url);
+      expect(refused.status).toBe(429);
+      time.expectSeconds(Number(refused.headers.get('retry-after')), unit);
+      await stop();
+    }
+  });
+
+  if (redis !== undefined) redisFailureScenarios(redis, start);
+}
+
+/**
+ * Redis really failing: the server is paused (SIGSTOP: connections stay open and nothing answers, the
+ * hardest failure to notice). Each `onError` mode of the store must answer within the store's `timeoutMs`
+ * (the adapter's own backstop, `storeTimeoutMs`, is set far higher and to 'reject', so reaching it would
+ * show as a late 503 and an `onStoreError` call), and after `resume()` decisions come from Redis again.
+ */
+function redisFailureScenarios(redis: RedisStoreCase, start: (setup: Setup) => Promise<string>): void {
+  const TIMEOUT_MS = 100;
+  /** Scheduling slack on a loaded machine; a request waiting for Redis to come back would exceed it. */
+  const SLACK_MS = 900;
+  const modes = ['allow', 'deny', 'limiter'] as const;
+
+  test.each(modes)('Redis paused, onError %s: the documented answer within timeoutMs, then Redis again', async (mode) => {
+    const time = new ScenarioTime(true);
+    const local = tokenBucket({ capacity: 2, refillPerSecond: 1 / 3600 }); // memory store: this process only
+    const store = redis.failingStore(mode === 'limiter' ? local : mode, TIMEOUT_MS);
+    const fallbacks: string[] = [];
+    const recovered: number[] = [];
+    store.on('fallback', (event) => fallbacks.push(`${event.cause}:${event.action}`));
+    store.on('recovered', (event) => recovered.push(event.fallbacks));
+    const limiter = tokenBucket({ capacity: 5, refillPerSecond: 1 / 3600, store });
+    const storeErrors: unknown[] = [];
+    const url = await start({
+      global: [{ limiter, name: 'api' }],
+      response: { storeFailure: 'reject', storeTimeoutMs: 10_000, onStoreError: (error) => storeErrors.push(error) },
+    });
+    time.expectQuota(await get(url), [['api', 4, 3600]]); // Redis answers (and has the script loaded)
+
+    const timedGet = async () => {
+      const sent = performance.now();
+      const reply = await get(url);
+      return { reply, ms: performance.now() - sent };
+    };
+    time.restart();
+    redis.redis.pause();
+    let during: { reply: Reply; ms: number }[];
+    try {
+      during = await Promise.all([timedGet(), timedGet(), timedGet()]);
+    } finally {
+      redis.redis.resume();
+    }
+    for (const { ms } of during) expect(ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+    const replies = during.map(({ reply }) => reply);
+    const action = mode === 'limiter' ? 'limiter' : mode;
+    expect(fallbacks).toEqual([`timeout:${action}`, `timeout:${action}`, `timeout:${action}`]);
+    expect(storeErrors).toEqual([]); // the store decided; the adapter never saw a failure
+    if (mode === 'allow') {
+      // Fail open: allowed, remaining = limit − cost, nothing to wait for.
+      for (const reply of replies) {
+        expect(reply.status).toBe(200);
+        expect(members(reply.headers.get('ratelimit'))).toEqual([['api', { r: 4, t: 0 }]]);
+      }
+    } else if (mode === 'deny') {
+      // Fail closed: refused, Retry-After 1 s (Redis's recovery time is unknown).
+      for (const reply of replies) {
+        expect(reply.status).toBe(429);
+        expect(reply.headers.get('retry-after')).toBe('1');
+        expect(members(reply.headers.get('ratelimit'))).toEqual([['api', { r: 0, t: 1 }]]);
+        expect(JSON.parse(reply.body)).toMatchObject({ status: 429, detail: 'Rate limit "api" exceeded; retry after 1 s.' });
+      }
+    } else {
+      // The local limiter decides (2 per hour in this process): the order of concurrent requests is not fixed.
+      const allowed = replies.filter((r) => r.status === 200);
+      const refused = replies.filter((r) => r.status === 429);
+      expect(allowed.map((r) => members(r.headers.get('ratelimit'))[0]?.[1].r).sort()).toEqual([0, 1]);
+      expect(refused).toHaveLength(1);
+      time.expectSeconds(Number(refused[0]?.headers.get('retry-after')), 3600);
+    }
+
+    // Resumed: the next decision is Redis's again. The three timed-out takes reached Redis after all (they
+    // were on the socket) and counted there before it: 5 − 1 − 3 − 1 = 0 left, and then a real refusal.
+    const back = await get(url);
+    expect(back.status).toBe(200);
+    expect(members(back.headers.get('ratelimit'))[0]?.[1].r).toBe(0);
+    expect(recovered).toEqual([3]);
+    const refusedAgain = await redis.expectExactRetryAfter(limiter, 'ip:127.0.0.1', () => get(url));
+    expect(Number(refusedAgain.headers.get('retry-after'))).toBeGreaterThan(3000);
+    expect(fallbacks).toHaveLength(3);
   });
 }
