@@ -55,7 +55,8 @@ export function retryAfterSeconds(decision: HeaderDecision): number | undefined 
 /** The `t` of the draft, or undefined when the key is full (or, refused, when it can never pass). */
 function resetSeconds(decision: HeaderDecision): number | undefined {
   if (!decision.allowed) return retryAfterSeconds(decision);
-  return decision.remaining >= decision.limit ? undefined : seconds(decision.resetAfterMs);
+  // No `t` when the key is full, or when the decision knows no time (a Redis store failing open).
+  return decision.remaining >= decision.limit || !(decision.resetAfterMs > 0) ? undefined : seconds(decision.resetAfterMs);
 }
 
 /**
