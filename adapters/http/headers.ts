@@ -8,7 +8,7 @@
  * `q` is the quota (the limiter's limit), `w` the window in whole seconds, `r` the remaining units, and `t`
  * the delay-seconds until more quota is available: on a refusal the exact wait rounded up (so `Retry-After`,
  * also rounded up, is never earlier than `t`); on an allowed request the time until the key is back to full,
- * rounded up, and no `t` when it is full already. Several limiters on one response each add a list member.
+ * rounded up, and no `t` when it is full already (or the decision knows no time, as a store failing open). Several limiters on one response each add a list member.
  * Older styles: 'draft-7', 'draft-6', 'legacy' (`X-RateLimit-*`), or 'none'.
  */
 export type HeaderStyle = 'draft-10' | 'draft-7' | 'draft-6' | 'legacy' | 'none';
