@@ -1,6 +1,16 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
 export default defineConfig({
+  // Examples in docs/ import 'weir' as a user would; in this repository that means the sources.
+  resolve: {
+    alias: [
+      { find: /^weir$/, replacement: here('./src/index.ts') },
+      { find: /^weir\/(redis|express|fastify|fetch)$/, replacement: here('./adapters/$1/index.ts') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],

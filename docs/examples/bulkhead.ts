@@ -1,7 +1,17 @@
 // docs/bulkhead.md, runnable: `node --import tsx docs/examples/bulkhead.ts`.
 // A test (test/bulkhead/example.test.ts) runs it on a virtual clock so that it is deterministic.
+import { EventEmitter } from 'node:events';
 import { pathToFileURL } from 'node:url';
-import { bulkhead, type Clock, compose, isBulkheadFullError, sleep, systemClock, timeout } from '../../src/index.js';
+import {
+  type BulkheadPolicy,
+  bulkhead,
+  type Clock,
+  compose,
+  isBulkheadFullError,
+  sleep,
+  systemClock,
+  timeout,
+} from '../../src/index.js';
 
 export async function bulkheadExample(clock: Clock = systemClock): Promise<string[]> {
   const log: string[] = [];
@@ -28,6 +38,48 @@ export async function bulkheadExample(clock: Clock = systemClock): Promise<strin
   permit?.release();
   log.push(`running: ${pool.running}`);
   return log;
+}
+
+/** A stand-in for a database client, so that the samples below run anywhere. */
+const db = { query: async (sql: string) => [`row of ${sql}`] };
+
+/** The samples of docs/bulkhead.md, run against stand-ins (test/bulkhead/example.test.ts). */
+export async function bulkheadSamples(): Promise<string[]> {
+  const log: string[] = [];
+  // #region intro
+  const pool = bulkhead({ maxConcurrent: 10, maxQueue: 20, maxQueueWaitMs: 500, queueOrder: 'lifo' });
+  const query = pool(async (sql: string) => db.query(sql));
+  // #endregion intro
+  log.push(...(await query('select 1')));
+
+  // #region adaptive
+  const vegas = bulkhead({ maxConcurrent: { algorithm: 'vegas', initial: 20, min: 2, max: 200 }, maxQueue: 100 });
+  const aimd = bulkhead({ maxConcurrent: { algorithm: 'aimd', initial: 10, max: 100, latencyThresholdMs: 250 } });
+  // #endregion adaptive
+  log.push(`vegas starts at ${vegas.limit}, aimd at ${aimd.limit}`);
+
+  const res = new EventEmitter();
+  const signal = new AbortController().signal;
+  log.push(await handle(pool, { signal }, res, (status) => `status ${status}, running: ${pool.running}`));
+  res.emit('close');
+  log.push(`after close, running: ${pool.running}`);
+  const full = bulkhead({ maxConcurrent: 1 });
+  full.tryAcquire();
+  log.push(`when full: ${await handle(full, { signal }, new EventEmitter(), (status) => `status ${status}`)}`);
+  return log;
+}
+
+/** An HTTP handler that sheds load with a pool's slots (stand-ins for a framework's request, response and reply). */
+async function handle(pool: BulkheadPolicy, req: { signal: AbortSignal }, res: EventEmitter, reply: (status: number) => string) {
+  // #region permits
+  const permit = pool.tryAcquire(); // never waits; undefined when full
+  if (permit === undefined) return reply(503);
+  res.on('close', () => permit.release()); // 'success' (default), 'drop' or 'ignore' feed an adaptive limit
+
+  const permit2 = await pool.acquire(req.signal); // waits in the same queue; rejects like a guarded call
+  // #endregion permits
+  permit2.release();
+  return reply(200);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -3,7 +3,7 @@
  * It runs on a VirtualClock so that it is deterministic; test/circuit-breaker/docs-example.test.ts runs it.
  * In an application, leave `clock` out (the system clock is the default).
  */
-import { circuitBreaker, compose, isCircuitOpenError, timeout, VirtualClock } from '../../src/index.js';
+import { circuitBreaker, compose, isCircuitOpenError, sleep, timeout, VirtualClock } from '../../src/index.js';
 
 /** A pretend inventory service that is down for its first 8 requests and then recovers. */
 function flakyInventory() {
@@ -19,6 +19,7 @@ export async function example(): Promise<string[]> {
   const log: string[] = [];
   const clock = new VirtualClock();
 
+  // #region worked-example
   const breaker = circuitBreaker({
     window: { type: 'count', size: 20 }, // judge the last 20 calls...
     minimumCalls: 5, // ...once there are at least 5 of them
@@ -33,6 +34,7 @@ export async function example(): Promise<string[]> {
 
   // The breaker outside, the timeout inside: a timed-out call counts as a failure.
   const getStock = compose(breaker, timeout({ ms: 2_500, clock }))(flakyInventory());
+  // #endregion worked-example
 
   const call = async (label: string) => {
     try {
@@ -57,5 +59,60 @@ export async function example(): Promise<string[]> {
   await call('trial 5'); // both trials succeed: closed, with a fresh window
   await call('trial 6');
   await call('after recovery');
+  return log;
+}
+
+/** A stand-in for an HTTP client, so that the samples below run anywhere. */
+const fetchUser = async (id: string) => ({ id, name: `user ${id}` });
+
+/** The other samples of docs/circuit-breaker.md (test/circuit-breaker/docs-example.test.ts runs them). */
+export async function samples(): Promise<string[]> {
+  const log: string[] = [];
+  {
+    // #region intro
+    const breaker = circuitBreaker({ window: { type: 'count', size: 50 }, failureRateThreshold: 0.5 });
+    const getUser = compose(breaker, timeout(2_000))(fetchUser);
+    // #endregion intro
+    log.push(`${(await getUser('42')).name}, breaker ${breaker.state}`);
+  }
+  {
+    const options = { window: { type: 'count', size: 50 }, failureRateThreshold: 0.5 } as const;
+    const breaker = circuitBreaker(options);
+    await breaker(async () => 'ok')();
+    // #region control
+    const state = breaker.state; // 'closed' | 'open' | 'half-open' | 'isolated' | 'disabled'
+    const metrics = breaker.metrics; // { state, calls, failures, slowCalls, failureRate, slowCallRate, consecutiveFailures, trialsInFlight, trialsCompleted }
+    const hold = breaker.isolate(); // forced open until every isolate() handle is released
+    hold.release(); // idempotent; the last release closes the breaker (fresh window)
+    breaker.disable(); // let everything through, record nothing; isolation wins over it
+    breaker.reset(); // closed, fresh window, no backoff; ends every isolate/disable hold (old handles become inert)
+    const saved = breaker.toJSON(); // { state, reopens, halfOpenAt? }
+    const restored = circuitBreaker({ ...options, initialState: saved });
+    // #endregion control
+    log.push(`${state} after ${metrics.calls} call; saved ${JSON.stringify(saved)}; restored ${restored.state}`);
+  }
+  {
+    const clock = new VirtualClock();
+    const breaker = circuitBreaker({ consecutiveFailures: 1, slowCallDurationMs: 100, openDurationMs: 5_000, clock });
+    // #region events
+    breaker.on('stateChange', ({ from, to, reason }) => log.push(`${from} -> ${to} (${reason})`));
+    breaker.on('success', ({ state }) => log.push(`success in ${state}`));
+    breaker.on('failure', ({ error, fromResult, state }) => log.push(`failure in ${state}: ${fromResult ? 'a result' : error}`));
+    breaker.on('slowCall', ({ durationMs, failed, state }) =>
+      log.push(`slow call in ${state}: ${durationMs} ms, failed: ${failed}`),
+    );
+    breaker.on('rejected', ({ state, retryAfterMs }) => log.push(`rejected in ${state}, retry in ${retryAfterMs} ms`));
+    // #endregion events
+    const slow = breaker(async () => {
+      const done = sleep(clock, 200);
+      clock.advance(200);
+      await done;
+    });
+    await slow();
+    await breaker(async () => {
+      throw new Error('down');
+    })().catch(() => {});
+    await breaker(async () => 'never runs')().catch(() => {});
+  }
   return log;
 }

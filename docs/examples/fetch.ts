@@ -4,7 +4,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isFetchNetworkError, resilientFetch } from '../../adapters/fetch/index.js';
-import { exponentialBackoff, isRateLimitedError, isTimeoutError, tokenBucket } from '../../src/index.js';
+import { exponentialBackoff, isRateLimitedError, isTimeoutError, retryBudget, tokenBucket } from '../../src/index.js';
 
 /** /flaky: 503 (Retry-After: 1) twice, then 200. /slow: the first call hangs. /quota: 429 with a RateLimit field once. */
 async function partnerApi() {
@@ -85,6 +85,76 @@ export async function fetchExample(): Promise<string[]> {
   return log;
 }
 
+/**
+ * The samples of docs/fetch.md, against the local partner API (`origin` is its base URL, where the docs'
+ * reader has e.g. https://api.example.com). test/fetch/example.test.ts runs them.
+ */
+export async function fetchSamples(): Promise<string[]> {
+  const lines: string[] = [];
+  const server = await partnerApi();
+  const origin = server.base;
+  try {
+    {
+      // #region intro
+      const fetch = resilientFetch({ timeoutMs: 2_000, deadlineMs: 10_000 });
+      const response = await fetch(`${origin}/users/42`, { headers: { accept: 'application/json' } });
+      // #endregion intro
+      lines.push(`intro: ${response.status} ${await response.text()}`);
+    }
+    {
+      const warnings: string[] = [];
+      const log = { warn: (entry: object) => warnings.push(JSON.stringify(entry)) };
+      const body = JSON.stringify({ sku: 'sku-1', quantity: 2 });
+      const id = 'order-2024-0001';
+      // #region partner
+      const partner = resilientFetch({
+        retry: {
+          maxAttempts: 4,
+          backoff: exponentialBackoff({ initialMs: 200, maxMs: 2_000 }),
+          maxDelayMs: 10_000,
+          budget: retryBudget(),
+        },
+        circuitBreaker: { window: { type: 'count', size: 20 }, minimumCalls: 10, openDurationMs: 30_000 },
+        timeoutMs: 2_000,
+        deadlineMs: 10_000,
+        onOrigin: (origin, { circuitBreaker }) =>
+          circuitBreaker?.on('stateChange', ({ to }) => log.warn({ origin, breaker: to })),
+      });
+      await partner(`${origin}/orders/7`); // retried on 5xx/429/network errors
+      await partner(`${origin}/orders`, { method: 'POST', body, headers: { 'Idempotency-Key': id } }); // retried: the key makes it safe
+      // #endregion partner
+      const breaker = partner.policies(origin)?.circuitBreaker;
+      lines.push(`partner: breaker ${breaker?.state}, ${breaker?.metrics.calls} calls, ${warnings.length} warnings`);
+    }
+    {
+      // #region rate-limited
+      const api = resilientFetch({
+        rateLimit: { limiter: tokenBucket({ capacity: 10, refillPerSecond: 5 }), wait: { maxWaitMs: 5_000 } },
+        retry: { maxDelayMs: 30_000 }, // Retry-After / RateLimit t up to 30 s
+        bulkhead: { maxConcurrent: 4, maxQueue: 100 },
+      });
+      // #endregion rate-limited
+      const statuses = await Promise.all([1, 2, 3].map(async (n) => (await api(`${origin}/items/${n}`)).status));
+      lines.push(`rate-limited: ${statuses.join(' ')}`);
+    }
+    {
+      // #region slow
+      const slow = resilientFetch({
+        timeoutMs: 1_000, // each attempt; the aborted attempt's connection is closed
+        deadlineMs: 3_000, // whole call
+        retry: { maxAttempts: 3 },
+        circuitBreaker: { slowCallDurationMs: 800, slowCallRateThreshold: 0.5 }, // open when half the calls are slow
+        bulkhead: { maxConcurrent: 8, maxQueue: 32, maxQueueWaitMs: 500 },
+      });
+      // #endregion slow
+      lines.push(`slow: ${(await slow(`${origin}/reports`)).status}`);
+    }
+  } finally {
+    await server.close();
+  }
+  return lines;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  fetchExample().then((log) => console.log(log.join('\n')));
+  Promise.all([fetchExample(), fetchSamples()]).then((logs) => console.log(logs.flat().join('\n')));
 }

@@ -35,6 +35,37 @@ export async function example(clock: Clock = systemClock): Promise<string[]> {
   return log;
 }
 
+/** Stand-ins for a database and for request helpers, so that the samples below run anywhere. */
+const db = { orders: async (userId: string) => [`order 1 of ${userId}`] };
+const clientIp = (req: Request) => req.headers.get('x-forwarded-for') ?? 'unknown';
+const weight = (req: Request) => (req.method === 'GET' ? 1 : 5);
+
+/** The samples of docs/rate-limiting.md (test/rate-limit/example.test.ts runs them). */
+export async function samples(): Promise<string[]> {
+  const log: string[] = [];
+  // #region intro
+  const perUser = tokenBucket({ capacity: 20, refillPerSecond: 5 });
+  const getOrders = rateLimit(perUser, { key: (userId: string) => userId })(async (userId: string) => db.orders(userId));
+
+  const decision = await perUser.take('ann', 3); // { allowed, limit, remaining, retryAfterMs, resetAfterMs, reason }
+  // #endregion intro
+  log.push(`${(await getOrders('ann'))[0]}; first take: allowed=${decision.allowed} remaining=${decision.remaining}`);
+
+  const limiter = tokenBucket({ capacity: 10, refillPerSecond: 1 });
+  // #region policy
+  const policy = rateLimit(limiter, {
+    key: (req: Request) => clientIp(req), // or a string; default 'default'
+    cost: (req: Request) => weight(req), // or a number; default 1
+    wait: { maxWaitMs: 2000 }, // omit to reject at once
+  });
+  // #endregion policy
+  const handle = policy(async (req: Request) => `${req.method} served`);
+  const post = new Request('https://api.example.com/orders', { method: 'POST', headers: { 'x-forwarded-for': '10.0.0.1' } });
+  log.push(await handle(post));
+  log.push(`10.0.0.1 has ${(await limiter.peek('10.0.0.1')).remaining} left`);
+  return log;
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   // weir's timers never keep a process alive; this script has nothing else to do, so hold it open.
   const hold = setInterval(() => {}, 1000);

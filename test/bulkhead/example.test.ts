@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { bulkheadExample } from '../../docs/examples/bulkhead.js';
+import { bulkheadExample, bulkheadSamples } from '../../docs/examples/bulkhead.js';
 import { VirtualClock } from '../../src/index.js';
 
 test('docs/examples/bulkhead.ts runs and does what docs/bulkhead.md says', async () => {
@@ -18,4 +18,14 @@ test('docs/examples/bulkhead.ts runs and does what docs/bulkhead.md says', async
     'running: 0',
   ]);
   expect(clock.pendingTimers).toBe(0);
+});
+
+test('the samples of docs/bulkhead.md run (docs/examples/bulkhead.ts#intro, #adaptive, #permits)', async () => {
+  expect(await bulkheadSamples()).toEqual([
+    'row of select 1',
+    'vegas starts at 20, aimd at 10',
+    'status 200, running: 1', // the first permit is held until the response closes
+    'after close, running: 0',
+    'when full: status 503',
+  ]);
 });

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { example } from '../../docs/examples/circuit-breaker.js';
+import { example, samples } from '../../docs/examples/circuit-breaker.js';
 
 test('the worked example in docs/circuit-breaker.md runs as documented', async () => {
   expect(await example()).toEqual([
@@ -25,5 +25,17 @@ test('the worked example in docs/circuit-breaker.md runs as documented', async (
     'state half-open -> closed (trials-passed)',
     'trial 6: stock 42',
     'after recovery: stock 42',
+  ]);
+});
+
+test('the other samples of docs/circuit-breaker.md run (#intro, #control, #events)', async () => {
+  expect(await samples()).toEqual([
+    'user 42, breaker closed',
+    'closed after 1 call; saved {"state":"closed","reopens":0}; restored closed',
+    'slow call in closed: 200 ms, failed: false',
+    'success in closed',
+    'failure in closed: Error: down',
+    'closed -> open (consecutive-failures)',
+    'rejected in open, retry in 5000 ms',
   ]);
 });

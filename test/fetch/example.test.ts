@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { fetchExample } from '../../docs/examples/fetch.js';
+import { fetchExample, fetchSamples } from '../../docs/examples/fetch.js';
 
 test('docs/examples/fetch.ts runs and does what docs/fetch.md says', async () => {
   expect(await fetchExample()).toEqual([
@@ -12,5 +12,14 @@ test('docs/examples/fetch.ts runs and does what docs/fetch.md says', async () =>
     'slow: attempt failed: timeout',
     'slow: 200 after 2 calls',
     'down: FetchNetworkError, not retried (method)',
+  ]);
+});
+
+test('the samples of docs/fetch.md run (docs/examples/fetch.ts#intro, #partner, #rate-limited, #slow)', async () => {
+  expect(await fetchSamples()).toEqual([
+    'intro: 200 ok GET /users/42',
+    'partner: breaker closed, 2 calls, 0 warnings',
+    'rate-limited: 200 200 200',
+    'slow: 200',
   ]);
 });

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { example } from '../../docs/examples/rate-limit.js';
+import { example, samples } from '../../docs/examples/rate-limit.js';
 import { VirtualClock } from '../../src/index.js';
 
 test('the docs example runs and prints what the docs say', async () => {
@@ -16,4 +16,12 @@ test('the docs example runs and prints what the docs say', async () => {
     'cost 3: cost-exceeds-limit',
   ]);
   expect(clock.pendingTimers).toBe(0);
+});
+
+test('the samples of docs/rate-limiting.md run (docs/examples/rate-limit.ts#intro, #policy)', async () => {
+  expect(await samples()).toEqual([
+    'order 1 of ann; first take: allowed=true remaining=17',
+    'POST served',
+    '10.0.0.1 has 5 left',
+  ]);
 });
