@@ -20,6 +20,7 @@ export {
   RetryExhaustedError,
   type RetryGiveUpReason,
   TimeoutError,
+  type TimeoutErrorOptions,
   WeirError,
   type WeirErrorCode,
 } from './core/errors.js';
@@ -31,7 +32,7 @@ export {
   setListenerErrorHandler,
 } from './core/events.js';
 export type { PolicyContext } from './core/pipeline.js';
-export { type AnyPolicy, compose, type Policy } from './core/policy.js';
+export { type AnyPolicy, compose, type FallbackOf, type Policy } from './core/policy.js';
 export { sleep } from './core/signal.js';
 export { type FallbackEvents, type FallbackOptions, type FallbackPolicy, fallback } from './fallback/fallback.js';
 export * from './rate-limit/index.js';

@@ -28,7 +28,7 @@ import { type LoadSheddingOptions, Shedder, type ShedHost } from '../http/shed.j
 
 export type { HeaderStyle, ProblemDetails } from '../http/headers.js';
 export { ipKey, UNKNOWN_CLIENT } from '../http/ip.js';
-export type { LimitedInfo, StoreErrorInfo, StoreFailureAction } from '../http/limit.js';
+export type { LimitedInfo, LimitOptions, ResponseOptions, StoreErrorInfo, StoreFailureAction } from '../http/limit.js';
 export type { LoadSheddingOptions } from '../http/shed.js';
 
 /** The part of an Express request weir reads: `req.ip` (Express applies its `trust proxy` setting to it). */

@@ -38,7 +38,7 @@ import { type LoadSheddingOptions, Shedder, type ShedHost } from '../http/shed.j
 
 export type { HeaderStyle, ProblemDetails } from '../http/headers.js';
 export { ipKey, UNKNOWN_CLIENT } from '../http/ip.js';
-export type { LimitedInfo, StoreErrorInfo, StoreFailureAction } from '../http/limit.js';
+export type { LimitedInfo, LimitOptions, ResponseOptions, StoreErrorInfo, StoreFailureAction } from '../http/limit.js';
 export type { LoadSheddingOptions } from '../http/shed.js';
 
 /** One rate limit; `key`, `cost` and `skip` receive the Fastify request (`request.ip` honours `trustProxy`). */

@@ -4,7 +4,7 @@
  * over while Redis is unreachable.
  */
 import { pathToFileURL } from 'node:url';
-import { Redis } from 'ioredis';
+import { Cluster, type ClusterNode, Redis } from 'ioredis';
 import { redisStore } from '../../adapters/redis/index.js';
 import { gcra, isRateLimitedError, rateLimit } from '../../src/index.js';
 
@@ -31,6 +31,83 @@ export async function redisExample(client: Redis, prefix = 'example:api:'): Prom
   return log;
 }
 
+/**
+ * The first sample of docs/redis.md against the Redis at `url` (test/redis/example.test.ts): 25 calls at once
+ * on one API key, 20 of which fit the burst.
+ */
+export async function redisSamples(url: string): Promise<string[]> {
+  const lines: string[] = [];
+  const log = { warn: (error: Error) => lines.push(`warning: ${error.message}`) };
+  const doCall = async (apiKey: string, path: string) => `${apiKey} ${path}`;
+  // #region intro
+  const client = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  client.on('error', (e) => log.warn(e)); // ioredis logs unhandled 'error' events otherwise
+
+  const perKey = gcra({
+    ratePerSecond: 10,
+    burst: 20,
+    store: redisStore({
+      client,
+      prefix: 'rl:api:',
+      onError: gcra({ ratePerSecond: 10 / 4, burst: 5 }), // 4 instances: each takes a quarter while Redis is down
+    }),
+  });
+  const callApi = rateLimit(perKey, { key: (apiKey: string) => apiKey })(doCall);
+  // #endregion intro
+  try {
+    // Until the client is ready, the local limiter decides: wait, so that these calls share Redis's budget.
+    if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+    const outcomes = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        callApi('key-1', `/orders/${i}`).then(
+          () => 'served',
+          (error) => (isRateLimitedError(error) ? 'limited' : `${error}`),
+        ),
+      ),
+    );
+    lines.push(
+      `key-1: ${outcomes.filter((o) => o === 'served').length} served, ${outcomes.filter((o) => o === 'limited').length} limited`,
+    );
+    lines.push(`second key: ${await callApi('key-2', '/orders/1')}`);
+  } finally {
+    client.disconnect();
+  }
+  return lines;
+}
+
+/** The ioredis settings of docs/redis.md: a client and a cluster client, each deciding once through a store. */
+export async function redisClients(url: string, nodes: ClusterNode[]): Promise<string[]> {
+  // #region settings
+  const client = new Redis(url, {
+    enableOfflineQueue: false, // a command while disconnected fails at once instead of waiting in a queue
+    maxRetriesPerRequest: 0, // a command in flight when the connection drops fails instead of being retried
+  });
+  const cluster = new Cluster(nodes, { enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 0 } });
+  // #endregion settings
+  const lines: string[] = [];
+  try {
+    for (const [name, redis] of [
+      ['Redis', client],
+      ['Cluster', cluster],
+    ] as const) {
+      redis.on('error', () => {});
+      if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+      const limiter = gcra({
+        ratePerSecond: 1,
+        burst: 1,
+        store: redisStore({ client: redis, prefix: 'settings:', onError: 'deny' }),
+      });
+      const first = await limiter.take('k');
+      const second = await limiter.take('k');
+      lines.push(`${name}: ${first.allowed ? 'allowed' : 'refused'}, then ${second.allowed ? 'allowed' : 'refused'}`);
+    }
+  } finally {
+    client.disconnect();
+    cluster.disconnect();
+  }
+  return lines;
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   // Fail fast instead of queueing commands while disconnected (see docs/redis.md).
   const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
@@ -41,4 +118,5 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   await new Promise((resolve) => client.once('ready', resolve));
   for (const line of await redisExample(client)) console.log(line);
   client.disconnect();
+  for (const line of await redisSamples(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')) console.log(line);
 }

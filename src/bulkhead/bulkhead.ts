@@ -205,7 +205,9 @@ class Pool implements Stage {
       call.slots[slot] = undefined;
       let kind: Kind;
       try {
-        kind = call.ok ? SAMPLE : this.classify(call.value);
+        // A call its caller cancelled says nothing about the dependency (a deadline that expired does).
+        const cancelled = call.outer?.aborted === true && call.value === call.outer.reason && !isTimeoutError(call.value);
+        kind = call.ok ? SAMPLE : cancelled ? IGNORE : this.classify(call.value);
       } catch (error) {
         // A throwing classifier becomes the outcome (as any throwing exit does); the slot is still freed.
         this.release();
@@ -394,7 +396,7 @@ export function bulkhead(maxConcurrentOrOptions: number | BulkheadOptions): Bulk
   const maxQueue = options.maxQueue === undefined ? 0 : checkCount('maxQueue', options.maxQueue, 0);
   const wait = options.maxQueueWaitMs;
   if (wait !== undefined && (typeof wait !== 'number' || Number.isNaN(wait) || wait < 0)) {
-    throw new RangeError(
+    throw new (typeof wait === 'number' ? RangeError : TypeError)(
       `bulkhead: option "maxQueueWaitMs" must be a number of milliseconds >= 0 (or Infinity), got ${show(wait)}`,
     );
   }

@@ -370,6 +370,7 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
       ? 1
       : checkRate('slowCallRateThreshold', options.slowCallRateThreshold);
   const openDurationMs = parseOpenDuration(options.openDurationMs);
+  if (options.halfOpen === null) throw new TypeError(`${WHERE}: option "halfOpen" must be an object, got null`);
   const halfOpen = options.halfOpen ?? {};
   checkOptions(`${WHERE}: option "halfOpen"`, halfOpen, ['permits', 'maxWaitMs']);
   const permits = halfOpen.permits === undefined ? 1 : checkInteger(WHERE, 'halfOpen.permits', halfOpen.permits, 1);

@@ -151,7 +151,7 @@ function rateMessage(retryAfterMs: number, reason: RateLimitReason): string {
     : `Rate limited; retry after ${Math.ceil(retryAfterMs)} ms`;
 }
 
-/** Why `retry` stopped: attempts, time budget, retry budget, or a Retry-After hint beyond `maxDelayMs`. */
+/** Why `retry` stopped: attempts, time budget, retry budget, or a Retry-After hint that says never (Infinity). */
 export type RetryGiveUpReason = 'attempts' | 'elapsed' | 'budget' | 'retryAfter';
 
 /** Thrown by `retry` (with `exhaustedResult: 'throw'`) when retries run out and the last attempt returned a failing result. */

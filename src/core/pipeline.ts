@@ -155,19 +155,33 @@ export class Call {
 }
 
 const EMPTY: unknown[] = [];
+const ignore = (): void => {};
+
+/** The context handed to the function: a snapshot of the call's depth, its signal materialized on first read. */
+class AttemptContext implements PolicyContext {
+  constructor(
+    private readonly scope: SignalScope | undefined,
+    private readonly outer: AbortSignal | undefined,
+    readonly attempt: number,
+  ) {}
+  get signal(): AbortSignal {
+    return this.scope === undefined ? (this.outer ?? neverAborted) : this.scope.signal;
+  }
+}
+
+/** The per-call context at the call's current depth (for stages that hand it on, e.g. to a fallback). */
+export function contextOf(call: Call): PolicyContext {
+  return new AttemptContext(call.scope, call.outer, call.attempt);
+}
 
 function invoke(call: Call): unknown {
   switch (call.mode) {
     case MODE_ARGS:
       return call.fn.apply(call.thisArg, call.args);
     case MODE_CONTEXT:
-      return call.fn({ signal: call.signal, attempt: call.attempt } satisfies PolicyContext);
+      return call.fn(new AttemptContext(call.scope, call.outer, call.attempt));
     default:
-      return call.fn.call(
-        call.thisArg,
-        { signal: call.signal, attempt: call.attempt } satisfies PolicyContext,
-        ...(call.args as unknown[]),
-      );
+      return call.fn.call(call.thisArg, new AttemptContext(call.scope, call.outer, call.attempt), ...(call.args as unknown[]));
   }
 }
 
@@ -209,6 +223,13 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
         try {
           await admitted;
           i++;
+          // The wait may have outlived the caller or a deadline: admit nothing further (a rate limiter
+          // inside would spend a token on a call that will not run); the stages admitted so far exit.
+          if (call.aborted) {
+            call.ok = false;
+            call.value = call.abortReason;
+            break;
+          }
           continue;
         } catch (error) {
           admitted = error;
@@ -273,7 +294,11 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
       }
       suspended = true;
       if (call.aborted) {
-        // An enclosing deadline or the caller's signal fired before this stage could settle: do not wait.
+        // An enclosing deadline or the caller's signal fired before this stage could settle: do not wait,
+        // but absorb a late rejection of what is abandoned (never an unhandled rejection).
+        if (typeof (call.value as PromiseLike<unknown> | null)?.then === 'function') {
+          Promise.resolve(call.value).then(undefined, ignore);
+        }
         call.ok = false;
         call.value = call.abortReason;
         continue;

@@ -34,6 +34,7 @@ export interface Policy<E extends EventMap = {}, F = never> {
   ): (this: This, ...args: A) => Promise<Awaited<R> | F>;
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<K extends keyof E & string>(event: K, listener: Listener<E[K]>): () => void;
+  /** @internal The policy's stages, which `compose` concatenates. */
   readonly [STAGES]: readonly Stage[];
   /** Type-level only: what the policy may return instead of the function's result. */
   readonly [FALLBACK_TYPE]?: () => F;
@@ -112,7 +113,8 @@ export function createPolicy<E extends EventMap, F, M extends object>(
   return policy;
 }
 
-type FallbackOf<P> = P extends { readonly [FALLBACK_TYPE]?: () => infer F } ? F : never;
+/** What a policy `P` may return instead of the function's result: the value type of a `fallback` in it, else `never`. */
+export type FallbackOf<P> = P extends { readonly [FALLBACK_TYPE]?: () => infer F } ? F : never;
 
 /**
  * `compose(a, b, c)` is the policy `a(b(c(fn)))`: the first policy is the outermost. It runs as one fused

@@ -37,6 +37,38 @@ class Sleep {
  * wait), clearing its timer, so an aborted wait never leaves a timer or a listener behind.
  */
 export function sleep(clock: Clock, ms: number, signal: AbortSignal = neverAborted): Promise<void> {
+  if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) {
+    return Promise.reject(new RangeError(`sleep: ms must be a number >= 0, got ${String(ms)}`));
+  }
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Sleep(clock, ms, signal).promise;
+}
+
+const ignore = (): void => {};
+
+/**
+ * `promise`, or a rejection with `signal.reason` as soon as `signal` aborts, whichever comes first; the
+ * listener is removed when either happens, and a late rejection of `promise` is absorbed. For waits on
+ * something that cannot be cancelled itself (a store's round trip).
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal === neverAborted) return promise;
+  if (signal.aborted) {
+    promise.then(undefined, ignore);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

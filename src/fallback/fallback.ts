@@ -1,11 +1,21 @@
 /**
- * `fallback(value)` / `fallback((error) => value)`: when the call fails, return a substitute instead of the
- * error. `when` selects which errors (default: every error). The decorated function's result type becomes
- * the union of its own and the fallback's.
+ * `fallback(value)` / `fallback((error, context) => value)`: when the call fails, return a substitute
+ * instead of the error. `when` selects which errors (default: every error). The decorated function's result
+ * type becomes the union of its own and the fallback's. `context.signal` aborts when the caller's signal or
+ * an enclosing timeout does, so a slow asynchronous substitute can stop too.
  */
 import type { Clock } from '../core/clock.js';
 import { Emitter } from '../core/events.js';
-import { AWAIT, type Call, CONTINUE, type Directive, STAGE_FALLBACK, type Stage } from '../core/pipeline.js';
+import {
+  AWAIT,
+  type Call,
+  CONTINUE,
+  contextOf,
+  type Directive,
+  type PolicyContext,
+  STAGE_FALLBACK,
+  type Stage,
+} from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { checkClock, checkFunction, checkOptions } from '../core/validate.js';
 
@@ -28,7 +38,7 @@ const OPTIONS = ['when', 'clock'] as const;
 class FallbackStage implements Stage {
   readonly kind = STAGE_FALLBACK;
   constructor(
-    private readonly produce: (error: unknown) => unknown,
+    private readonly produce: (error: unknown, context: PolicyContext) => unknown,
     private readonly when: ((error: unknown) => boolean) | undefined,
     private readonly events: Emitter<FallbackEvents>,
   ) {}
@@ -41,7 +51,7 @@ class FallbackStage implements Stage {
     if (call.ok) return CONTINUE;
     const error = call.value;
     if (this.when !== undefined && !this.when(error)) return CONTINUE;
-    const value = this.produce(error);
+    const value = this.produce(error, contextOf(call));
     call.ok = true;
     call.value = value;
     this.events.emit('fallback', { error });
@@ -50,7 +60,10 @@ class FallbackStage implements Stage {
 }
 
 /** Computes the fallback from the error (a function is always called, never returned as the value). */
-export function fallback<F>(compute: (error: unknown) => F, options?: FallbackOptions): FallbackPolicy<Awaited<F>>;
+export function fallback<F>(
+  compute: (error: unknown, context: PolicyContext) => F,
+  options?: FallbackOptions,
+): FallbackPolicy<Awaited<F>>;
 /** Returns `value` when the call fails. */
 export function fallback<F>(value: F, options?: FallbackOptions): FallbackPolicy<F>;
 export function fallback(valueOrCompute: unknown, options: FallbackOptions = {}): FallbackPolicy<unknown> {
@@ -58,7 +71,10 @@ export function fallback(valueOrCompute: unknown, options: FallbackOptions = {})
   const when =
     options.when === undefined ? undefined : checkFunction<(error: unknown) => boolean>('fallback', 'when', options.when);
   if (options.clock !== undefined) checkClock('fallback', options.clock);
-  const produce = typeof valueOrCompute === 'function' ? (valueOrCompute as (error: unknown) => unknown) : () => valueOrCompute;
+  const produce =
+    typeof valueOrCompute === 'function'
+      ? (valueOrCompute as (error: unknown, context: PolicyContext) => unknown)
+      : () => valueOrCompute;
   const events = new Emitter<FallbackEvents>(new Set(['fallback']));
   return createPolicy<FallbackEvents, unknown, object>([new FallbackStage(produce, when, events)], events, {});
 }

@@ -21,7 +21,14 @@ export {
   type TokenBucketOptions,
   tokenBucket,
 } from './limiter.js';
-export { type RateLimitEvents, type RateLimitOptions, type RateLimitPolicy, rateLimit } from './policy.js';
+export {
+  type CostOption,
+  type KeyOption,
+  type RateLimitEvents,
+  type RateLimitOptions,
+  type RateLimitPolicy,
+  rateLimit,
+} from './policy.js';
 export {
   type AlgorithmConfig,
   type BoundRateLimitStore,

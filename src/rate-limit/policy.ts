@@ -11,13 +11,15 @@ import { RateLimitedError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
 import { type Call, CONTINUE, type Directive, STAGE_RATE_LIMIT, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
-import { sleep } from '../core/signal.js';
+import { sleep, untilAborted } from '../core/signal.js';
 import { checkClock, checkFunction, checkMs, checkOptions, show } from '../core/validate.js';
 import { checkCost, DEFAULT_KEY, type RateLimiter } from './limiter.js';
 import type { RateLimitDecision } from './store.js';
 
-type KeyOption = string | ((...args: any[]) => string);
-type CostOption = number | ((...args: any[]) => number);
+/** A rate limit's key: a fixed string, or a function of the call's arguments that returns it. */
+export type KeyOption = string | ((...args: any[]) => string);
+/** A call's cost: a fixed number of units, or a function of the call's arguments that returns it. */
+export type CostOption = number | ((...args: any[]) => number);
 
 export interface RateLimitOptions {
   /** The key, or a function of the call's arguments that returns it (default `'default'`). */
@@ -84,7 +86,8 @@ class RateLimitStage implements Stage {
   }
 
   private async takeAsync(call: Call, key: string, cost: number): Promise<void> {
-    const decision = await this.limiter.bound.take(key, cost, true);
+    // A store's round trip cannot be cancelled, but the call can stop waiting for it at once.
+    const decision = await untilAborted(this.limiter.bound.take(key, cost, true), call.signal);
     if (decision.allowed) return;
     const outcome = this.refused(call, key, cost, decision, this.clock.now());
     if (outcome instanceof Promise) return outcome;
@@ -115,7 +118,7 @@ class RateLimitStage implements Stage {
     for (;;) {
       if (this.events.has('waiting')) this.events.emit('waiting', { key, cost, waitMs });
       await sleep(this.clock, waitMs, signal);
-      const decision = await this.limiter.bound.take(key, cost, true);
+      const decision = await untilAborted(this.limiter.bound.take(key, cost, true), signal);
       if (decision.allowed) return;
       const now = this.clock.now();
       // A timer may fire a hair early: a retry of 0 would spin, so wait at least 1 ms.
@@ -138,7 +141,11 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions = {}):
       ? DEFAULT_KEY
       : typeof options.key === 'string'
         ? options.key
-        : checkFunction<(...args: any[]) => string>(where, 'key', options.key);
+        : typeof options.key === 'function'
+          ? (options.key as (...args: any[]) => string)
+          : (() => {
+              throw new TypeError(`${where}: option "key" must be a string or a function, got ${show(options.key)}`);
+            })();
   let cost: CostOption = 1;
   if (typeof options.cost === 'number') {
     cost = checkCost(where, options.cost);

@@ -209,6 +209,19 @@ describe('adaptive limits: what is not a sample', () => {
     expect(classified.limit).toBe(9);
   });
 
+  test("a caller's own cancellation, whatever its reason, never moves the limit", async () => {
+    const clock = new VirtualClock();
+    const bh = bulkhead({ maxConcurrent: { algorithm: 'aimd', initial: 10, min: 1, max: 10 }, clock });
+    for (let i = 0; i < 8; i++) {
+      const controller = new AbortController();
+      const pending = bh.execute(() => new Promise(() => {}), controller.signal).catch((e: unknown) => e);
+      controller.abort(new Error('client went away'));
+      expect(((await pending) as Error).message).toBe('client went away');
+    }
+    expect(bh.limit).toBe(10);
+    expect(bh.running).toBe(0);
+  });
+
   test('a throwing classifier becomes the outcome and still frees the slot', async () => {
     const bh = bulkhead({
       maxConcurrent: {

@@ -68,3 +68,65 @@ describe('fallback', () => {
     expect(() => fallback(0, 5 as never)).toThrow(/options must be an object/);
   });
 });
+
+describe('fallback context', () => {
+  test('an async fallback gets a signal that aborts with an enclosing cooperative timeout', async () => {
+    const { VirtualClock, compose, timeout, isTimeoutError } = await import('../../src/index.js');
+    const clock = new VirtualClock();
+    let stopped = false;
+    const slowSubstitute = (_error: unknown, { signal }: { signal: AbortSignal }) =>
+      new Promise<string>((resolve, reject) => {
+        const timer = clock.setTimer(() => resolve('late substitute'), 1_000);
+        signal.addEventListener('abort', () => {
+          stopped = true;
+          clock.clearTimer(timer);
+          reject(signal.reason);
+        });
+      });
+    const policy = compose(timeout({ ms: 50, clock, cooperative: true }), fallback(slowSubstitute));
+    const pending = policy.execute(() => Promise.reject(new Error('down'))).catch((e: unknown) => e);
+    await clock.advanceAsync(50);
+    expect(isTimeoutError(await pending)).toBe(true);
+    expect(stopped).toBe(true);
+    expect(clock.pendingTimers).toBeLessThanOrEqual(1);
+  });
+
+  test('an abandoned async fallback that rejects later is not an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let rejectLate: (error: Error) => void = () => {};
+      const policy = fallback(() => new Promise((_, reject) => (rejectLate = reject)));
+      const controller = new AbortController();
+      const pending = policy.execute(() => Promise.reject(new Error('down')), controller.signal).catch((e: unknown) => e);
+      await new Promise((r) => setImmediate(r));
+      controller.abort(new Error('caller gave up'));
+      expect(((await pending) as Error).message).toBe('caller gave up');
+      rejectLate(new Error('fallback failed too'));
+      await new Promise((r) => setImmediate(r));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  test('a fallback that rejects after the caller aborted is not an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const policy = fallback(async () => {
+        throw new Error('fallback failed too');
+      });
+      const controller = new AbortController();
+      const pending = policy.execute(() => new Promise(() => {}), controller.signal).catch((e: unknown) => e);
+      controller.abort(new Error('caller abort'));
+      expect(((await pending) as Error).message).toBe('caller abort');
+      await new Promise((r) => setImmediate(r));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});

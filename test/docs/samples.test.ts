@@ -10,12 +10,6 @@ import { checkMarkdown, codeBlocks, extractRegion, fileReader, normalize } from 
 
 const root = join(import.meta.dirname, '..', '..');
 
-/**
- * Pages whose samples are not converted yet: their helpers are still writing them. The lead converts them
- * and then removes this list (a page listed here that passes the check fails the test, so it cannot linger).
- */
-const NOT_YET_CONVERTED = new Set(['docs/express.md', 'docs/fastify.md', 'docs/redis.md']);
-
 /** Generated pages: docs/benchmarks.md is written by `npm run bench`, docs/api/ by `npm run docs`. */
 const GENERATED = new Set(['docs/benchmarks.md']);
 
@@ -29,18 +23,12 @@ const pages = [
 
 describe('every code sample in the docs is a region of a tested example file', () => {
   const read = fileReader(root);
-  test.each(pages.filter((page) => !NOT_YET_CONVERTED.has(page)))('%s', (page) => {
+  test.each(pages)('%s', (page) => {
     const problems = checkMarkdown(readFileSync(join(root, page), 'utf8'), read);
     if (problems.length > 0) {
       const report = problems.map(({ line, message }) => `${page}:${line}: ${message}`).join('\n\n');
       expect.fail(`${problems.length} sample(s) of ${page} are not verified:\n\n${report}\n`);
     }
-  });
-
-  test.each([...NOT_YET_CONVERTED].filter((page) => pages.includes(page)))('%s (not yet converted: allowed for now)', (page) => {
-    const problems = checkMarkdown(readFileSync(join(root, page), 'utf8'), read);
-    // Once a page passes, it must leave the allow-list.
-    expect(problems.length, `${page} passes the check now: remove it from NOT_YET_CONVERTED`).toBeGreaterThan(0);
   });
 });
 

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { expressExample } from '../../docs/examples/express.js';
+import { expressExample, expressSamples } from '../../docs/examples/express.js';
 import { VirtualClock } from '../../src/index.js';
 
 test('docs/examples/express.ts runs and does what docs/express.md says', async () => {
@@ -9,5 +9,24 @@ test('docs/examples/express.ts runs and does what docs/express.md says', async (
     '429 RateLimit: "global";r=17;t=1, "login";r=0;t=60',
     'Retry-After: 60',
     'detail: Rate limit "login" exceeded; retry after 60 s.',
+  ]);
+});
+
+test('the samples of docs/express.md run (docs/examples/express.ts#intro, #key)', async () => {
+  expect(await expressSamples()).toEqual([
+    // #intro: 5 logins per account per minute, keyed on the parsed body; another account has its own budget.
+    'ada: 200 "login";r=4;t=60',
+    'ada: 200 "login";r=3;t=60',
+    'ada: 200 "login";r=2;t=60',
+    'ada: 200 "login";r=1;t=60',
+    'ada: 200 "login";r=0;t=60',
+    'ada: 429 "login";r=0;t=60',
+    'bob: 200 {"welcome":"bob"} "login";r=4;t=60',
+    // #key: an authenticated user is keyed on its id, an anonymous request on its address.
+    'ada: 200 RateLimit: "2-in-60s";r=1;t=60',
+    'ada: 200 RateLimit: "2-in-60s";r=0;t=60',
+    'anonymous: 200 RateLimit: "2-in-60s";r=1;t=60',
+    'ada: 429 RateLimit: "2-in-60s";r=0;t=60',
+    'remaining: user:ada 0, ip:127.0.0.1 1',
   ]);
 });

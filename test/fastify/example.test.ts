@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { fastifyExample } from '../../docs/examples/fastify.js';
+import { fastifyExample, fastifySamples } from '../../docs/examples/fastify.js';
 import { VirtualClock } from '../../src/index.js';
 
 test('docs/examples/fastify.ts runs and does what docs/fastify.md says', async () => {
@@ -9,5 +9,18 @@ test('docs/examples/fastify.ts runs and does what docs/fastify.md says', async (
     '429 RateLimit: "global";r=17;t=1, "search";r=0;t=1',
     'Retry-After: 1',
     'health 200, RateLimit: null',
+  ]);
+});
+
+test('the sample of docs/fastify.md runs (docs/examples/fastify.ts#intro)', async () => {
+  expect(await fastifySamples()).toEqual([
+    // A route without config gets the global limit; /search its two limits (burst 2); /health none.
+    '/items: 200 RateLimit: "global"',
+    '/search: 200 RateLimit: "global", "search";r=1',
+    '/search: 200 RateLimit: "global", "search";r=0',
+    '/search: 429 RateLimit: "global", "search";r=0',
+    '/health: 200 RateLimit: none',
+    // trustProxy: the client's address (from X-Forwarded-For) is the key, not the proxy's.
+    'global: ip:203.0.113.7 charged true, ip:127.0.0.1 charged false',
   ]);
 });

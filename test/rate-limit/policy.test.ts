@@ -4,6 +4,7 @@ import {
   compose,
   gcra,
   isRateLimitedError,
+  isTimeoutError,
   type RateLimitDecision,
   RateLimitedError,
   type RateLimitStore,
@@ -217,5 +218,35 @@ describe('validation', () => {
     expect(await limiter.peek('k')).toMatchObject({ allowed: true, remaining: 1 });
     await limiter.reset('k');
     expect(await limiter.peek('k')).toMatchObject({ allowed: true, remaining: 3, resetAfterMs: 0 });
+  });
+});
+
+describe('a store that never answers', () => {
+  // A real store object (no mocking library) whose round trips hang, as a paused Redis would.
+  const hangingStore: RateLimitStore = {
+    bind: () => ({ take: () => new Promise(() => {}), reset: async () => {} }),
+  };
+
+  test('the caller abort rejects at once, with its reason', async () => {
+    const limiter = tokenBucket({ capacity: 1, refillPerSecond: 1, store: hangingStore });
+    const controller = new AbortController();
+    let calls = 0;
+    const pending = rateLimit(limiter)
+      .execute(() => calls++, controller.signal)
+      .catch((e: unknown) => e);
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    expect(await pending).toBe(reason);
+    expect(calls).toBe(0);
+  });
+
+  test('an enclosing aggressive timeout rejects at its deadline', async () => {
+    const clock = new VirtualClock();
+    const limiter = tokenBucket({ capacity: 1, refillPerSecond: 1, store: hangingStore, clock });
+    const pending = compose(timeout({ ms: 100, clock }), rateLimit(limiter))
+      .execute(() => 1)
+      .catch((e: unknown) => e);
+    await clock.advanceAsync(100);
+    expect(isTimeoutError(await pending)).toBe(true);
   });
 });

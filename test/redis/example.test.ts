@@ -1,19 +1,20 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { redisExample } from '../../docs/examples/redis.js';
-import { RedisProcess, redisAvailable } from '../helpers/redis-server.js';
+import { redisClients, redisExample, redisSamples } from '../../docs/examples/redis.js';
+import { RedisCluster, RedisProcess, redisAvailable } from '../helpers/redis-server.js';
 import { connect, disconnectAll } from './support.js';
 
 describe.skipIf(!redisAvailable)('docs/examples/redis.ts', () => {
   let redis: RedisProcess;
+  let cluster: RedisCluster;
   let client: Redis;
   beforeAll(async () => {
-    redis = await RedisProcess.start();
+    [redis, cluster] = await Promise.all([RedisProcess.start(), RedisCluster.start()]);
     client = await connect(redis.port);
   });
   afterAll(async () => {
     await disconnectAll();
-    await redis?.stop();
+    await Promise.all([redis?.stop(), cluster?.stop()]);
   });
 
   test('runs and prints what docs/redis.md says', async () => {
@@ -39,5 +40,18 @@ describe.skipIf(!redisAvailable)('docs/examples/redis.ts', () => {
     } finally {
       redis.resume();
     }
+  });
+
+  test('the first sample of docs/redis.md runs (#intro): a burst of 20 per key, shared in Redis', async () => {
+    expect(await redisSamples(redis.url)).toEqual(['key-1: 20 served, 5 limited', 'second key: key-2 /orders/1']);
+    // The state is in Redis, under the sample's prefix, with a TTL.
+    expect(await client.pttl('rl:api:{key-1}')).toBeGreaterThan(0);
+  });
+
+  test('the ioredis settings of docs/redis.md (#settings): a Redis and a Cluster client decide through a store', async () => {
+    expect(await redisClients(redis.url, cluster.startupNodes)).toEqual([
+      'Redis: allowed, then refused',
+      'Cluster: allowed, then refused',
+    ]);
   });
 });
