@@ -21,6 +21,8 @@ export interface Service {
   breakerState(): string;
   /** Retries made since the last call. */
   takeRetries(): number;
+  /** The longest wait before a retry since the last call, in ms. */
+  takeMaxRetryDelay(): number;
   close(): Promise<void>;
 }
 
@@ -38,7 +40,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     },
   });
   let retries = 0;
-  upstreamFetch.retry?.on('retry', () => retries++);
+  let maxRetryDelay = 0;
+  upstreamFetch.retry?.on('retry', ({ delayMs }) => {
+    retries++;
+    maxRetryDelay = Math.max(maxRetryDelay, delayMs);
+  });
 
   // When the upstream cannot answer (an error status, a timeout, an open breaker), serve a cached quote.
   const getQuote = fallback((error: unknown) => ({ source: 'fallback' as const, reason: (error as Error).name }))(
@@ -75,6 +81,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     takeRetries() {
       const n = retries;
       retries = 0;
+      return n;
+    },
+    takeMaxRetryDelay() {
+      const n = maxRetryDelay;
+      maxRetryDelay = 0;
       return n;
     },
     async close() {

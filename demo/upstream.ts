@@ -6,13 +6,16 @@ export type Phase = 'fine' | 'slow' | 'failing' | 'recovered';
 
 export interface Upstream {
   readonly url: string;
-  /** Requests received since the last `take()`. */
+  /** Requests received since the last call. */
   takeCount(): number;
+  /** Requests whose caller hung up before the answer (a timeout that cancelled the work), since the last call. */
+  takeCancelled(): number;
   close(): Promise<void>;
 }
 
 export async function startUpstream(phaseNow: () => Phase, slowMs: number): Promise<Upstream> {
   let count = 0;
+  let cancelled = 0;
   const server: Server = createServer((req, res) => {
     count++;
     const phase = phaseNow();
@@ -27,7 +30,10 @@ export async function startUpstream(phaseNow: () => Phase, slowMs: number): Prom
       res.end(JSON.stringify({ id: req.url?.split('/').pop(), price: 100 + Math.round(Math.random() * 50) }));
     }, delay);
     // A caller that gave up (weir's per-attempt timeout) closes the connection: stop the work.
-    res.on('close', () => clearTimeout(timer));
+    res.on('close', () => {
+      clearTimeout(timer);
+      if (!res.writableFinished) cancelled++;
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -36,6 +42,11 @@ export async function startUpstream(phaseNow: () => Phase, slowMs: number): Prom
     takeCount() {
       const n = count;
       count = 0;
+      return n;
+    },
+    takeCancelled() {
+      const n = cancelled;
+      cancelled = 0;
       return n;
     },
     close: () =>
