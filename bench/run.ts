@@ -5,7 +5,7 @@
  * accuracy for time; BENCH_STANDALONE=0 skips the standalone ones.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -118,6 +118,10 @@ async function main(): Promise<void> {
     '',
     `- Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`,
     `- Method: tinybench, ${rounds} rounds of ${timeMs} ms per case; each sample awaits a batch of calls; ns/op is the median over rounds of each round's median. "× bare" divides by the bare awaited call measured in the same run. "spread" is (max − min) / median of the round medians: the noise of this machine.`,
+    '',
+    readFileSync(join(here, 'analysis.md'), 'utf8').trim(),
+    '',
+    '## Measurements',
     '',
     ...results.map(table).flatMap((t) => [t, '']),
     ...standalone,
