@@ -26,6 +26,8 @@ function causeText(error: unknown): string {
 const NOT_RETRIED: Record<NoRetryReason, (method: string) => string> = {
   method: (method) => `not retried: ${method} is not idempotent; send an Idempotency-Key header to allow retries`,
   stream: () => 'not retried: the request body is a one-shot stream',
+  'request-body': () =>
+    "not retried: a Request's body is a stream that is read once; pass the body in init, or set retry.replayRequestBodies to replay it from memory",
 };
 
 /** The request failed at the network level (connection refused or reset, DNS failure, ...). */

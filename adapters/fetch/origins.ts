@@ -1,20 +1,42 @@
 /**
  * A bounded map from origin to its policies, least recently used first. When it is full, a new origin
- * evicts the least recently used entry that has no request in flight; if every entry is busy, the least
- * recently used one goes anyway (its requests finish on the policies they hold; only future requests to
- * that origin get fresh ones), so the count never exceeds the bound.
+ * evicts one entry, chosen by what dropping it would forget (see {@link evictionRank}): the least recently
+ * used of the cheapest class goes. The count never exceeds the bound.
  */
 export interface OriginEntry {
   /** Requests in flight through this entry's policies. */
   inFlight: number;
 }
 
+/**
+ * What dropping an entry costs, lowest first (the victim is the least recently used entry of the lowest
+ * rank present). Pure, so the tests check it against a model.
+ *
+ * 0. idle, breaker closed: nothing is lost but a closed breaker's recent statistics.
+ * 1. busy, breaker closed: its requests finish on the policies they hold; only future requests to that
+ *    origin get fresh ones (a fresh bulkhead, which does not count the requests still in flight).
+ * 2. idle, breaker tripped (open, half-open, isolated, disabled): dropping it would recreate it closed and
+ *    let traffic through to an origin known to fail, so it goes only when every entry is tripped.
+ * 3. busy, breaker tripped.
+ */
+export function evictionRank(inFlight: number, tripped: boolean): number {
+  return (tripped ? 2 : 0) + (inFlight > 0 ? 1 : 0);
+}
+
+const LOWEST_RANK = 0;
+const RANKS = 4;
+
 export class OriginRegistry<E extends OriginEntry> {
   private readonly entries = new Map<string, E>();
 
+  /**
+   * `isTripped(entry)`: whether the entry holds state worth more than a recency (its breaker is not
+   * closed); called only when an entry must be evicted.
+   */
   constructor(
     readonly maxOrigins: number,
     private readonly create: (origin: string) => E,
+    private readonly isTripped: (entry: E) => boolean = () => false,
   ) {}
 
   get size(): number {
@@ -47,14 +69,17 @@ export class OriginRegistry<E extends OriginEntry> {
     return entry;
   }
 
+  /** Drops the least recently used entry of the lowest rank; one pass, stopping at the first rank 0. */
   private evict(): void {
     let victim: string | undefined;
+    let victimRank = RANKS;
     for (const [origin, entry] of this.entries) {
-      if (entry.inFlight === 0) {
+      const rank = evictionRank(entry.inFlight, this.isTripped(entry));
+      if (rank < victimRank) {
         victim = origin;
-        break;
+        victimRank = rank;
+        if (rank === LOWEST_RANK) break;
       }
-      victim ??= origin;
     }
     if (victim !== undefined) this.entries.delete(victim);
   }

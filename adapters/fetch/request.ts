@@ -6,8 +6,12 @@
 /** RFC 9110 §9.2.2: the methods whose intended effect is the same however many times they are sent. */
 export const IDEMPOTENT_METHODS: readonly string[] = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'];
 
-/** Why a request is sent at most once. */
-export type NoRetryReason = 'method' | 'stream';
+/**
+ * Why a request is sent at most once: `'method'`, a non-idempotent method without an idempotency key;
+ * `'stream'`, a one-shot `init.body` (a stream or an async iterable); `'request-body'`, a `Request` input
+ * with a body (always a stream, whatever it was made from) without `retry.replayRequestBodies`.
+ */
+export type NoRetryReason = 'method' | 'stream' | 'request-body';
 
 /** A body that can be read only once: a stream, or any async iterable (undici accepts both). */
 export function isOneShotBody(body: unknown): boolean {
@@ -38,19 +42,28 @@ export interface RequestFacts {
   readonly method: string;
   /** Why it must not be sent twice, or undefined when it may be retried. */
   readonly noRetry: NoRetryReason | undefined;
-  /** The input is a `Request` with a body: each attempt must send a clone (a Request's body is read once). */
+  /**
+   * The input is a `Request` whose body is replayed (`replayRequestBodies`): each attempt must send a clone
+   * (a Request's body is read once).
+   */
   readonly cloneRequest: boolean;
 }
 
 /**
  * Reads what matters for retrying from fetch's arguments. `methods` are the retryable methods (upper
  * case); a request with the `idempotencyKeyHeader` field is retryable whatever its method.
+ *
+ * A `Request` input's body is a stream whatever it was made from (a string or a `ReadableStream` look the
+ * same), so it is sent at most once unless `replayRequestBodies` says to replay it from clones (which
+ * buffers the whole body in memory until the call ends). A body in `init` replaces the Request's own and
+ * is judged by its type: strings, Blobs, buffers, URLSearchParams and FormData are sent again as they are.
  */
 export function requestFacts(
   input: unknown,
   init: RequestInit | undefined,
   methods: ReadonlySet<string>,
   idempotencyKeyHeader: string | undefined,
+  replayRequestBodies = false,
 ): RequestFacts {
   const request = typeof Request !== 'undefined' && input instanceof Request ? input : undefined;
   const rawMethod = init?.method ?? request?.method ?? 'GET';
@@ -63,7 +76,8 @@ export function requestFacts(
     if (idempotencyKeyHeader === undefined || !hasHeader(headers, idempotencyKeyHeader)) noRetry = 'method';
   }
   if (hasInitBody && isOneShotBody(initBody)) noRetry ??= 'stream';
-  // init.body replaces the Request's own body; otherwise a Request with a body needs a clone per attempt.
-  const cloneRequest = request !== undefined && !hasInitBody && request.body !== null;
-  return { method, noRetry, cloneRequest };
+  // init.body replaces the Request's own body; otherwise the Request's body is what is sent.
+  const requestBody = request !== undefined && !hasInitBody && request.body !== null;
+  if (requestBody && !replayRequestBodies) noRetry ??= 'request-body';
+  return { method, noRetry, cloneRequest: requestBody && replayRequestBodies };
 }

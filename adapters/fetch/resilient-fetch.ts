@@ -7,8 +7,9 @@
  * The deadline, the retry and the per-attempt timeout hold no per-origin state, so one instance of each
  * serves every origin; the breaker, the bulkhead and the rate-limit policy are created per origin on first
  * use and kept in a bounded LRU (`maxOrigins`). A request that may not be sent twice (a non-idempotent
- * method without an Idempotency-Key, a one-shot stream body) goes through the same pipeline without the
- * retry stage, so it shares its origin's breaker, limiter and bulkhead but is sent at most once.
+ * method without an Idempotency-Key, a one-shot stream body, a `Request` input with a body unless
+ * `retry.replayRequestBodies`) goes through the same pipeline without the retry stage, so it shares its
+ * origin's breaker, limiter and bulkhead but is sent at most once.
  */
 import { checkOptions, show } from '../../src/core/validate.js';
 import {
@@ -50,6 +51,13 @@ export interface FetchRetryOptions extends Omit<RetryOptions, 'retryOnResult' | 
    * draft's field); `false` turns the opt-in off.
    */
   idempotencyKeyHeader?: string | false;
+  /**
+   * Retry a `Request` input that has a body, sending a `request.clone()` at each attempt (default false:
+   * such a request is sent at most once). A Request's body is a stream whatever it was made from, so the
+   * clone tees it: the **whole body is held in memory** until the call ends. A body passed in `init`
+   * (string, Blob, ArrayBuffer, URLSearchParams, FormData) needs no opt-in: it is sent again as it is.
+   */
+  replayRequestBodies?: boolean;
 }
 
 export interface FetchRateLimitOptions {
@@ -74,7 +82,10 @@ export interface ResilientFetchOptions {
   rateLimit?: RateLimiter | FetchRateLimitOptions;
   /** Requests in flight at once per origin: a number, or bulkhead options (default: no limit). */
   bulkhead?: number | BulkheadOptions;
-  /** Origins whose policies are kept (default 1000); the least recently used idle one is dropped beyond. */
+  /**
+   * Origins whose policies are kept (default 1000). Beyond, the least recently used origin is dropped,
+   * preferring one that is idle with a closed breaker; an origin whose breaker is open goes last.
+   */
   maxOrigins?: number;
   /** Called when an origin's policies are created, e.g. to subscribe to its breaker's events. */
   onOrigin?: (origin: string, policies: OriginPolicies) => void;
@@ -293,6 +304,7 @@ export function resilientFetch(options: ResilientFetchOptions = {}): ResilientFe
   let retryPolicy: RetryPolicy | undefined;
   let methods: Set<string> = new Set();
   let idempotencyKeyHeader: string | undefined;
+  let replayRequestBodies = false;
   const retryOption = options.retry ?? {};
   if (retryOption !== false) {
     if (!isRecord(retryOption)) {
@@ -309,8 +321,13 @@ export function resilientFetch(options: ResilientFetchOptions = {}): ResilientFe
       methods: rawMethods,
       statuses: rawStatuses,
       idempotencyKeyHeader: rawHeader,
+      replayRequestBodies: rawReplay,
       ...rest
     } = retryOption as FetchRetryOptions;
+    if (rawReplay !== undefined && typeof rawReplay !== 'boolean') {
+      throw new TypeError(`${WHERE}: option "retry.replayRequestBodies" must be a boolean, got ${show(rawReplay)}`);
+    }
+    replayRequestBodies = rawReplay ?? false;
     methods = parseMethods(rawMethods);
     const statuses = parseStatuses(rawStatuses);
     idempotencyKeyHeader = parseIdempotencyHeader(rawHeader);
@@ -389,21 +406,28 @@ export function resilientFetch(options: ResilientFetchOptions = {}): ResilientFe
     nested('rateLimit', () => rateLimit(probeLimiter, { key: 'probe', ...(probeWait === undefined ? {} : { wait: probeWait }) }));
   }
 
-  const registry = new OriginRegistry<Entry>(maxOrigins, (origin) => {
-    const breaker = breakerOptions === undefined ? undefined : circuitBreaker(breakerOptions);
-    const limit =
-      limiter === undefined
-        ? undefined
-        : rateLimit(limiter, { key: origin, ...(limitWait === undefined ? {} : { wait: limitWait }) });
-    const pool = bulkheadOptions === undefined ? undefined : bulkhead(bulkheadOptions);
-    const inner = [breaker, limit, pool, attemptTimeout].filter((p) => p !== undefined) as AnyPolicy[];
-    const outer = deadline === undefined ? [] : [deadline];
-    const retrying = compose(...outer, ...(retryPolicy === undefined ? [] : [retryPolicy]), ...inner);
-    const once = retryPolicy === undefined ? retrying : compose(...outer, ...inner);
-    const entry: Entry = { origin, circuitBreaker: breaker, rateLimit: limit, bulkhead: pool, retrying, once, inFlight: 0 };
-    onOrigin?.(origin, { origin, circuitBreaker: breaker, rateLimit: limit, bulkhead: pool });
-    return entry;
-  });
+  // When full, an origin whose breaker is not closed is evicted last: recreated closed, it would let
+  // traffic through to an origin known to fail.
+  const tripped = (entry: Entry) => entry.circuitBreaker !== undefined && entry.circuitBreaker.state !== 'closed';
+  const registry = new OriginRegistry<Entry>(
+    maxOrigins,
+    (origin) => {
+      const breaker = breakerOptions === undefined ? undefined : circuitBreaker(breakerOptions);
+      const limit =
+        limiter === undefined
+          ? undefined
+          : rateLimit(limiter, { key: origin, ...(limitWait === undefined ? {} : { wait: limitWait }) });
+      const pool = bulkheadOptions === undefined ? undefined : bulkhead(bulkheadOptions);
+      const inner = [breaker, limit, pool, attemptTimeout].filter((p) => p !== undefined) as AnyPolicy[];
+      const outer = deadline === undefined ? [] : [deadline];
+      const retrying = compose(...outer, ...(retryPolicy === undefined ? [] : [retryPolicy]), ...inner);
+      const once = retryPolicy === undefined ? retrying : compose(...outer, ...inner);
+      const entry: Entry = { origin, circuitBreaker: breaker, rateLimit: limit, bulkhead: pool, retrying, once, inFlight: 0 };
+      onOrigin?.(origin, { origin, circuitBreaker: breaker, rateLimit: limit, bulkhead: pool });
+      return entry;
+    },
+    tripped,
+  );
 
   /**
    * One attempt: fetch with the attempt's signal (the caller's, joined by the timeouts when there are any).
@@ -454,7 +478,7 @@ export function resilientFetch(options: ResilientFetchOptions = {}): ResilientFe
     // data:, blob: and other schemes have no origin to protect: hand them to fetch as they are.
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return send(input, init);
     try {
-      const facts = requestFacts(input, init, methods, idempotencyKeyHeader);
+      const facts = requestFacts(input, init, methods, idempotencyKeyHeader, replayRequestBodies);
       const text = urlForMessage(url);
       const retryable = retryPolicy !== undefined && facts.noRetry === undefined;
       if (request?.bodyUsed === true && (init?.body ?? null) === null) {

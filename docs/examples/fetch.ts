@@ -6,11 +6,20 @@ import type { AddressInfo } from 'node:net';
 import { isFetchNetworkError, resilientFetch } from '../../adapters/fetch/index.js';
 import { exponentialBackoff, isRateLimitedError, isTimeoutError, retryBudget, tokenBucket } from '../../src/index.js';
 
-/** /flaky: 503 (Retry-After: 1) twice, then 200. /slow: the first call hangs. /quota: 429 with a RateLimit field once. */
+/**
+ * /flaky: 503 (Retry-After: 1) twice, then 200. /slow: the first call hangs. /quota: 429 with a RateLimit
+ * field once. /files/<name>: 503 to the first request for each name, and counts the requests per name.
+ */
 async function partnerApi() {
   const calls = { flaky: 0, slow: 0, quota: 0 };
+  const files = new Map<string, number>();
   const server = createServer((req, res) => {
-    if (req.url === '/flaky' && ++calls.flaky <= 2) {
+    if (req.url?.startsWith('/files/')) {
+      const seen = (files.get(req.url) ?? 0) + 1;
+      files.set(req.url, seen);
+      req.resume();
+      req.on('end', () => res.writeHead(seen === 1 ? 503 : 200).end());
+    } else if (req.url === '/flaky' && ++calls.flaky <= 2) {
       res.writeHead(503, { 'retry-after': '1' }).end('busy');
     } else if (req.url === '/slow' && ++calls.slow === 1) {
       // Never answers: the per-attempt timeout must cut it.
@@ -27,7 +36,7 @@ async function partnerApi() {
       server.close(() => resolve());
       server.closeAllConnections();
     });
-  return { base, calls, close };
+  return { base, calls, files, close };
 }
 
 export async function fetchExample(): Promise<string[]> {
@@ -148,6 +157,22 @@ export async function fetchSamples(): Promise<string[]> {
       });
       // #endregion slow
       lines.push(`slow: ${(await slow(`${origin}/reports`)).status}`);
+    }
+    {
+      const csv = 'id,total\n7,42\n';
+      // #region bodies
+      const client = resilientFetch();
+      // Sent at most once: a Request's body is a stream, which can be read only once.
+      const once = await client(new Request(`${origin}/files/a.csv`, { method: 'PUT', body: csv }));
+      // Retried: a string, Blob, ArrayBuffer, URLSearchParams or FormData in init is sent again as it is.
+      const retried = await client(`${origin}/files/b.csv`, { method: 'PUT', body: csv });
+      // Retried from clones of the Request: its whole body is held in memory until the call ends.
+      const uploads = resilientFetch({ retry: { replayRequestBodies: true } });
+      const replayed = await uploads(new Request(`${origin}/files/c.csv`, { method: 'PUT', body: csv }));
+      // #endregion bodies
+      const sends = ['a', 'b', 'c'].map((name) => server.files.get(`/files/${name}.csv`));
+      const statuses = [once, retried, replayed].map((response) => response.status);
+      lines.push(`bodies: ${statuses.join(' ')} after ${sends.join(', ')} sends`);
     }
   } finally {
     await server.close();

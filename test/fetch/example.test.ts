@@ -15,11 +15,12 @@ test('docs/examples/fetch.ts runs and does what docs/fetch.md says', async () =>
   ]);
 });
 
-test('the samples of docs/fetch.md run (docs/examples/fetch.ts#intro, #partner, #rate-limited, #slow)', async () => {
+test('the samples of docs/fetch.md run (docs/examples/fetch.ts#intro, #partner, #rate-limited, #slow, #bodies)', async () => {
   expect(await fetchSamples()).toEqual([
     'intro: 200 ok GET /users/42',
     'partner: breaker closed, 2 calls, 0 warnings',
     'rate-limited: 200 200 200',
     'slow: 200',
+    'bodies: 503 200 200 after 1, 2, 2 sends',
   ]);
 });

@@ -19,6 +19,12 @@ describe('bad options fail at construction, naming the option and the value', ()
     ['retry.backoff', { retry: { backoff: -1 } }, /"retry.backoff" .* got -1/, RangeError],
     ['retry.idempotencyKeyHeader', { retry: { idempotencyKeyHeader: 'a b' } }, /idempotencyKeyHeader/, TypeError],
     [
+      'retry.replayRequestBodies',
+      { retry: { replayRequestBodies: 'yes' } },
+      /"retry.replayRequestBodies" must be a boolean, got "yes"/,
+      TypeError,
+    ],
+    [
       'circuitBreaker',
       { circuitBreaker: { failureRateThreshold: 2 } },
       /option "circuitBreaker": circuitBreaker: option "failureRateThreshold"/,

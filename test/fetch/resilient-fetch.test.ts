@@ -34,6 +34,16 @@ function since(server: TestServer, from: number) {
   return server.requests.slice(from);
 }
 
+/** A one-shot body: a stream of these chunks. */
+function chunks(...parts: string[]): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const part of parts) controller.enqueue(new TextEncoder().encode(part));
+      controller.close();
+    },
+  });
+}
+
 /** A fetch on a virtual clock with immediate backoff (delays then come from the server's hints only). */
 function clocked(options: Parameters<typeof resilientFetch>[0] = {}) {
   const clock = new VirtualClock({ wallStart: Date.UTC(2025, 0, 15, 12, 0, 0) });
@@ -202,13 +212,86 @@ describe('what may be sent twice', () => {
     expect(since(a, from).map((r) => r.body)).toEqual(['chunk', 'chunk']);
   });
 
-  test('a Request with a body is replayed from a clone at each attempt', async () => {
+  test('a Request with a stream body is sent once, as it is: the server sees the stream once', async () => {
     const { clock, fetch } = clocked();
+    const from = a.requests.length;
+    a.script({ status: 503 }, { drop: true });
+    const request = new Request(a.url('/upload'), {
+      method: 'PUT',
+      body: chunks('part1', 'part2'),
+      duplex: 'half',
+    } as RequestInit);
+    const response = await drive(clock, fetch(request));
+    expect(response.status).toBe(503);
+    const dropped = new Request(a.url('/upload'), { method: 'PUT', body: chunks('again'), duplex: 'half' } as RequestInit);
+    const error = await rejectionOf(drive(clock, fetch(dropped)));
+    expect(error).toBeInstanceOf(FetchNetworkError);
+    expect(error.attempts).toBe(1);
+    expect(error.notRetried).toBe('request-body');
+    expect(error.message).toMatch(/not retried: a Request's body is a stream .* retry\.replayRequestBodies/);
+    expect(since(a, from).map((r) => r.body)).toEqual(['part1part2', 'again']);
+  });
+
+  test('a Request with any body is not cloned and not retried by default (its source is not observable)', async () => {
+    const inputs: unknown[] = [];
+    const fetch = resilientFetch({
+      retry: { backoff: 0 },
+      fetch: async (input) => {
+        inputs.push(input);
+        return new Response('busy', { status: 503 });
+      },
+    });
+    const request = new Request('http://example.test/doc', { method: 'PUT', body: 'version 2' });
+    expect((await fetch(request)).status).toBe(503);
+    expect(inputs).toEqual([request]);
+    expect(inputs[0]).toBe(request); // the very object: no clone, no tee, nothing buffered
+    // A Request without a body is retried as usual.
+    inputs.length = 0;
+    await fetch(new Request('http://example.test/doc', { method: 'DELETE' }));
+    expect(inputs).toHaveLength(3);
+  });
+
+  test('retry.replayRequestBodies: a Request with a body is replayed from a clone at each attempt', async () => {
+    const { clock, fetch } = clocked({ retry: { backoff: 0, replayRequestBodies: true } });
     const from = a.requests.length;
     a.script({ status: 503 }, { status: 200 });
     const request = new Request(a.url('/doc'), { method: 'PUT', body: 'version 2' });
     expect((await drive(clock, fetch(request))).status).toBe(200);
-    expect(since(a, from).map((r) => r.body)).toEqual(['version 2', 'version 2']);
+    a.script({ status: 503 }, { drop: true }, { status: 201 });
+    const streamed = new Request(a.url('/upload'), { method: 'PUT', body: chunks('a', 'b'), duplex: 'half' } as RequestInit);
+    expect((await drive(clock, fetch(streamed))).status).toBe(201);
+    expect(since(a, from).map((r) => r.body)).toEqual(['version 2', 'version 2', 'ab', 'ab', 'ab']);
+    // The opt-in does not make a POST retryable.
+    a.script({ status: 503 });
+    const post = new Request(a.url('/orders'), { method: 'POST', body: 'order' });
+    expect((await drive(clock, fetch(post))).status).toBe(503);
+    expect(since(a, from)).toHaveLength(6);
+  });
+
+  test("a body in init replaces the Request's own and is replayed by its type, without the opt-in", async () => {
+    const { clock, fetch } = clocked();
+    const from = a.requests.length;
+    const bodies: Array<() => BodyInit> = [
+      () => 'text',
+      () => new Blob(['blob']),
+      () => new TextEncoder().encode('bytes').buffer as ArrayBuffer,
+      () => new URLSearchParams('a=1'),
+    ];
+    for (const body of bodies) {
+      a.script({ status: 503 }, { status: 200 });
+      const request = new Request(a.url('/doc'), { method: 'PUT', body: chunks('ignored'), duplex: 'half' } as RequestInit);
+      expect((await drive(clock, fetch(request, { body: body() }))).status).toBe(200);
+    }
+    a.script({ status: 503 }, { status: 200 });
+    const form = new FormData();
+    form.set('field', 'value');
+    expect((await drive(clock, fetch(a.url('/form'), { method: 'PUT', body: form }))).status).toBe(200);
+    const seen = since(a, from).map((r) => r.body);
+    expect(seen.slice(0, 8)).toEqual(['text', 'text', 'blob', 'blob', 'bytes', 'bytes', 'a=1', 'a=1']);
+    // Each send encodes the form anew, with its own boundary.
+    const fields = (body: string | undefined) => body?.replace(/-+formdata-undici-\d+/g, '--boundary');
+    expect(fields(seen[8])).toContain('name="field"\r\n\r\nvalue');
+    expect(fields(seen[9])).toBe(fields(seen[8]));
   });
 
   test('a Request whose body was already read: a clear error, nothing sent', async () => {
@@ -486,6 +569,34 @@ describe('per-origin policies', () => {
     await fetch('https://host0.test/');
     await fetch('http://host0.test:8080/');
     expect(fetch.origins).toEqual(['http://host0.test', 'https://host0.test', 'http://host0.test:8080']);
+  });
+
+  test('an origin whose breaker is open is evicted last: its breaker stays open through any churn', async () => {
+    const clock = new VirtualClock();
+    const sent: string[] = [];
+    const fetch = resilientFetch({
+      clock,
+      maxOrigins: 3,
+      retry: false,
+      circuitBreaker: { window: { type: 'count', size: 2 }, minimumCalls: 2, openDurationMs: 60_000 },
+      fetch: async (input) => {
+        sent.push(new URL(String(input)).host);
+        return new Response('', { status: String(input).includes('failing') ? 500 : 200 });
+      },
+    });
+    for (let i = 0; i < 2; i++) await fetch('http://failing.test/');
+    expect(fetch.policies('http://failing.test')?.circuitBreaker?.state).toBe('open');
+    for (let i = 0; i < 10; i++) await fetch(`http://host${i}.test/`);
+    // failing.test is the least recently used, yet the closed, idle origins went instead.
+    expect(fetch.origins).toEqual(['http://failing.test', 'http://host8.test', 'http://host9.test']);
+    expect(isCircuitOpenError(await rejectionOf(fetch('http://failing.test/again')))).toBe(true);
+    expect(sent.filter((host) => host === 'failing.test')).toHaveLength(2);
+
+    // When every origin is tripped, the least recently used open one goes (the bound holds).
+    for (const host of ['bad1.test', 'bad2.test']) for (let i = 0; i < 2; i++) await fetch(`http://${host}/failing`);
+    expect(fetch.origins).toEqual(['http://failing.test', 'http://bad1.test', 'http://bad2.test']);
+    await fetch('http://fresh.test/');
+    expect(fetch.origins).toEqual(['http://bad1.test', 'http://bad2.test', 'http://fresh.test']);
   });
 });
 
