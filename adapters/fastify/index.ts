@@ -69,11 +69,19 @@ declare module 'fastify' {
 
 const WHERE = 'weir/fastify';
 const PLUGIN_OPTIONS = [...RESPONSE_OPTIONS, 'rateLimit', 'hook', 'onLimited', 'loadShedding'] as const;
-/** Marks weir's hooks on a route, so a route seen twice (a HEAD copy of a GET) does not get them twice. */
-const kWeirHook = Symbol('weir.hook');
+/**
+ * Marks weir's hooks on a route with the registration that added them: a route seen twice by the same
+ * registration (the HEAD copy of a GET) keeps its hooks; hooks of another registration are an error.
+ * Registry symbols, so that two copies of weir in one application see each other.
+ */
+const kWeirHook = Symbol.for('weir.fastify.hook');
+/** Set on the instance weir is registered on (child contexts inherit it through their prototype). */
+const kRegistered = Symbol.for('weir.fastify.registered');
 
 type Done = HookHandlerDoneFunction;
-type RouteHook = ((request: FastifyRequest, reply: FastifyReply, done: Done) => void) & { [kWeirHook]?: true };
+/** One registration of the plugin. */
+type Registration = object;
+type RouteHook = ((request: FastifyRequest, reply: FastifyReply, done: Done) => void) & { [kWeirHook]?: Registration };
 
 function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {
   reply.code(problem.status).type('application/problem+json').send(JSON.stringify(problem));
@@ -134,16 +142,20 @@ function asList(where: string, value: unknown): readonly FastifyLimit[] {
   );
 }
 
-function prepend(route: RouteOptions, name: 'onRequest' | 'preHandler', hooks: RouteHook[]): void {
+const twice = (what: string): string =>
+  `${WHERE}: ${what}: the plugin is registered twice (on this instance, or on it and a parent), and only one set of limits would apply. Register weir once, and give routes their own limits with config.rateLimit`;
+
+function prepend(route: RouteOptions, name: 'onRequest' | 'preHandler', hooks: RouteHook[], registration: Registration): void {
   const existing = route[name] as RouteHook | RouteHook[] | undefined;
   const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
-  if (list.some((hook) => hook[kWeirHook] === true)) return;
+  let ours = false;
+  for (const hook of list) {
+    const owner = hook[kWeirHook];
+    if (owner === registration) ours = true;
+    else if (owner !== undefined) throw new Error(twice(`route ${route.method} ${route.url} already has weir's hooks`));
+  }
+  if (ours) return; // the HEAD copy of a GET route: its hooks are the GET's
   (route as { [K in typeof name]?: unknown })[name] = [...hooks, ...list];
-}
-
-function mark(hook: RouteHook): RouteHook {
-  hook[kWeirHook] = true;
-  return hook;
 }
 
 const weirPlugin: FastifyPluginCallback<WeirFastifyOptions> = (fastify, options, done) => {
@@ -159,6 +171,13 @@ const weirPlugin: FastifyPluginCallback<WeirFastifyOptions> = (fastify, options,
 
 function setUp(fastify: FastifyInstance, options: WeirFastifyOptions): void {
   checkKnown(WHERE, options, PLUGIN_OPTIONS);
+  const holder = fastify as unknown as { [kRegistered]?: true };
+  if (holder[kRegistered] === true) throw new Error(twice('register'));
+  const registration: Registration = {};
+  const mark = (hook: RouteHook): RouteHook => {
+    hook[kWeirHook] = registration;
+    return hook;
+  };
   const { rateLimit, hook = 'onRequest', onLimited, loadShedding, ...response } = options;
   if (hook !== 'onRequest' && hook !== 'preHandler') {
     throw new TypeError(`${WHERE}: option "hook" must be "onRequest" or "preHandler", got ${show(hook)}`);
@@ -178,6 +197,7 @@ function setUp(fastify: FastifyInstance, options: WeirFastifyOptions): void {
   const chainHook = (chain: LimitChain<FastifyRequest, FastifyReply, Done>): RouteHook =>
     mark((request, reply, next) => chain.run(request, reply, next));
   const globalHook = globalChain === undefined ? undefined : chainHook(globalChain);
+  holder[kRegistered] = true;
 
   fastify.addHook('onRoute', (route) => {
     const config = route.config as { rateLimit?: unknown; loadShedding?: unknown } | undefined;
@@ -196,10 +216,10 @@ function setUp(fastify: FastifyInstance, options: WeirFastifyOptions): void {
     const shed = shedHook !== undefined && config?.loadShedding !== false ? shedHook : undefined;
     if (hook === 'onRequest') {
       const hooks = [shed, limitHook].filter((h): h is RouteHook => h !== undefined);
-      if (hooks.length > 0) prepend(route, 'onRequest', hooks);
+      if (hooks.length > 0) prepend(route, 'onRequest', hooks, registration);
     } else {
-      if (shed !== undefined) prepend(route, 'onRequest', [shed]);
-      if (limitHook !== undefined) prepend(route, 'preHandler', [limitHook]);
+      if (shed !== undefined) prepend(route, 'onRequest', [shed], registration);
+      if (limitHook !== undefined) prepend(route, 'preHandler', [limitHook], registration);
     }
   });
 }

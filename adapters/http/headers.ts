@@ -153,46 +153,83 @@ export interface HeaderTarget<Res> {
 /** Remaining units reported by the most restrictive limiter so far, for the styles whose fields are not lists. */
 const kReported = Symbol('weir.reportedRemaining');
 
+/** A field's current value as one string, or undefined when it is not set. */
+function fieldValue<Res>(target: HeaderTarget<Res>, res: Res, name: string): string | undefined {
+  const value = target.getHeader(res, name);
+  if (value === undefined || value === null || value === '') return undefined;
+  return Array.isArray(value) ? value.join(', ') : String(value);
+}
+
+function appendTo<Res>(target: HeaderTarget<Res>, res: Res, name: string, previous: string | undefined, member: string): void {
+  target.setHeader(res, name, previous === undefined ? member : `${previous}, ${member}`);
+}
+
 function appendMember<Res>(target: HeaderTarget<Res>, res: Res, name: string, member: string): void {
-  const previous = target.getHeader(res, name);
-  if (previous === undefined || previous === null || previous === '') target.setHeader(res, name, member);
-  else target.setHeader(res, name, `${Array.isArray(previous) ? previous.join(', ') : String(previous)}, ${member}`);
+  appendTo(target, res, name, fieldValue(target, res, name), member);
 }
 
 /**
  * The header fields of one limiter, with what never changes (the policy member, the quoted name) built once.
  * Writes what {@link rateLimitHeaders} returns, except that:
- * - draft-10 members are appended to the lists that earlier limiters wrote on the same response;
+ * - draft-10 members are appended to the lists that earlier limiters wrote on the same response; a default
+ *   name (`unique`) already in the list gets a suffix (`"20-in-4s-2"`), so two limits with the same quota
+ *   and window never send two members of one name (which a client could not tell apart);
  * - the other styles cannot hold several policies, so the most restrictive limiter's fields are kept (the
  *   fewest remaining; a refusal always writes, and it is the last limiter to run).
  */
 export class QuotaHeaders {
   private readonly policyMember: string;
   private readonly nameItem: string;
+  /** Matches a list member named like this policy (only for a `unique` name). */
+  private readonly member: RegExp | undefined;
+  /** The suffixed variants, made when first needed: [2] is `name-2`, and so on. */
+  private readonly variants: QuotaHeaders[] = [];
 
   constructor(
     readonly style: HeaderStyle,
     readonly policy: QuotaPolicy,
     readonly limit: number,
+    /** Rename this policy (a suffix) when the response's list already has a member of its name. */
+    readonly unique = false,
   ) {
     this.nameItem = sfString(policy.name);
     this.policyMember = `${this.nameItem};q=${limit};w=${Math.max(1, seconds(policy.windowMs))}`;
+    this.member = unique
+      ? new RegExp(`(?:^|,)\\s*${this.nameItem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*(?:[;,]|$)`)
+      : undefined;
   }
 
-  write<Res>(target: HeaderTarget<Res>, res: Res, decision: HeaderDecision, wallNowMs: number): void {
+  /** Writes the fields; returns the policy name they use (this one, or a suffixed variant for `unique`). */
+  write<Res>(target: HeaderTarget<Res>, res: Res, decision: HeaderDecision, wallNowMs: number): string {
     const style = this.style;
-    if (style === 'none') return;
+    if (style === 'none') return this.policy.name;
     if (style === 'draft-10') {
       const t = resetSeconds(decision);
       const r = Math.max(0, Math.floor(decision.remaining));
-      appendMember(target, res, 'RateLimit-Policy', this.policyMember);
-      appendMember(target, res, 'RateLimit', t === undefined ? `${this.nameItem};r=${r}` : `${this.nameItem};r=${r};t=${t}`);
-      return;
+      const previous = fieldValue(target, res, 'RateLimit-Policy');
+      const self = previous !== undefined && this.member?.test(previous) === true ? this.distinctFrom(previous) : this;
+      appendTo(target, res, 'RateLimit-Policy', previous, self.policyMember);
+      appendMember(target, res, 'RateLimit', t === undefined ? `${self.nameItem};r=${r}` : `${self.nameItem};r=${r};t=${t}`);
+      return self.policy.name;
     }
     const holder = res as { [kReported]?: number };
     const reported = holder[kReported];
-    if (decision.allowed && reported !== undefined && reported <= decision.remaining) return;
+    if (decision.allowed && reported !== undefined && reported <= decision.remaining) return this.policy.name;
     holder[kReported] = decision.remaining;
     for (const [name, value] of rateLimitHeaders(style, this.policy, decision, wallNowMs)) target.setHeader(res, name, value);
+    return this.policy.name;
+  }
+
+  /** The first variant `name-2`, `name-3`, ... that the list does not have yet. */
+  private distinctFrom(list: string): QuotaHeaders {
+    for (let n = 2; ; n++) {
+      let variant = this.variants[n];
+      if (variant === undefined) {
+        const policy = { name: `${this.policy.name}-${n}`, windowMs: this.policy.windowMs };
+        variant = new QuotaHeaders(this.style, policy, this.limit, true);
+        this.variants[n] = variant;
+      }
+      if (!(variant.member as RegExp).test(list)) return variant;
+    }
   }
 }

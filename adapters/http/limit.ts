@@ -6,7 +6,10 @@
  * Per request, for each limit in order: `skip(req)` → `key(req)` → `cost(req)` → take. With a store that
  * answers synchronously (the memory store) an allowed request costs no promise and no timer. A store that
  * answers asynchronously (Redis) is awaited with a backstop timer (`storeTimeoutMs`), so a store that never
- * answers cannot hang the request.
+ * answers cannot hang the request. A store with its own `timeoutMs` (the Redis store) must get to decide
+ * first (its `onError` may fail closed, while `storeFailure` defaults to letting the request through): the
+ * default backstop waits at least that plus {@link STORE_TIMEOUT_MARGIN_MS}, and an explicit shorter
+ * `storeTimeoutMs` is a RangeError at construction.
  *
  * Failure semantics (never a crash, never a bypass, never an unhandled rejection):
  * - `key`/`cost`/`skip` throwing, a key that is not a string, a cost that is not an integer >= 0: the
@@ -36,7 +39,11 @@ import { checkIpv6Prefix, ipKey } from './ip.js';
 export interface LimitOptions<Req> {
   /** The limiter (`tokenBucket`, `slidingWindow`, `gcra`; any store). One limiter is one budget per key. */
   limiter: RateLimiter;
-  /** The policy name in the header fields (printable ASCII). Default `"<limit>-in-<w>s"`. */
+  /**
+   * The policy name in the header fields (printable ASCII). Default `"<limit>-in-<w>s"`, with a suffix
+   * (`"<limit>-in-<w>s-2"`) on a response whose fields already have a limit of that name. Names given here are
+   * sent as they are; two limits of one middleware or route may not share one.
+   */
   name?: string;
   /** The `w` of the fields, in ms. Default: the sliding window, or the time a bucket takes to refill from empty. */
   windowMs?: number;
@@ -81,7 +88,11 @@ export interface ResponseOptions<Req> {
   storeFailure?: StoreFailureAction;
   /** Told about every store failure (before `storeFailure` applies). Errors it throws are ignored (a warning). */
   onStoreError?: (error: unknown, req: Req, info: StoreErrorInfo) => void;
-  /** Longest wait for an asynchronous store's answer before it counts as failed (default 1000; Infinity: none). */
+  /**
+   * Longest wait for an asynchronous store's answer before it counts as failed (default 1000, or the store's
+   * own `timeoutMs` + 100 when that is longer; Infinity: none). A store's own `timeoutMs` comes first: a
+   * value below it + 100 is a RangeError.
+   */
   storeTimeoutMs?: number;
 }
 
@@ -139,6 +150,8 @@ export function windowMsOf(limiter: RateLimiter): number {
 /** A limit with its options checked and its header fields prepared. */
 export class CompiledLimit<Req> {
   readonly name: string;
+  /** Whether `name` was given (else it is the default, made unique per response). */
+  readonly named: boolean;
   readonly limiter: RateLimiter;
   readonly headers: QuotaHeaders;
   readonly key: ((req: Req) => string) | undefined;
@@ -167,6 +180,7 @@ export class CompiledLimit<Req> {
       windowMs = w;
     }
     const wSeconds = Math.max(1, Math.ceil(windowMs / 1000));
+    this.named = options.name !== undefined;
     this.name = options.name === undefined ? `${limiter.limit}-in-${wSeconds}s` : checkPolicyName(where, options.name);
     checkFn(where, 'key', options.key);
     checkFn(where, 'skip', options.skip);
@@ -193,7 +207,7 @@ export class CompiledLimit<Req> {
       this.fixedCost = cost;
     }
     this.skip = options.skip;
-    this.headers = new QuotaHeaders(style, { name: this.name, windowMs }, limiter.limit);
+    this.headers = new QuotaHeaders(style, { name: this.name, windowMs }, limiter.limit, !this.named);
   }
 }
 
@@ -202,6 +216,32 @@ export interface ChainSettings<Req> {
   readonly storeFailure: StoreFailureAction;
   readonly onStoreError: ((error: unknown, req: Req, info: StoreErrorInfo) => void) | undefined;
   readonly storeTimeoutMs: number;
+  /** Whether `storeTimeoutMs` was given (else it is the default, raised for slower stores). */
+  readonly storeTimeoutExplicit: boolean;
+}
+
+/** How much longer than a store's own `timeoutMs` the backstop waits, so the store's `onError` decides first. */
+export const STORE_TIMEOUT_MARGIN_MS = 100;
+
+/** The store's own deadline for an answer (the Redis store's `timeoutMs`), if it has one. */
+function ownTimeoutOf(limiter: RateLimiter): number | undefined {
+  const own = (limiter.bound as { timeoutMs?: unknown } | undefined)?.timeoutMs;
+  return typeof own === 'number' && Number.isFinite(own) && own > 0 ? own : undefined;
+}
+
+/**
+ * The backstop of one limit: `storeTimeoutMs`, but never before the store's own timeout has let its
+ * `onError` decide. An explicit value that would cut it short is a configuration error.
+ */
+export function backstopMs<Req>(where: string, limit: CompiledLimit<Req>, settings: ChainSettings<Req>): number {
+  const own = limit.takeSync === undefined ? ownTimeoutOf(limit.limiter) : undefined;
+  if (own === undefined) return settings.storeTimeoutMs;
+  const least = own + STORE_TIMEOUT_MARGIN_MS;
+  if (settings.storeTimeoutMs >= least) return settings.storeTimeoutMs;
+  if (!settings.storeTimeoutExplicit) return least;
+  throw new RangeError(
+    `${where}: option "storeTimeoutMs" (${settings.storeTimeoutMs}) must be at least the store's own timeoutMs (${own}) + ${STORE_TIMEOUT_MARGIN_MS} for limit "${limit.name}", so that the store's onError decides before this backstop (or leave storeTimeoutMs unset)`,
+  );
 }
 
 export function checkResponseOptions<Req>(where: string, options: ResponseOptions<Req>): ChainSettings<Req> {
@@ -222,7 +262,13 @@ export function checkResponseOptions<Req>(where: string, options: ResponseOption
       `${where}: option "storeTimeoutMs" must be a number of milliseconds > 0 (or Infinity), got ${show(timeout)}`,
     );
   }
-  return { style, storeFailure, onStoreError: options.onStoreError, storeTimeoutMs: timeout };
+  return {
+    style,
+    storeFailure,
+    onStoreError: options.onStoreError,
+    storeTimeoutMs: timeout,
+    storeTimeoutExplicit: options.storeTimeoutMs !== undefined,
+  };
 }
 
 /** What a framework supplies to the chain. `Res` is what headers are written on; `Next` continues or fails. */
@@ -267,12 +313,27 @@ function withTimeout(limiter: RateLimiter, promise: Promise<RateLimitDecision>, 
 
 /** Runs limits in order for one request; the first refusal answers, a full pass calls `host.pass`. */
 export class LimitChain<Req, Res, Next> {
+  /** Per limit: how long an asynchronous take may take before it counts as a store failure. */
+  private readonly backstops: readonly number[];
+
   constructor(
     readonly limits: readonly CompiledLimit<Req>[],
     private readonly host: Host<Req, Res, Next>,
     private readonly settings: ChainSettings<Req>,
     private readonly where: string,
-  ) {}
+  ) {
+    this.backstops = limits.map((limit) => backstopMs(where, limit, settings));
+    const names = new Set<string>();
+    for (const limit of limits) {
+      if (!limit.named) continue;
+      if (names.has(limit.name)) {
+        throw new RangeError(
+          `${where}: two limits are named ${show(limit.name)}; each limit needs its own name (they are members of one RateLimit list)`,
+        );
+      }
+      names.add(limit.name);
+    }
+  }
 
   run(req: Req, res: Res, next: Next): void {
     this.from(0, req, res, next);
@@ -330,7 +391,7 @@ export class LimitChain<Req, Res, Next> {
   private takeAsync(i: number, limit: CompiledLimit<Req>, key: string, cost: number, req: Req, res: Res, next: Next): void {
     let answer: Promise<RateLimitDecision>;
     try {
-      answer = withTimeout(limit.limiter, limit.limiter.take(key, cost), this.settings.storeTimeoutMs);
+      answer = withTimeout(limit.limiter, limit.limiter.take(key, cost), this.backstops[i] as number);
     } catch (error) {
       if (this.storeFailed(limit, key, error, req, res, next)) this.from(i + 1, req, res, next);
       return;
@@ -381,12 +442,14 @@ export class LimitChain<Req, Res, Next> {
     next: Next,
   ): boolean {
     const host = this.host;
-    if (limit.headers.style !== 'none') limit.headers.write(host, res, decision, limit.limiter.clock.wallNow());
+    // The name the fields use: a default name may have been made unique on this response.
+    const name =
+      limit.headers.style === 'none' ? limit.name : limit.headers.write(host, res, decision, limit.limiter.clock.wallNow());
     if (decision.allowed) return true;
     const retryAfter = retryAfterSeconds(decision);
     if (retryAfter !== undefined) host.setHeader(res, 'Retry-After', String(retryAfter));
-    const problem = tooManyRequestsProblem(limit.name, retryAfter, cost, limit.limiter.limit);
-    host.limited(req, res, next, { name: limit.name, key, cost, decision, retryAfter, problem });
+    const problem = tooManyRequestsProblem(name, retryAfter, cost, limit.limiter.limit);
+    host.limited(req, res, next, { name, key, cost, decision, retryAfter, problem });
     return false;
   }
 

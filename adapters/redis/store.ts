@@ -8,8 +8,13 @@
  * - Keys: `prefix{escapedKey}` (keys.ts), so a decision's keys share one Cluster slot.
  * - Failure: when the client is not ready (fail fast, nothing queued), when Redis answers with an error, or
  *   when no answer comes within `timeoutMs`, the decision comes from `onError` ('allow', 'deny', or a local
- *   limiter) and a `fallback` event reports it. The next decision tries Redis again, so service returns to
- *   Redis as soon as it answers (`recovered` event). Timeouts share one timer per store: no per-call timer.
+ *   limiter) and a `fallback` event reports it. Timeouts share one timer per store: no per-call timer.
+ * - A hung Redis (SIGSTOP, a partition) keeps the socket open and the client 'ready', and ioredis queues
+ *   every command sent to it; when Redis resumes, those stale takes would all count. So the store sends
+ *   nothing while it has `suspendAfter` consecutive timeouts/errors behind it (a small circuit breaker:
+ *   cause 'suspended', for `suspendForMs`, then one probe; an answer in time resumes), and never has more
+ *   than `maxInFlight` commands unanswered (cause 'overloaded'). The first answer after fallbacks emits
+ *   `recovered`.
  * - Optional local cache of keys known to be blocked until a time (`blockedCacheSize`), so a flood on a
  *   blocked key costs no round trip.
  */
@@ -55,9 +60,23 @@ export interface RedisStoreOptions {
   blockedCacheSize?: number;
   /** Epoch seconds that Redis time is counted from (default 2025-01-01); the same in every process. */
   timeOriginSeconds?: number;
+  /** Consecutive timeouts or errors after which decisions stop going to Redis for `suspendForMs` (default 3). */
+  suspendAfter?: number;
+  /** How long decisions fall back at once (cause 'suspended') before one probe goes to Redis (default 1000). */
+  suspendForMs?: number;
+  /**
+   * Most commands sent and not yet answered (timed out ones included: a hung Redis still holds them); a
+   * decision beyond it falls back at once (cause 'overloaded'). Bounds what a hung Redis can queue (default 256).
+   */
+  maxInFlight?: number;
 }
 
-export type RedisFallbackCause = 'not-ready' | 'timeout' | 'error';
+/**
+ * Why a decision fell back: the client is not connected (`not-ready`), Redis answered with an error or the
+ * connection dropped (`error`), no answer within `timeoutMs` (`timeout`), the store is not sending after
+ * `suspendAfter` consecutive failures (`suspended`), or `maxInFlight` commands are unanswered (`overloaded`).
+ */
+export type RedisFallbackCause = 'not-ready' | 'timeout' | 'error' | 'suspended' | 'overloaded';
 
 export interface RedisStoreEvents {
   /** A decision came from `onError` instead of Redis. */
@@ -82,7 +101,22 @@ export interface RedisRateLimitStore extends RateLimitStore {
   keysOf(key: string): string[];
 }
 
-const OPTIONS = ['client', 'prefix', 'onError', 'timeoutMs', 'blockedCacheSize', 'timeOriginSeconds'] as const;
+const OPTIONS = [
+  'client',
+  'prefix',
+  'onError',
+  'timeoutMs',
+  'blockedCacheSize',
+  'timeOriginSeconds',
+  'suspendAfter',
+  'suspendForMs',
+  'maxInFlight',
+] as const;
+
+const DEFAULT_TIMEOUT_MS = 100;
+const DEFAULT_SUSPEND_AFTER = 3;
+const DEFAULT_SUSPEND_FOR_MS = 1000;
+const DEFAULT_MAX_IN_FLIGHT = 256;
 
 /** The retry hint of a fail-closed decision: Redis's recovery time is unknown. */
 const DENY_RETRY_AFTER_MS = 1000;
@@ -158,16 +192,36 @@ function checkOnError(where: string, onError: unknown): RedisOnError {
   );
 }
 
-function checkTimeout(where: string, value: unknown): number {
+function checkMs(where: string, name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`${where}: option "timeoutMs" must be a finite number of milliseconds > 0, got ${show(value)}`);
+    throw new RangeError(`${where}: option "${name}" must be a finite number of milliseconds > 0, got ${show(value)}`);
   }
   return value;
+}
+
+/** An integer >= 1, or Infinity (never). */
+function checkCount(where: string, name: string, value: unknown): number {
+  if (value === Number.POSITIVE_INFINITY) return value;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${where}: option "${name}" must be an integer >= 1 (or Infinity), got ${show(value)}`);
+  }
+  return value;
+}
+
+/** The failure handling of one bound store (checked options). */
+export interface RedisFailureSettings {
+  readonly onError: RedisOnError;
+  readonly timeoutMs: number;
+  readonly suspendAfter: number;
+  readonly suspendForMs: number;
+  readonly maxInFlight: number;
 }
 
 /** A decision waiting for Redis. */
 class Pending {
   settled = false;
+  /** Sent while suspended, after the pause: its outcome resumes or re-suspends the store. */
+  probe = false;
   resolve!: (decision: RateLimitDecision) => void;
   reject!: (error: unknown) => void;
   constructor(
@@ -195,24 +249,42 @@ export class RedisBoundStore implements BoundRateLimitStore {
   private readonly step = new StepResult();
   private readonly queue: Pending[] = [];
   private head = 0;
+  /** Decisions waiting for Redis (not settled yet). */
   private inFlight = 0;
+  /** Commands sent whose reply or error has not come back, timed out ones included. */
+  private unanswered = 0;
+  /** Timeouts and errors since the last answer in time. */
+  private failures = 0;
+  private suspended = false;
+  /** While suspended: clock time from which one probe may go to Redis. */
+  private probeAt = 0;
+  private probing = false;
   private timer: unknown;
   private timerArmed = false;
   private fallbacks = 0;
   private readonly blocked: Map<string, BlockedEntry> | undefined;
   private readonly onExpire = (): void => this.expire();
+  private readonly onError: RedisOnError;
+  readonly timeoutMs: number;
+  private readonly suspendAfter: number;
+  private readonly suspendForMs: number;
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly client: RedisClient,
     private readonly prefix: string,
     private readonly algorithm: RateLimitAlgorithm,
     private readonly clock: Clock,
-    private readonly onError: RedisOnError,
-    readonly timeoutMs: number,
+    failure: RedisFailureSettings,
     private readonly blockedCacheSize: number,
     private readonly origin: number,
     private readonly events: Emitter<RedisStoreEvents>,
   ) {
+    this.onError = failure.onError;
+    this.timeoutMs = failure.timeoutMs;
+    this.suspendAfter = failure.suspendAfter;
+    this.suspendForMs = failure.suspendForMs;
+    this.maxInFlight = failure.maxInFlight;
     const spec = SCRIPTS[algorithm.config.kind];
     this.command = commandFor(client, spec);
     this.args = configArgs(algorithm);
@@ -282,10 +354,21 @@ export class RedisBoundStore implements BoundRateLimitStore {
     if (this.client.status !== 'ready') {
       // ioredis with lazyConnect stays in 'wait' until a command is sent: start it, but do not queue.
       if (this.client.status === 'wait') this.client.connect().catch(() => {});
+      // The next connection starts with an empty command queue, and 'ready' means Redis answered its
+      // handshake: nothing is left to protect from, so the first decision on it goes to Redis.
+      if (this.suspended) this.resume();
       return this.fallback(key, cost, consume, 'not-ready', undefined);
     }
     const now = this.clock.now();
+    let probe = false;
+    if (this.suspended) {
+      if (this.probing || now < this.probeAt) return this.fallback(key, cost, consume, 'suspended', undefined);
+      probe = true;
+    }
+    if (this.unanswered >= this.maxInFlight) return this.fallback(key, cost, consume, 'overloaded', undefined);
+    if (probe) this.probing = true;
     const pending = new Pending(key, cost, consume, now, now + this.timeoutMs);
+    pending.probe = probe;
     const promise = new Promise<RateLimitDecision>((resolve, reject) => {
       pending.resolve = resolve;
       pending.reject = reject;
@@ -300,6 +383,7 @@ export class RedisBoundStore implements BoundRateLimitStore {
       (reply) => this.answered(pending, reply),
       (error) => this.failed(pending, error),
     );
+    this.unanswered++;
     this.queue.push(pending);
     this.inFlight++;
     if (!this.timerArmed) this.arm(this.timeoutMs);
@@ -326,8 +410,12 @@ export class RedisBoundStore implements BoundRateLimitStore {
   }
 
   private answered(pending: Pending, reply: unknown): void {
+    this.unanswered--;
+    // A late answer (after the timeout) does not resume: a slow Redis would otherwise flap.
     if (pending.settled) return;
     this.settle(pending);
+    this.failures = 0;
+    if (this.suspended) this.resume();
     if (this.fallbacks > 0) {
       const fallbacks = this.fallbacks;
       this.fallbacks = 0;
@@ -345,8 +433,10 @@ export class RedisBoundStore implements BoundRateLimitStore {
   }
 
   private failed(pending: Pending, error: unknown): void {
+    this.unanswered--;
     if (pending.settled) return;
     this.settle(pending);
+    this.failure(pending);
     this.fallback(pending.key, pending.cost, pending.consume, 'error', error).then(pending.resolve, pending.reject);
   }
 
@@ -361,6 +451,26 @@ export class RedisBoundStore implements BoundRateLimitStore {
         this.clock.clearTimer(this.timer);
       }
     }
+  }
+
+  /** A timeout or an error: a failed probe, or `suspendAfter` failures in a row, suspends sending. */
+  private failure(pending: Pending): void {
+    this.failures++;
+    if (pending.probe) {
+      this.probing = false;
+      this.suspend();
+    } else if (!this.suspended && this.failures >= this.suspendAfter) this.suspend();
+  }
+
+  private suspend(): void {
+    this.suspended = true;
+    this.probeAt = this.clock.now() + this.suspendForMs;
+  }
+
+  private resume(): void {
+    this.suspended = false;
+    this.probing = false;
+    this.failures = 0;
   }
 
   private arm(ms: number): void {
@@ -378,6 +488,7 @@ export class RedisBoundStore implements BoundRateLimitStore {
       if (!pending.settled) {
         if (pending.deadline > now) break;
         this.settle(pending);
+        this.failure(pending);
         this.fallback(pending.key, pending.cost, pending.consume, 'timeout', undefined).then(pending.resolve, pending.reject);
         if (this.inFlight === 0) return; // settle cleared the queue
       }
@@ -485,7 +596,17 @@ export function redisStore(options: RedisStoreOptions): RedisRateLimitStore {
     throw new TypeError(`${where}: option "onError" is required: 'allow' (fail open), 'deny' (fail closed) or a local limiter`);
   }
   const onError = checkOnError(where, options.onError);
-  const timeoutMs = options.timeoutMs === undefined ? 100 : checkTimeout(where, options.timeoutMs);
+  const timeoutMs = options.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : checkMs(where, 'timeoutMs', options.timeoutMs);
+  const failure: RedisFailureSettings = {
+    onError,
+    timeoutMs,
+    suspendAfter:
+      options.suspendAfter === undefined ? DEFAULT_SUSPEND_AFTER : checkCount(where, 'suspendAfter', options.suspendAfter),
+    suspendForMs:
+      options.suspendForMs === undefined ? DEFAULT_SUSPEND_FOR_MS : checkMs(where, 'suspendForMs', options.suspendForMs),
+    maxInFlight:
+      options.maxInFlight === undefined ? DEFAULT_MAX_IN_FLIGHT : checkCount(where, 'maxInFlight', options.maxInFlight),
+  };
   const blockedCacheSize =
     options.blockedCacheSize === undefined ? 0 : checkInteger(where, 'blockedCacheSize', options.blockedCacheSize, 0);
   const origin =
@@ -518,7 +639,7 @@ export function redisStore(options: RedisStoreOptions): RedisRateLimitStore {
           );
         }
       }
-      bound = new RedisBoundStore(client, prefix, algorithm, clock, onError, timeoutMs, blockedCacheSize, origin, events);
+      bound = new RedisBoundStore(client, prefix, algorithm, clock, failure, blockedCacheSize, origin, events);
       return bound;
     },
   });

@@ -108,3 +108,64 @@ test('configuration errors are clear, at registration', async () => {
   );
   await instance.close();
 });
+
+test('registering the plugin twice is an error, not a silently ignored second set of limits', async () => {
+  const strict = () => ({ rateLimit: { limiter: tokenBucket({ capacity: 1, refillPerSecond: 0.001 }), name: 'strict' } });
+  // Twice on one instance.
+  app = Fastify();
+  await app.register(weir, { rateLimit: { limiter: limiter(), name: 'global' } });
+  await expect(app.register(weir, strict())).rejects.toThrow(
+    /weir\/fastify: register: the plugin is registered twice \(on this instance, or on it and a parent\).*config\.rateLimit/,
+  );
+  await app.close();
+  // On the root and again in a child context (whose routes would run the root's hooks only).
+  app = Fastify();
+  await app.register(weir, { rateLimit: { limiter: limiter(), name: 'global' } });
+  await expect(
+    app.register(async (child) => {
+      await child.register(weir, strict());
+      child.get('/child', async () => 'ok');
+    }),
+  ).rejects.toThrow(/registered twice/);
+  await app.close();
+  // Sibling contexts are separate applications of the plugin: each guards its own routes.
+  app = Fastify();
+  for (const name of ['a', 'b']) {
+    await app.register(async (child) => {
+      await child.register(weir, { rateLimit: { limiter: limiter(), name } });
+      child.get(`/${name}`, async () => 'ok');
+    });
+  }
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  expect((await get(`${url}/a`)).headers.get('ratelimit')).toBe('"a";r=0;t=2');
+  expect((await get(`${url}/b`)).headers.get('ratelimit')).toBe('"b";r=0;t=2');
+});
+
+test("a route that already carries another weir registration's hooks (a second copy of weir) is refused", async () => {
+  app = Fastify();
+  await app.register(weir, { rateLimit: { limiter: limiter() } });
+  const foreign = Object.assign((_request: unknown, _reply: unknown, done: () => void) => done(), {
+    [Symbol.for('weir.fastify.hook')]: {},
+  });
+  expect(() => app?.get('/', { onRequest: [foreign] }, async () => 'ok')).toThrow(
+    /weir\/fastify: route GET \/ already has weir's hooks: the plugin is registered twice/,
+  );
+});
+
+test('two limits of one route may not share a given name; default names are made unique per response', async () => {
+  app = Fastify();
+  await app.register(weir, {});
+  const twoNamed = {
+    rateLimit: [
+      { limiter: limiter(), name: 'api' },
+      { limiter: limiter(), name: 'api' },
+    ],
+  };
+  expect(() => app?.get('/named', { config: twoNamed }, async () => 'ok')).toThrow(
+    /weir\/fastify: two limits are named "api"; each limit needs its own name/,
+  );
+  const twoDefault = { rateLimit: [{ limiter: limiter() }, { limiter: limiter() }] };
+  app.get('/default', { config: twoDefault }, async () => 'ok');
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  expect((await get(`${url}/default`)).headers.get('ratelimit-policy')).toBe('"1-in-2s";q=1;w=2, "1-in-2s-2";q=1;w=2');
+});

@@ -80,6 +80,41 @@ describe('draft-10 fields', () => {
     expect(parseList(fields.get('RateLimit') as string).map(([item]) => item)).toEqual(['a', 'b"c']);
   });
 
+  test('default names are made unique per response; given names are sent as they are (property)', () => {
+    const d: HeaderDecision = { allowed: true, limit: 20, remaining: 19, retryAfterMs: 0, resetAfterMs: 250 };
+    const fields: Fields = new Map();
+    const names = [0, 1, 2].map(() =>
+      new QuotaHeaders('draft-10', { name: '20-in-4s', windowMs: 4000 }, 20, true).write(target, fields, d, 0),
+    );
+    expect(names).toEqual(['20-in-4s', '20-in-4s-2', '20-in-4s-3']);
+    expect(fields.get('RateLimit-Policy')).toBe('"20-in-4s";q=20;w=4, "20-in-4s-2";q=20;w=4, "20-in-4s-3";q=20;w=4');
+    expect(fields.get('RateLimit')).toBe('"20-in-4s";r=19;t=1, "20-in-4s-2";r=19;t=1, "20-in-4s-3";r=19;t=1');
+    // The same QuotaHeaders on a fresh response starts from its own name again.
+    const fresh: Fields = new Map();
+    expect(new QuotaHeaders('draft-10', { name: 'x', windowMs: 1000 }, 20, true).write(target, fresh, d, 0)).toBe('x');
+    // Any sequence of policies (default or given names, some alike, quotes and commas included): every
+    // default-named member is distinct from all others, given names are untouched, and the lists parse.
+    const policy = fc.record({ name: fc.oneof(name, fc.constantFrom('a', 'a-2', 'a,"a";', '"a"')), unique: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(policy, { minLength: 1, maxLength: 6 }), (policies) => {
+        const res: Fields = new Map();
+        const used = policies.map((p) =>
+          new QuotaHeaders('draft-10', { name: p.name, windowMs: 1000 }, 20, p.unique).write(target, res, d, 0),
+        );
+        const listed = parseList(res.get('RateLimit-Policy') as string).map(([item]) => String(item));
+        expect(listed).toEqual(used);
+        expect(parseList(res.get('RateLimit') as string).map(([item]) => String(item))).toEqual(used);
+        policies.forEach((p, i) => {
+          if (!p.unique) expect(used[i]).toBe(p.name);
+          else {
+            expect(used[i] === p.name || (used[i] as string).startsWith(`${p.name}-`)).toBe(true);
+            expect(used.slice(0, i)).not.toContain(used[i]);
+          }
+        });
+      }),
+    );
+  });
+
   test('styles without lists keep the most restrictive limiter', () => {
     for (const style of ['draft-7', 'draft-6', 'legacy'] as HeaderStyle[]) {
       const fields: Fields = new Map();

@@ -5,7 +5,13 @@
  */
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
-import { DEFAULT_TIME_ORIGIN_SECONDS, type RedisOnError, type RedisStoreEvents, redisStore } from '../../adapters/redis/index.js';
+import {
+  DEFAULT_TIME_ORIGIN_SECONDS,
+  type RedisOnError,
+  type RedisStoreEvents,
+  type RedisStoreOptions,
+  redisStore,
+} from '../../adapters/redis/index.js';
 import type { RedisBoundStore } from '../../adapters/redis/store.js';
 import type { RateLimiter, RateLimitStore } from '../../src/index.js';
 import { RedisProcess, redisAvailable } from '../helpers/redis-server.js';
@@ -56,10 +62,12 @@ export class RedisStoreCase implements StoreCase {
   }
 
   /** A store on a fresh prefix with the given `onError`. */
-  failingStore(onError: RedisOnError, timeoutMs?: number) {
+  failingStore(onError: RedisOnError, timeoutMs?: number, more: Partial<RedisStoreOptions> = {}) {
     const prefix = `t${process.pid}:http:${unique++}:`;
     return redisStore(
-      timeoutMs === undefined ? { client: this.client, prefix, onError } : { client: this.client, prefix, onError, timeoutMs },
+      timeoutMs === undefined
+        ? { client: this.client, prefix, onError, ...more }
+        : { client: this.client, prefix, onError, timeoutMs, ...more },
     );
   }
 

@@ -171,6 +171,33 @@ export function runScenarios(harness: Harness): void {
     });
   });
 
+  test(`${harness.name}: two limits with the same default name send two distinct members`, async () => {
+    const clock = new VirtualClock();
+    // Both default to "20-in-1s"; the route's limit takes its whole quota per request.
+    const global = tokenBucket({ capacity: 20, refillPerSecond: 20, clock });
+    const route = tokenBucket({ capacity: 20, refillPerSecond: 20, clock });
+    const url = await start({ global: [{ limiter: global }], routes: { '/strict': [{ limiter: route, cost: 20 }] } });
+    const first = await get(`${url}/strict`);
+    expect(first.status).toBe(200);
+    expect(members(first.headers.get('ratelimit-policy'))).toEqual([
+      ['20-in-1s', { q: 20, w: 1 }],
+      ['20-in-1s-2', { q: 20, w: 1 }],
+    ]);
+    expect(members(first.headers.get('ratelimit'))).toEqual([
+      ['20-in-1s', { r: 19, t: 1 }],
+      ['20-in-1s-2', { r: 0, t: 1 }],
+    ]);
+    const refused = await get(`${url}/strict`);
+    expect(refused.status).toBe(429);
+    expect(members(refused.headers.get('ratelimit')).map(([name]) => name)).toEqual(['20-in-1s', '20-in-1s-2']);
+    expect(JSON.parse(refused.body)).toMatchObject({
+      'violated-policies': ['20-in-1s-2'],
+      detail: 'Rate limit "20-in-1s-2" exceeded; retry after 1 s.',
+    });
+    // A route with one of them only: its own name, no suffix.
+    expect(members((await get(`${url}/a`)).headers.get('ratelimit')).map(([name]) => name)).toEqual(['20-in-1s']);
+  });
+
   describe(`${harness.name}: load shedding`, () => {
     test('a burst beyond the bulkhead gets 503 + Retry-After at once, and the server recovers', async () => {
       const pool = bulkhead({ maxConcurrent: 5 });
@@ -542,7 +569,9 @@ function redisFailureScenarios(redis: RedisStoreCase, start: (setup: Setup) => P
   test.each(modes)('Redis paused, onError %s: the documented answer within timeoutMs, then Redis again', async (mode) => {
     const time = new ScenarioTime(true);
     const local = tokenBucket({ capacity: 2, refillPerSecond: 1 / 3600 }); // memory store: this process only
-    const store = redis.failingStore(mode === 'limiter' ? local : mode, TIMEOUT_MS);
+    // Three timeouts in a row would suspend the store for a while (the subject of test/redis/suspend.test.ts);
+    // here the next decision after the resume must be Redis's.
+    const store = redis.failingStore(mode === 'limiter' ? local : mode, TIMEOUT_MS, { suspendAfter: 4 });
     const fallbacks: string[] = [];
     const recovered: number[] = [];
     store.on('fallback', (event) => fallbacks.push(`${event.cause}:${event.action}`));
@@ -605,5 +634,39 @@ function redisFailureScenarios(redis: RedisStoreCase, start: (setup: Setup) => P
     const refusedAgain = await redis.expectExactRetryAfter(limiter, 'ip:127.0.0.1', () => get(url));
     expect(Number(refusedAgain.headers.get('retry-after'))).toBeGreaterThan(3000);
     expect(fallbacks).toHaveLength(3);
+  });
+
+  test("a fail-closed store slower than the default backstop stays closed: its onError decides, not storeFailure 'allow'", async () => {
+    // timeoutMs 1200 > the default storeTimeoutMs (1000): the backstop waits for the store (+ 100 ms).
+    const store = redis.failingStore('deny', 1200);
+    const fallbacks: string[] = [];
+    store.on('fallback', (event) => fallbacks.push(`${event.cause}:${event.action}`));
+    const limiter = tokenBucket({ capacity: 5, refillPerSecond: 1 / 3600, store });
+    const storeErrors: unknown[] = [];
+    const url = await start({
+      global: [{ limiter, name: 'api' }],
+      response: { onStoreError: (error) => storeErrors.push(error) },
+    });
+    expect((await get(url)).status).toBe(200);
+    redis.redis.pause();
+    let reply: Reply;
+    try {
+      reply = await get(url);
+    } finally {
+      redis.redis.resume();
+    }
+    expect([reply.status, reply.headers.get('retry-after')]).toEqual([429, '1']);
+    expect(fallbacks).toEqual(['timeout:deny']);
+    expect(storeErrors).toEqual([]);
+  });
+
+  test("an explicit storeTimeoutMs shorter than the store's own timeoutMs (+ 100 ms) is refused at construction", async () => {
+    const limiter = tokenBucket({ capacity: 5, refillPerSecond: 1, store: redis.failingStore('deny', 1200) });
+    await expect(start({ global: [{ limiter, name: 'api' }], response: { storeTimeoutMs: 1000 } })).rejects.toThrow(
+      /option "storeTimeoutMs" \(1000\) must be at least the store's own timeoutMs \(1200\) \+ 100 for limit "api"/,
+    );
+    const ok = tokenBucket({ capacity: 5, refillPerSecond: 1, store: redis.failingStore('deny', 1200) });
+    const url = await start({ global: [{ limiter: ok, name: 'api' }], response: { storeTimeoutMs: 1300 } });
+    expect((await get(url)).status).toBe(200);
   });
 }

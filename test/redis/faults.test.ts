@@ -14,6 +14,8 @@ import { connect, disconnectAll, freshPrefix } from './support.js';
 const TIMEOUT_MS = 100;
 /** Generous slack for a loaded CI machine: a decision must never wait for Redis's recovery. */
 const SLACK_MS = 900;
+/** After 3 failures in a row (the default suspendAfter) the store stops sending for this long. */
+const SUSPEND_FOR_MS = 200;
 
 type Mode = 'allow' | 'deny' | 'limiter';
 
@@ -62,6 +64,7 @@ describe.skipIf(!redisAvailable)('faults', () => {
       prefix: freshPrefix(`fault-${mode}`),
       onError: mode === 'limiter' ? local : mode,
       timeoutMs: TIMEOUT_MS,
+      suspendForMs: SUSPEND_FOR_MS,
     });
     const limiter = tokenBucket({ capacity: 5, refillPerSecond: 0.001, store });
     const fallbacks: RedisStoreEvents['fallback'][] = [];
@@ -105,10 +108,23 @@ describe.skipIf(!redisAvailable)('faults', () => {
         );
         expect(fallbacks.map((f) => f.cause)).toEqual(['timeout', 'timeout', 'timeout']);
         expect(fallbacks[0]).toMatchObject({ key: 'k', cost: 1, action: mode });
-        // The paused takes reach Redis late and count there; the next decision is Redis's again.
-        const after = await limiter.take('k');
-        expect(after).toMatchObject({ allowed: true, limit: 5 });
-        expect(recoveries).toEqual([{ fallbacks: 3 }]);
+        // Three timeouts in a row: the store sends nothing for SUSPEND_FOR_MS, even though Redis is back.
+        const start = performance.now();
+        await limiter.take('k');
+        expect(fallbacks.map((f) => f.cause)).toEqual(['timeout', 'timeout', 'timeout', 'suspended']);
+        // Then a probe goes to Redis, and decisions are Redis's again. The 3 paused takes reached Redis
+        // late and counted there (1 + 3 + this one: 5 of 5).
+        let after: RateLimitDecision | undefined;
+        while (after === undefined) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          const before = fallbacks.length;
+          const decision = await limiter.take('k');
+          if (fallbacks.length === before) after = decision;
+        }
+        expect(performance.now() - start).toBeGreaterThanOrEqual(SUSPEND_FOR_MS - 1);
+        expect(after).toMatchObject({ allowed: true, limit: 5, remaining: 0 });
+        expect(fallbacks.slice(3).every((f) => f.cause === 'suspended')).toBe(true);
+        expect(recoveries).toEqual([{ fallbacks: fallbacks.length }]);
       });
 
       test('killed mid-traffic, then restarted empty: every take settles, then Redis decides again', async () => {
@@ -141,7 +157,8 @@ describe.skipIf(!redisAvailable)('faults', () => {
               down.map((r) => r.decision),
             );
           expect(fallbacks.filter((f) => f.key === 'd').map((f) => f.cause)).toEqual(['not-ready', 'not-ready', 'not-ready']);
-          for (const f of fallbacks) expect(['not-ready', 'error', 'timeout']).toContain(f.cause);
+          // Errors in a row suspend the store; a decision that finds the client not ready ends that.
+          for (const f of fallbacks) expect(['not-ready', 'error', 'timeout', 'suspended']).toContain(f.cause);
         } finally {
           await redis.restart();
         }

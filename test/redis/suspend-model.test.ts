@@ -1,0 +1,234 @@
+/**
+ * The store's failure state machine (timeouts, errors, suspension after `suspendAfter` failures in a row,
+ * one probe after `suspendForMs`, the `maxInFlight` cap on unanswered commands) against a model, on a
+ * VirtualClock. The client is a scripted stand-in for ioredis: it holds every command until the test
+ * answers, fails, or never answers it (a hung server), which a real redis-server cannot do one command at
+ * a time (suspend.test.ts checks the same behaviour end to end on a paused redis-server).
+ */
+import fc from 'fast-check';
+import { expect, test } from 'vitest';
+import { redisStore } from '../../adapters/redis/index.js';
+import { type RateLimitDecision, tokenBucket, VirtualClock } from '../../src/index.js';
+
+type Cause = 'sent' | 'suspended' | 'overloaded' | 'not-ready';
+
+/** Holds each script call until the test answers it. */
+class ScriptedClient {
+  status = 'ready';
+  readonly commands: { resolve: (reply: unknown) => void; reject: (error: unknown) => void }[] = [];
+  defineCommand(name: string): void {
+    (this as unknown as Record<string, unknown>)[name] = () =>
+      new Promise((resolve, reject) => this.commands.push({ resolve, reject }));
+  }
+}
+
+interface Config {
+  timeoutMs: number;
+  suspendAfter: number;
+  suspendForMs: number;
+  maxInFlight: number;
+}
+
+interface Command {
+  readonly deadline: number;
+  readonly probe: boolean;
+  settled: boolean;
+  answered: boolean;
+}
+
+/** The specification, written plainly. */
+class Model {
+  now = 0;
+  readonly commands: Command[] = [];
+  failures = 0;
+  suspended = false;
+  probeAt = 0;
+  probing = false;
+  constructor(readonly config: Config) {}
+
+  get unanswered(): number {
+    return this.commands.filter((c) => !c.answered).length;
+  }
+
+  take(ready: boolean): Cause {
+    if (!ready) {
+      if (this.suspended) this.resume();
+      return 'not-ready';
+    }
+    if (this.suspended && (this.probing || this.now < this.probeAt)) return 'suspended';
+    if (this.unanswered >= this.config.maxInFlight) return 'overloaded';
+    const probe = this.suspended;
+    if (probe) this.probing = true;
+    this.commands.push({ deadline: this.now + this.config.timeoutMs, probe, settled: false, answered: false });
+    return 'sent';
+  }
+
+  /** Redis answers command `i` (an answer after its timeout changes nothing but the count). */
+  answer(i: number, ok: boolean): void {
+    const c = this.commands[i] as Command;
+    c.answered = true;
+    if (c.settled) return;
+    c.settled = true;
+    if (ok) {
+      this.failures = 0;
+      if (this.suspended) this.resume();
+    } else this.fail(c);
+  }
+
+  advance(ms: number): void {
+    const end = this.now + ms;
+    // Timeouts fire at their deadlines, in send order.
+    for (const c of this.commands) {
+      if (!c.settled && c.deadline <= end) {
+        this.now = Math.max(this.now, c.deadline);
+        c.settled = true;
+        this.fail(c);
+      }
+    }
+    this.now = end;
+  }
+
+  private fail(c: Command): void {
+    this.failures++;
+    if (c.probe) {
+      this.probing = false;
+      this.suspend();
+    } else if (!this.suspended && this.failures >= this.config.suspendAfter) this.suspend();
+  }
+  private suspend(): void {
+    this.suspended = true;
+    this.probeAt = this.now + this.config.suspendForMs;
+  }
+  private resume(): void {
+    this.suspended = false;
+    this.probing = false;
+    this.failures = 0;
+  }
+}
+
+class World {
+  readonly clock = new VirtualClock();
+  readonly client = new ScriptedClient();
+  readonly model: Model;
+  readonly limiter;
+  readonly causes: string[] = [];
+  readonly decisions: { settled: boolean; deadline: number }[] = [];
+  constructor(config: Config) {
+    this.model = new Model(config);
+    const store = redisStore({ client: this.client as never, prefix: 'm:', onError: 'allow', ...config });
+    store.on('fallback', (e) => this.causes.push(e.cause));
+    this.limiter = tokenBucket({ capacity: 10, refillPerSecond: 1, store, clock: this.clock });
+  }
+}
+
+const flush = async () => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
+
+type Cmd = fc.AsyncCommand<object, World>;
+
+class Take implements Cmd {
+  constructor(readonly ready: boolean) {}
+  check = () => true;
+  async run(_: object, w: World) {
+    w.client.status = this.ready ? 'ready' : 'reconnecting';
+    const expected = w.model.take(this.ready);
+    const sentBefore = w.client.commands.length;
+    const causesBefore = w.causes.length;
+    const entry = { settled: false, deadline: w.clock.now() + w.model.config.timeoutMs };
+    w.decisions.push(entry);
+    w.limiter.take('k').then((d: RateLimitDecision) => {
+      expect(d.allowed).toBe(true);
+      entry.settled = true;
+    });
+    w.client.status = 'ready';
+    const actual: Cause = w.client.commands.length > sentBefore ? 'sent' : (w.causes[causesBefore] as Cause);
+    expect(actual).toBe(expected);
+    await flush();
+    // A fallback decides at once; a sent take waits for Redis or its timeout.
+    if (expected !== 'sent') expect(entry.settled).toBe(true);
+  }
+  toString = () => `take(${this.ready ? '' : 'not ready'})`;
+}
+
+class Answer implements Cmd {
+  constructor(
+    readonly pick: number,
+    readonly ok: boolean,
+  ) {}
+  check = (m: object) => m !== undefined;
+  async run(_: object, w: World) {
+    const open = w.model.commands.map((c, i) => (c.answered ? -1 : i)).filter((i) => i >= 0);
+    if (open.length === 0) return;
+    const i = open[this.pick % open.length] as number;
+    w.model.answer(i, this.ok);
+    const command = w.client.commands[i] as ScriptedClient['commands'][number];
+    if (this.ok) command.resolve([1, 0, 5, 0, 1_000_000]);
+    else command.reject(new Error('LOADING Redis is loading the dataset in memory'));
+    await flush();
+  }
+  toString = () => `answer(${this.pick}, ${this.ok ? 'ok' : 'error'})`;
+}
+
+class Advance implements Cmd {
+  constructor(readonly ms: number) {}
+  check = () => true;
+  async run(_: object, w: World) {
+    w.model.advance(this.ms);
+    await w.clock.advanceAsync(this.ms);
+    await flush();
+    // Every decision settles by its deadline, answered or not.
+    for (const d of w.decisions) if (d.deadline <= w.clock.now()) expect(d.settled).toBe(true);
+    // The one timer exists only while a decision waits.
+    const waiting = w.model.commands.some((c) => !c.settled);
+    expect(w.clock.pendingTimers).toBe(waiting ? 1 : 0);
+  }
+  toString = () => `advance(${this.ms})`;
+}
+
+const commands = fc.commands(
+  [
+    fc.constant(new Take(true)),
+    fc.constant(new Take(true)),
+    fc.constant(new Take(true)),
+    fc.constant(new Take(false)),
+    fc.tuple(fc.nat(20), fc.boolean()).map(([pick, ok]) => new Answer(pick, ok)),
+    fc.integer({ min: 1, max: 40 }).map((ms) => new Advance(ms)),
+  ],
+  { maxCommands: 80 },
+);
+
+const configs = fc.record({
+  timeoutMs: fc.integer({ min: 1, max: 30 }),
+  suspendAfter: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.constant(Number.POSITIVE_INFINITY)),
+  suspendForMs: fc.integer({ min: 1, max: 60 }),
+  maxInFlight: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constant(Number.POSITIVE_INFINITY)),
+});
+
+test('the store matches its model: timeouts, errors, suspension, single probe, in-flight cap', async () => {
+  await fc.assert(
+    fc.asyncProperty(configs, commands, async (config, cmds) => {
+      const world = new World(config);
+      await fc.asyncModelRun(() => ({ model: {}, real: world }), cmds);
+      // Whatever happened, every decision settles and no timer is left behind.
+      await world.clock.advanceAsync(config.timeoutMs);
+      await flush();
+      expect(world.decisions.every((d) => d.settled)).toBe(true);
+      expect(world.clock.pendingTimers).toBe(0);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('the new options are validated', () => {
+  const ok = { client: new ScriptedClient() as never, prefix: 'v:', onError: 'allow' as const };
+  expect(() => redisStore({ ...ok, suspendAfter: 0 })).toThrow(/"suspendAfter" must be an integer >= 1 \(or Infinity\), got 0/);
+  expect(() => redisStore({ ...ok, suspendAfter: 1.5 })).toThrow(RangeError);
+  expect(() => redisStore({ ...ok, suspendForMs: 0 })).toThrow(/"suspendForMs" must be a finite number of milliseconds > 0/);
+  expect(() => redisStore({ ...ok, suspendForMs: Number.POSITIVE_INFINITY })).toThrow(/suspendForMs/);
+  expect(() => redisStore({ ...ok, maxInFlight: -1 })).toThrow(/"maxInFlight" must be an integer >= 1/);
+  expect(() => redisStore({ ...ok, maxInFlight: '8' as never })).toThrow(/maxInFlight/);
+  expect(() =>
+    redisStore({ ...ok, suspendAfter: Number.POSITIVE_INFINITY, maxInFlight: Number.POSITIVE_INFINITY }),
+  ).not.toThrow();
+});
