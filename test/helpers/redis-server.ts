@@ -117,6 +117,9 @@ export class RedisProcess {
     this.child = undefined;
     if (child === undefined || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    // The child is unref'd so that it never keeps a test run alive; while we wait for it to go, it must
+    // (a script whose last await is this one would otherwise end with "unsettled top-level await").
+    child.ref();
     child.kill('SIGKILL');
     await exited;
   }
