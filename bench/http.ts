@@ -77,11 +77,17 @@ async function serve(variant: Variant): Promise<void> {
     port = (app.server.address() as AddressInfo).port;
   }
   process.stdout.write(`PORT ${port}\n`);
+  // On each line from the parent, report this process's CPU time so far (µs): the server's own cost per
+  // request, which does not depend on whether the load generator or the server is the bottleneck.
+  process.stdin.on('data', () => {
+    const usage = process.cpuUsage();
+    process.stdout.write(`CPU ${usage.user + usage.system}\n`);
+  });
 }
 
 async function startChild(variant: Variant): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'serve', variant], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   let buffered = '';
   const port = await new Promise<number>((resolve, reject) => {
@@ -95,28 +101,47 @@ async function startChild(variant: Variant): Promise<{ child: ChildProcess; url:
   return { child, url: `http://127.0.0.1:${port}/` };
 }
 
-async function measure(url: string, seconds: number): Promise<{ rps: number; p99: number; non2xx: number }> {
+/** The child's CPU time so far, in µs. */
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const onData = (chunk: Buffer) => {
+      const match = /CPU (\d+)/.exec(chunk.toString());
+      if (match) {
+        child.stdout?.off('data', onData);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stdin?.write('cpu\n');
+  });
+}
+
+async function measure(url: string, seconds: number): Promise<{ rps: number; p99: number; non2xx: number; requests: number }> {
   // autocannon ships no types; this is the part of its result used here.
-  type Result = { requests: { average: number }; latency: { p99: number }; non2xx: number };
+  type Result = { requests: { average: number; total: number }; latency: { p99: number }; non2xx: number };
   const specifier = 'autocannon';
   const { default: autocannon } = (await import(specifier)) as { default: (options: object) => Promise<Result> };
   const result = await autocannon({ url, connections: 50, pipelining: 1, duration: seconds });
-  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx };
+  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, requests: result.requests.total };
 }
 
 async function main(): Promise<void> {
   // Rounds interleave the variants so that a noisy neighbour slows all of them, not one; the median is kept.
   const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 3);
   const rounds = Number(process.env.BENCH_HTTP_ROUNDS ?? 3);
-  const samples = new Map<Variant, { rps: number; p99: number; non2xx: number }[]>();
+  const samples = new Map<Variant, { rps: number; p99: number; non2xx: number; cpuUs: number }[]>();
   for (let round = 0; round < rounds; round++) {
     for (const variant of VARIANTS) {
       const { child, url } = await startChild(variant);
       try {
         await measure(url, 1);
+        const cpuBefore = await cpuOf(child);
         const result = await measure(url, seconds);
-        samples.set(variant, [...(samples.get(variant) ?? []), result]);
-        console.error(`round ${round + 1}/${rounds} ${variant}: ${Math.round(result.rps)} req/s`);
+        const cpuUs = ((await cpuOf(child)) - cpuBefore) / Math.max(1, result.requests);
+        samples.set(variant, [...(samples.get(variant) ?? []), { ...result, cpuUs }]);
+        console.error(
+          `round ${round + 1}/${rounds} ${variant}: ${Math.round(result.rps)} req/s, ${cpuUs.toFixed(1)} µs CPU/request`,
+        );
       } finally {
         child.kill();
         await once(child, 'exit');
@@ -130,22 +155,27 @@ async function main(): Promise<void> {
       variant,
       rps: median(list.map((r) => r.rps)),
       p99: median(list.map((r) => r.p99)),
+      cpuUs: median(list.map((r) => r.cpuUs)),
       non2xx: list.reduce((sum, r) => sum + r.non2xx, 0),
     };
   });
-  const bare = (variant: Variant) =>
-    rows.find((r) => r.variant === (variant.startsWith('express') ? 'express' : 'fastify'))?.rps ?? 1;
+  const bareRow = (variant: Variant) => rows.find((r) => r.variant === (variant.startsWith('express') ? 'express' : 'fastify'));
+  const bare = (variant: Variant) => bareRow(variant)?.rps ?? 1;
+  const bareCpu = (variant: Variant) => bareRow(variant)?.cpuUs ?? 1;
   const lines = [
     `### HTTP: hello world, 50 connections, median of ${rounds} × ${seconds} s per case (${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} vCPU, Node ${process.version})`,
     '',
-    '| server | req/s (mean) | × bare | p99 latency | non-2xx |',
-    '|---|---:|---:|---:|---:|',
+    '| server | req/s (mean) | × bare | server CPU per request | bare ÷ this (CPU) | p99 latency | non-2xx |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
-      (r) => `| ${r.variant} | ${Math.round(r.rps)} | ${(r.rps / bare(r.variant)).toFixed(2)} | ${r.p99} ms | ${r.non2xx} |`,
+      (r) =>
+        `| ${r.variant} | ${Math.round(r.rps)} | ${(r.rps / bare(r.variant)).toFixed(2)} | ${r.cpuUs.toFixed(1)} µs | ${(bareCpu(r.variant) / r.cpuUs).toFixed(2)} | ${r.p99} ms | ${r.non2xx} |`,
     ),
     '',
     'weir sends draft-10 `RateLimit`/`RateLimit-Policy`; express-rate-limit 8 its defaults (draft-6 fields + `X-RateLimit-*`);',
-    '@fastify/rate-limit 11 its defaults (`x-ratelimit-*`). All limits allow every request.',
+    '@fastify/rate-limit 11 its defaults (`x-ratelimit-*`). All limits allow every request. "bare ÷ this (CPU)" is the share',
+    "of the bare server's throughput this server would keep if the server's CPU were the bottleneck: on 2 cores the",
+    'load generator often is, which makes req/s alone noisy.',
   ];
   console.log(lines.join('\n'));
 }
