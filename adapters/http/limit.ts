@@ -21,6 +21,7 @@
  *   never reaches this path.
  * - A cost above the limiter's limit can never pass: 429 without `Retry-After` (and no `t`).
  */
+import { show } from '../../src/core/validate.js';
 import { type RateLimitDecision, type RateLimiter, TimeoutError } from '../../src/index.js';
 import {
   checkPolicyName,
@@ -96,22 +97,10 @@ export interface ResponseOptions<Req> {
   storeTimeoutMs?: number;
 }
 
+export { show };
+
 export const LIMIT_OPTIONS = ['limiter', 'name', 'windowMs', 'key', 'ipv6Prefix', 'cost', 'skip'] as const;
 export const RESPONSE_OPTIONS = ['headers', 'storeFailure', 'onStoreError', 'storeTimeoutMs'] as const;
-
-export function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'object' && value !== null) {
-    try {
-      return JSON.stringify(value) ?? String(value);
-    } catch {
-      return Object.prototype.toString.call(value);
-    }
-  }
-  return String(value);
-}
 
 export function checkKnown(where: string, options: unknown, known: readonly string[]): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
