@@ -354,8 +354,9 @@ export class RedisBoundStore implements BoundRateLimitStore {
     if (this.client.status !== 'ready') {
       // ioredis with lazyConnect stays in 'wait' until a command is sent: start it, but do not queue.
       if (this.client.status === 'wait') this.client.connect().catch(() => {});
-      // The next connection starts with an empty command queue, and 'ready' means Redis answered its
-      // handshake: nothing is left to protect from, so the first decision on it goes to Redis.
+      // A new connection means the hang is over ('ready' requires Redis to answer its handshake), so the
+      // first decision on it goes to Redis. Commands left unanswered by the old one are re-sent by ioredis
+      // unless `autoResendUnfulfilledCommands: false` (recommended in docs/redis.md); maxInFlight bounds them.
       if (this.suspended) this.resume();
       return this.fallback(key, cost, consume, 'not-ready', undefined);
     }

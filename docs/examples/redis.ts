@@ -81,8 +81,12 @@ export async function redisClients(url: string, nodes: ClusterNode[]): Promise<s
   const client = new Redis(url, {
     enableOfflineQueue: false, // a command while disconnected fails at once instead of waiting in a queue
     maxRetriesPerRequest: 0, // a command in flight when the connection drops fails instead of being retried
+    autoResendUnfulfilledCommands: false, // nor is it sent again on the next connection, to count twice
   });
-  const cluster = new Cluster(nodes, { enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 0 } });
+  const cluster = new Cluster(nodes, {
+    enableOfflineQueue: false,
+    redisOptions: { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false },
+  });
   // #endregion settings
   const lines: string[] = [];
   try {

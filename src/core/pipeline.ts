@@ -157,21 +157,22 @@ export class Call {
 const EMPTY: unknown[] = [];
 const ignore = (): void => {};
 
-/** The context handed to the function: a snapshot of the call's depth, its signal materialized on first read. */
-class AttemptContext implements PolicyContext {
-  constructor(
-    private readonly scope: SignalScope | undefined,
-    private readonly outer: AbortSignal | undefined,
-    readonly attempt: number,
-  ) {}
-  get signal(): AbortSignal {
-    return this.scope === undefined ? (this.outer ?? neverAborted) : this.scope.signal;
-  }
+/**
+ * The context handed to the function: a snapshot of the call's depth, its signal materialized on first
+ * read. A plain object with an own, enumerable `signal` getter, so that spreading or copying it keeps both.
+ */
+function attemptContext(scope: SignalScope | undefined, outer: AbortSignal | undefined, attempt: number): PolicyContext {
+  return {
+    attempt,
+    get signal(): AbortSignal {
+      return scope === undefined ? (outer ?? neverAborted) : scope.signal;
+    },
+  };
 }
 
 /** The per-call context at the call's current depth (for stages that hand it on, e.g. to a fallback). */
 export function contextOf(call: Call): PolicyContext {
-  return new AttemptContext(call.scope, call.outer, call.attempt);
+  return attemptContext(call.scope, call.outer, call.attempt);
 }
 
 function invoke(call: Call): unknown {
@@ -179,9 +180,9 @@ function invoke(call: Call): unknown {
     case MODE_ARGS:
       return call.fn.apply(call.thisArg, call.args);
     case MODE_CONTEXT:
-      return call.fn(new AttemptContext(call.scope, call.outer, call.attempt));
+      return call.fn(attemptContext(call.scope, call.outer, call.attempt));
     default:
-      return call.fn.call(call.thisArg, new AttemptContext(call.scope, call.outer, call.attempt), ...(call.args as unknown[]));
+      return call.fn.call(call.thisArg, attemptContext(call.scope, call.outer, call.attempt), ...(call.args as unknown[]));
   }
 }
 

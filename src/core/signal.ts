@@ -3,11 +3,15 @@ import type { Clock, TimerHandle } from './clock.js';
 /** A signal that never aborts: the context's signal when the caller gave none and no timeout applies. */
 export const neverAborted: AbortSignal = new AbortController().signal;
 
+/** Node clamps longer timer delays to 1 ms: longer sleeps are taken in steps of at most this. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 class Sleep {
-  timer: TimerHandle;
+  timer: TimerHandle = undefined;
   resolve!: () => void;
   reject!: (reason: unknown) => void;
   readonly promise: Promise<void>;
+  private readonly until: number;
   constructor(
     private readonly clock: Clock,
     ms: number,
@@ -17,16 +21,23 @@ class Sleep {
       this.resolve = resolve;
       this.reject = reject;
     });
-    this.timer = clock.setTimer(() => this.done(), ms);
+    this.until = clock.now() + ms;
+    // An infinite sleep arms no timer: only the signal ends it.
+    if (ms !== Number.POSITIVE_INFINITY) this.timer = clock.setTimer(() => this.done(), Math.min(ms, MAX_TIMER_MS));
     if (signal !== neverAborted) signal.addEventListener('abort', this);
   }
   private done(): void {
+    const left = this.until - this.clock.now();
+    if (left >= 1) {
+      this.timer = this.clock.setTimer(() => this.done(), Math.min(left, MAX_TIMER_MS));
+      return;
+    }
     if (this.signal !== neverAborted) this.signal.removeEventListener('abort', this);
     this.resolve();
   }
   /** Abort listener: stop at once, clear the timer, reject with the abort reason. */
   handleEvent(): void {
-    this.clock.clearTimer(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.signal.removeEventListener('abort', this);
     this.reject(this.signal.reason);
   }
@@ -53,6 +64,7 @@ const ignore = (): void => {};
  */
 export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal === neverAborted) return promise;
+  promise = Promise.resolve(promise); // a store may answer with a plain value
   if (signal.aborted) {
     promise.then(undefined, ignore);
     return Promise.reject(signal.reason);

@@ -46,6 +46,8 @@ class Deadline implements SignalScope {
   expired: TimeoutError | undefined = undefined;
   private controller: AbortController | undefined = undefined;
   private linked: AbortSignal | undefined = undefined;
+  /** The call left this scope: a signal first read from now on no longer follows the enclosing one. */
+  private disposed = false;
   constructor(
     public call: Call | undefined,
     readonly parentScope: SignalScope | undefined,
@@ -60,7 +62,7 @@ class Deadline implements SignalScope {
       const parent = this.parentScope === undefined ? (this.root ?? neverAborted) : this.parentScope.signal;
       if (this.expired !== undefined) controller.abort(this.expired);
       else if (parent.aborted) controller.abort(parent.reason);
-      else if (parent !== neverAborted) {
+      else if (parent !== neverAborted && !this.disposed) {
         parent.addEventListener('abort', this);
         this.linked = parent;
       }
@@ -90,6 +92,7 @@ class Deadline implements SignalScope {
   }
 
   dispose(): void {
+    this.disposed = true;
     if (this.linked !== undefined) {
       this.linked.removeEventListener('abort', this);
       this.linked = undefined;

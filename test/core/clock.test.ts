@@ -129,3 +129,36 @@ describe('systemClock', () => {
     systemClock.clearTimer(handle);
   });
 });
+
+describe('long sleeps', () => {
+  test('an infinite sleep arms no timer and ends only on abort', async () => {
+    const clock = new VirtualClock();
+    const controller = new AbortController();
+    const pending = sleep(clock, Number.POSITIVE_INFINITY, controller.signal).catch((e: unknown) => e);
+    expect(clock.pendingTimers).toBe(0);
+    await clock.advanceAsync(1e12);
+    const reason = new Error('stop');
+    controller.abort(reason);
+    expect(await pending).toBe(reason);
+  });
+
+  test('a sleep longer than a Node timer can hold is taken in steps and ends on time', async () => {
+    const clock = new VirtualClock();
+    let done = false;
+    const ms = 2 ** 31 * 3;
+    const pending = sleep(clock, ms).then(() => {
+      done = true;
+    });
+    await clock.advanceAsync(ms - 1);
+    expect(done).toBe(false);
+    await clock.advanceAsync(1);
+    await pending;
+    expect(done).toBe(true);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  test('bad durations reject with a RangeError', async () => {
+    await expect(sleep(new VirtualClock(), Number.NaN)).rejects.toThrow(RangeError);
+    await expect(sleep(new VirtualClock(), -1)).rejects.toThrow(RangeError);
+  });
+});

@@ -204,3 +204,26 @@ describe('timeout', () => {
     expect(() => timeout(undefined as never)).toThrow(TypeError);
   });
 });
+
+describe('the per-attempt context after the call', () => {
+  test('a signal first read after the call ended adds no listener to the caller signal', async () => {
+    const controller = new AbortController();
+    const { EventEmitter } = await import('node:events');
+    const saved: { signal: AbortSignal }[] = [];
+    for (let i = 0; i < 20; i++) {
+      await timeout(1000).execute((ctx) => {
+        saved.push(ctx);
+        return 1;
+      }, controller.signal);
+    }
+    for (const ctx of saved) expect(ctx.signal.aborted).toBe(false);
+    expect(EventEmitter.getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  test('spreading the context keeps signal and attempt', async () => {
+    const copy = await timeout(1000).execute((ctx) => ({ ...ctx }));
+    expect(Object.keys(copy).sort()).toEqual(['attempt', 'signal']);
+    expect(copy.signal).toBeInstanceOf(AbortSignal);
+    expect(copy.attempt).toBe(1);
+  });
+});

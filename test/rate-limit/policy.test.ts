@@ -250,3 +250,16 @@ describe('a store that never answers', () => {
     expect(isTimeoutError(await pending)).toBe(true);
   });
 });
+
+test('a store that answers with a plain decision (not a promise) works with a caller signal too', async () => {
+  const allowAll: RateLimitStore = {
+    bind: () => ({
+      take: (() => ({ allowed: true, limit: 1, remaining: 1, retryAfterMs: 0, resetAfterMs: 0, reason: undefined })) as never,
+      reset: async () => {},
+    }),
+  };
+  const limiter = tokenBucket({ capacity: 1, refillPerSecond: 1, store: allowAll });
+  const controller = new AbortController();
+  expect(await rateLimit(limiter).execute(() => 'ran', controller.signal)).toBe('ran');
+  expect(await compose(timeout(1000), rateLimit(limiter)).execute(() => 'ran')).toBe('ran');
+});
