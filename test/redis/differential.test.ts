@@ -132,7 +132,7 @@ describe.skipIf(!redisAvailable)('Lua twins = pure steps (differential, explicit
               fc.pre(false);
               return;
             }
-            const model = new Model(limiter.algorithm);
+            const model = new Model(limiter.algorithm.config);
             const full = limiter.algorithm.fullAfterUs;
             const bound = redisOf(limiter);
             let now = base;
@@ -213,7 +213,7 @@ describe.skipIf(!redisAvailable)('Lua twins = pure steps (differential, explicit
       ],
     ]);
     for (const [limiter, schedule] of cases) {
-      const model = new Model(limiter.algorithm);
+      const model = new Model(limiter.algorithm.config);
       for (const [now, key, cost] of schedule) {
         const raw = await redisOf(limiter).stepAt(key, cost, true, now + 5 * s);
         expect(micros(raw)).toEqual(micros(model.step(key, cost, now + 5 * s, true)));

@@ -1,0 +1,39 @@
+/**
+ * The pure steps over a plain Map that forgets nothing (times in µs): the model the memory store (its
+ * model-based test) and the Redis Lua twins (their differential test) are both held to.
+ */
+import { type AlgorithmConfig, runFixedStep, StepResult, slidingLogStep } from '../../src/index.js';
+
+export class PureStepModel {
+  readonly fixed = new Map<string, number[]>();
+  readonly logs = new Map<string, { times: number[]; costs: number[]; head: number; total: number }>();
+  private readonly out = new StepResult();
+  constructor(private readonly config: AlgorithmConfig) {}
+
+  /** The step's result for `key` at `now`; the next state is kept only for an allowed, consuming take. */
+  step(key: string, cost: number, now: number, consume: boolean): StepResult {
+    const out = this.out;
+    const write = consume && cost > 0;
+    if (this.config.kind === 'sliding-window-log') {
+      const log = this.logs.get(key) ?? { times: [], costs: [], head: 0, total: 0 };
+      slidingLogStep(log, now, cost, this.config, out);
+      if (out.allowed && write) {
+        for (let i = 0; i < out.drop; i++) log.total -= log.costs[log.head++] as number;
+        log.times.push(now);
+        log.costs.push(cost);
+        log.total += cost;
+        this.logs.set(key, log);
+      }
+    } else {
+      const state = this.fixed.get(key) ?? [0, 0, 0];
+      runFixedStep(this.config, state, 0, now, cost, out);
+      if (out.allowed && write) this.fixed.set(key, [out.s0, out.s1, out.s2]);
+    }
+    return out;
+  }
+
+  reset(key: string): void {
+    this.fixed.delete(key);
+    this.logs.delete(key);
+  }
+}
