@@ -21,7 +21,7 @@
  *   never reaches this path.
  * - A cost above the limiter's limit can never pass: 429 without `Retry-After` (and no `t`).
  */
-import { show } from '../../src/core/validate.js';
+import { checkOptions, show } from '../../src/core/validate.js';
 import { type RateLimitDecision, type RateLimiter, TimeoutError } from '../../src/index.js';
 import {
   checkPolicyName,
@@ -102,13 +102,10 @@ export { show };
 export const LIMIT_OPTIONS = ['limiter', 'name', 'windowMs', 'key', 'ipv6Prefix', 'cost', 'skip'] as const;
 export const RESPONSE_OPTIONS = ['headers', 'storeFailure', 'onStoreError', 'storeTimeoutMs'] as const;
 
+/** The core's option check, with the options object required. */
 export function checkKnown(where: string, options: unknown, known: readonly string[]): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${where}: options must be an object, got ${show(options)}`);
-  }
-  for (const name of Object.keys(options)) {
-    if (!known.includes(name)) throw new TypeError(`${where}: unknown option "${name}"; known options: ${known.join(', ')}`);
-  }
+  if (options === undefined) throw new TypeError(`${where}: options must be an object, got undefined`);
+  checkOptions(where, options, known);
 }
 
 function checkFn(where: string, name: string, value: unknown): void {

@@ -16,7 +16,7 @@
  * - Stages never throw to signal a rejection and never emit events inside the user function's `try`, so a
  *   throwing listener can neither change an outcome nor re-run a call.
  */
-import { neverAborted } from './signal.js';
+import { ignore, neverAborted } from './signal.js';
 
 export const CONTINUE = 0;
 export const RETRY = 1;
@@ -155,7 +155,6 @@ export class Call {
 }
 
 const EMPTY: unknown[] = [];
-const ignore = (): void => {};
 
 /**
  * The context handed to the function: a snapshot of the call's depth, its signal materialized on first

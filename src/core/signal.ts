@@ -55,7 +55,8 @@ export function sleep(clock: Clock, ms: number, signal: AbortSignal = neverAbort
   return new Sleep(clock, ms, signal).promise;
 }
 
-const ignore = (): void => {};
+/** A rejection handler that absorbs: for promises whose outcome nobody waits for any more. */
+export const ignore = (): void => {};
 
 /**
  * `promise`, or a rejection with `signal.reason` as soon as `signal` aborts, whichever comes first; the
