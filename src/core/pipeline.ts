@@ -116,7 +116,7 @@ export class Call {
   readonly slots: unknown[];
   /** How many active sources (the caller's signal, aggressive timeouts) may interrupt the await of the function. */
   interruptible = 0;
-  /** Rejects the function's await at once, while it is in progress. */
+  /** Rejects the current interruptible await at once (a no-op once that await has settled). */
   interrupt: ((reason: unknown) => void) | undefined = undefined;
 
   constructor(
@@ -132,8 +132,7 @@ export class Call {
 
   /** The signal at the current depth (materialized on first read). Stages that wait must listen to it. */
   get signal(): AbortSignal {
-    const scope = this.scope;
-    return scope === undefined ? (this.outer ?? neverAborted) : scope.signal;
+    return signalOf(this.scope, this.outer);
   }
 
   /** Whether the signal at the current depth has aborted, without materializing it. */
@@ -156,6 +155,11 @@ export class Call {
 
 const EMPTY: unknown[] = [];
 
+/** The signal at a depth: the innermost timeout's, else the caller's, else one that never aborts. */
+function signalOf(scope: SignalScope | undefined, outer: AbortSignal | undefined): AbortSignal {
+  return scope === undefined ? (outer ?? neverAborted) : scope.signal;
+}
+
 /**
  * The context handed to the function: a snapshot of the call's depth, its signal materialized on first
  * read. A plain object with an own, enumerable `signal` getter, so that spreading or copying it keeps both.
@@ -164,7 +168,7 @@ function attemptContext(scope: SignalScope | undefined, outer: AbortSignal | und
   return {
     attempt,
     get signal(): AbortSignal {
-      return scope === undefined ? (outer ?? neverAborted) : scope.signal;
+      return signalOf(scope, outer);
     },
   };
 }
@@ -185,6 +189,10 @@ function invoke(call: Call): unknown {
   }
 }
 
+/**
+ * `result`, or the first interrupt. The interrupt stays set after the race settles: calling a settled
+ * promise's reject is a no-op, and the next race replaces it.
+ */
 function race(call: Call, result: unknown): Promise<unknown> {
   return new Promise((resolve, reject) => {
     call.interrupt = reject;
@@ -247,15 +255,7 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
         suspended = true;
         try {
           const result = invoke(call);
-          if (call.interruptible === 0) {
-            call.value = await result;
-          } else {
-            try {
-              call.value = await race(call, result);
-            } finally {
-              call.interrupt = undefined;
-            }
-          }
+          call.value = call.interruptible === 0 ? await result : await race(call, result);
           call.ok = true;
         } catch (error) {
           call.ok = false;
@@ -304,15 +304,7 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
         continue;
       }
       try {
-        if (call.interruptible === 0) {
-          call.value = await call.value;
-        } else {
-          try {
-            call.value = await race(call, call.value);
-          } finally {
-            call.interrupt = undefined;
-          }
-        }
+        call.value = call.interruptible === 0 ? await call.value : await race(call, call.value);
         call.ok = true;
       } catch (error) {
         call.ok = false;
