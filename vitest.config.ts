@@ -8,7 +8,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^weir$/, replacement: here('./src/index.ts') },
-      { find: /^weir\/(redis|express|fastify|fetch)$/, replacement: here('./adapters/$1/index.ts') },
+      { find: /^weir\/(redis|express|fastify|fetch|koa|hono|nestjs|otel)$/, replacement: here('./adapters/$1/index.ts') },
     ],
   },
   test: {

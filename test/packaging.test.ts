@@ -11,7 +11,17 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
  * (the README's `npm test` does it).
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
-const subpaths = ['weir', 'weir/redis', 'weir/express', 'weir/fastify', 'weir/fetch'];
+const subpaths = [
+  'weir',
+  'weir/redis',
+  'weir/express',
+  'weir/fastify',
+  'weir/fetch',
+  'weir/koa',
+  'weir/hono',
+  'weir/nestjs',
+  'weir/otel',
+];
 const peers = ['ioredis', 'express', 'fastify', 'fastify-plugin', '@types/node', '@types/express'];
 let dir: string;
 

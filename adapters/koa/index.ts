@@ -1,0 +1,2 @@
+/** Placeholder: the koa adapter is being written. */
+export const ADAPTER = 'koa';

@@ -1,0 +1,2 @@
+/** Placeholder: the otel adapter is being written. */
+export const ADAPTER = 'otel';
