@@ -11,13 +11,14 @@
  * stackless error; only a queued call listens to its signal, and the queue keeps at most one clock timer
  * armed, for the oldest waiter's deadline (waiters are kept in arrival order, so deadlines only grow).
  */
-import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { DeadlineEntry, DeadlineQueue } from '../core/deadlines.js';
 import { BulkheadFullError, isAbortError, isTimeoutError, isWeirError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
 import { type Call, CONTINUE, type Directive, STAGE_BULKHEAD, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { neverAborted } from '../core/signal.js';
-import { checkClock, checkOneOf, checkOptions, checkSignal, show } from '../core/validate.js';
+import { checkClock, checkDuration, checkOneOf, checkOptions, checkSignal, show } from '../core/validate.js';
 import {
   type AdaptiveLimitOptions,
   type LimitAlgorithm,
@@ -100,10 +101,7 @@ const IGNORE = 2;
 type Kind = typeof SAMPLE | typeof DROP | typeof IGNORE;
 
 /** A call (or an `acquire`) waiting for a slot; a node of the pool's arrival-ordered queue. */
-class Waiter {
-  prev: Waiter | undefined = undefined;
-  next: Waiter | undefined = undefined;
-  queued = true;
+class Waiter extends DeadlineEntry {
   resolve!: (value: unknown) => void;
   reject!: (reason: unknown) => void;
   readonly promise: Promise<unknown>;
@@ -114,8 +112,8 @@ class Waiter {
     readonly slot: number,
     readonly signal: AbortSignal,
     readonly enqueuedAt: number,
-    readonly deadline: number,
   ) {
+    super();
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -160,14 +158,15 @@ class Pool implements Stage {
   readonly kind = STAGE_BULKHEAD;
   running = 0;
   limit: number;
-  size = 0;
-  private head: Waiter | undefined = undefined;
-  private tail: Waiter | undefined = undefined;
-  private timer: TimerHandle | undefined = undefined;
+  /** Waiters in arrival order, which is also deadline order (one wait bound on a monotonic clock). */
+  private readonly queue: DeadlineQueue<Waiter>;
   private state: LimitState | undefined;
   private readonly lifo: boolean;
-  private readonly waitBounded: boolean;
-  private readonly fire = (): void => this.onTimer();
+
+  /** Waiters now. */
+  get size(): number {
+    return this.queue.size;
+  }
 
   constructor(
     fixedLimit: number,
@@ -180,7 +179,7 @@ class Pool implements Stage {
     private readonly classifyError: ((error: unknown) => SampleKind) | undefined,
   ) {
     this.lifo = order === 'lifo';
-    this.waitBounded = maxQueueWaitMs !== Number.POSITIVE_INFINITY;
+    this.queue = new DeadlineQueue<Waiter>(clock, (waiter) => this.timedOut(waiter));
     this.state = algorithm?.initial(clock.random());
     this.limit = this.state === undefined ? fixedLimit : this.state.limit;
   }
@@ -252,8 +251,9 @@ class Pool implements Stage {
   }
 
   private drain(): void {
-    while (this.running < this.limit && this.size !== 0) {
-      this.grant((this.lifo ? this.tail : this.head) as Waiter);
+    const queue = this.queue;
+    while (this.running < this.limit && queue.size !== 0) {
+      this.grant((this.lifo ? queue.tail : queue.head) as Waiter);
     }
   }
 
@@ -277,33 +277,17 @@ class Pool implements Stage {
       return BulkheadFullError.fast('full', this.limit);
     }
     const now = this.clock.now();
-    const waiter = new Waiter(this, call, slot, signal, now, now + this.maxQueueWaitMs);
-    waiter.prev = this.tail;
-    if (this.tail === undefined) this.head = waiter;
-    else this.tail.next = waiter;
-    this.tail = waiter;
-    this.size++;
+    const waiter = new Waiter(this, call, slot, signal, now);
+    this.queue.add(waiter, now + this.maxQueueWaitMs);
     if (signal !== neverAborted) signal.addEventListener('abort', waiter);
-    if (this.waitBounded && this.timer === undefined) this.arm(waiter.deadline);
     if (this.events.has('queued')) this.events.emit('queued', { running: this.running, queued: this.size });
     return waiter.promise;
   }
 
-  /** Unlinks a waiter, stops listening to its signal, and clears the timer once the queue is empty. */
+  /** Takes a waiter out of the queue and stops listening to its signal. */
   private remove(waiter: Waiter): void {
-    const { prev, next } = waiter;
-    if (prev === undefined) this.head = next;
-    else prev.next = next;
-    if (next === undefined) this.tail = prev;
-    else next.prev = prev;
-    waiter.prev = waiter.next = undefined;
-    waiter.queued = false;
-    this.size--;
+    this.queue.remove(waiter);
     if (waiter.signal !== neverAborted) waiter.signal.removeEventListener('abort', waiter);
-    if (this.size === 0 && this.timer !== undefined) {
-      this.clock.clearTimer(this.timer);
-      this.timer = undefined;
-    }
   }
 
   abortWaiter(waiter: Waiter): void {
@@ -313,20 +297,11 @@ class Pool implements Stage {
     if (this.events.has('rejected')) this.emitRejected('aborted');
   }
 
-  private arm(deadline: number): void {
-    this.timer = this.clock.setTimer(this.fire, Math.max(0, deadline - this.clock.now()));
-  }
-
-  private onTimer(): void {
-    this.timer = undefined;
-    const now = this.clock.now();
-    // The oldest waiter has the earliest deadline; it may already have left (granted, aborted): re-arm.
-    for (let waiter = this.head; waiter !== undefined && waiter.deadline <= now; waiter = this.head) {
-      this.remove(waiter);
-      waiter.reject(BulkheadFullError.fast('queue-timeout', this.limit));
-      if (this.events.has('rejected')) this.emitRejected('queue-timeout');
-    }
-    if (this.head !== undefined && this.timer === undefined) this.arm(this.head.deadline);
+  /** The deadline queue took `waiter` out: its wait ran out. */
+  private timedOut(waiter: Waiter): void {
+    if (waiter.signal !== neverAborted) waiter.signal.removeEventListener('abort', waiter);
+    waiter.reject(BulkheadFullError.fast('queue-timeout', this.limit));
+    if (this.events.has('rejected')) this.emitRejected('queue-timeout');
   }
 
   // --- Adaptive limit ------------------------------------------------------------------------------------
@@ -394,13 +369,10 @@ export function bulkhead(maxConcurrentOrOptions: number | BulkheadOptions): Bulk
     );
   }
   const maxQueue = options.maxQueue === undefined ? 0 : checkCount('maxQueue', options.maxQueue, 0);
-  const wait = options.maxQueueWaitMs;
-  if (wait !== undefined && (typeof wait !== 'number' || Number.isNaN(wait) || wait < 0)) {
-    throw new (typeof wait === 'number' ? RangeError : TypeError)(
-      `bulkhead: option "maxQueueWaitMs" must be a number of milliseconds >= 0 (or Infinity), got ${show(wait)}`,
-    );
-  }
-  const maxQueueWaitMs = wait ?? Number.POSITIVE_INFINITY;
+  const maxQueueWaitMs =
+    options.maxQueueWaitMs === undefined
+      ? Number.POSITIVE_INFINITY
+      : checkDuration('bulkhead', 'maxQueueWaitMs', options.maxQueueWaitMs, { never: true, long: true });
   const order = options.queueOrder === undefined ? 'fifo' : checkOneOf('bulkhead', 'queueOrder', options.queueOrder, ORDERS);
   const clock = options.clock === undefined ? systemClock : checkClock('bulkhead', options.clock);
   const events = new Emitter<BulkheadEvents>(new Set(['acquired', 'queued', 'rejected', 'released', 'limit']));

@@ -9,26 +9,60 @@ export interface Clock {
   now(): number;
   /** Wall-clock time in epoch milliseconds, used only to read HTTP dates (e.g. `Retry-After`). */
   wallNow(): number;
-  /** Calls `callback` once after `ms` milliseconds. Timers of the system clock never keep the process alive. */
-  setTimer(callback: () => void, ms: number): TimerHandle;
+  /**
+   * Calls `callback` once after `ms` milliseconds. `keepAlive` (default false) says whether the timer keeps
+   * the process alive: true for a wait that a pending call awaits (a backoff, a queue wait, a deadline),
+   * false for idle housekeeping. Clocks on runtimes without the notion may ignore it.
+   */
+  setTimer(callback: () => void, ms: number, keepAlive?: boolean): TimerHandle;
   clearTimer(handle: TimerHandle): void;
+  /**
+   * Optional: changes whether an armed timer keeps the process alive, so that a timer shared by many calls
+   * holds the process only while one of them is pending. Without it, weir clears such a timer when idle.
+   */
+  refTimer?(handle: TimerHandle, keepAlive: boolean): void;
   /** A number in [0, 1), used for jitter. */
   random(): number;
 }
 
 const perf = globalThis.performance;
 
-/** The default clock: `performance.now()`, unref'd `setTimeout`, `Math.random()`. */
+/** Deno's timers are numbers, referenced and unreferenced through these; other runtimes have neither. */
+const deno = (globalThis as { Deno?: { refTimer?: (id: number) => void; unrefTimer?: (id: number) => void } }).Deno;
+const denoRef = typeof deno?.refTimer === 'function' ? deno.refTimer : undefined;
+const denoUnref = typeof deno?.unrefTimer === 'function' ? deno.unrefTimer : undefined;
+
+/** Node and Bun timers are objects with `ref`/`unref`; browsers and workerd return numbers and never hold a process. */
+function setRef(timer: unknown, keepAlive: boolean): void {
+  if (typeof timer === 'object' && timer !== null) {
+    const node = timer as { ref?: () => unknown; unref?: () => unknown };
+    if (keepAlive) {
+      if (typeof node.ref === 'function') node.ref();
+    } else if (typeof node.unref === 'function') node.unref();
+  } else if (typeof timer === 'number') {
+    if (keepAlive) denoRef?.(timer);
+    else denoUnref?.(timer);
+  }
+}
+
+/**
+ * The default clock: `performance.now()`, `setTimeout`, `Math.random()`. A timer keeps the process alive
+ * only when asked to (`keepAlive`): waits that a pending call awaits do, idle housekeeping never does.
+ */
 export const systemClock: Clock = Object.freeze({
   now: () => perf.now(),
   wallNow: () => Date.now(),
-  setTimer(callback: () => void, ms: number): TimerHandle {
+  setTimer(callback: () => void, ms: number, keepAlive = false): TimerHandle {
     const timer = setTimeout(callback, ms);
-    timer.unref();
+    // A new timer is referenced: only an idle one needs a change.
+    if (!keepAlive) setRef(timer, false);
     return timer;
   },
   clearTimer(handle: TimerHandle): void {
     clearTimeout(handle as ReturnType<typeof setTimeout>);
+  },
+  refTimer(handle: TimerHandle, keepAlive: boolean): void {
+    setRef(handle, keepAlive);
   },
   random: () => Math.random(),
 });
@@ -38,6 +72,7 @@ interface VirtualTimer {
   seq: number;
   callback: () => void;
   cancelled: boolean;
+  keepAlive: boolean;
 }
 
 export interface VirtualClockOptions {
@@ -83,10 +118,21 @@ export class VirtualClock implements Clock {
     return this.time + this.wallOffset;
   }
 
-  setTimer(callback: () => void, ms: number): TimerHandle {
-    const timer: VirtualTimer = { due: this.time + Math.max(0, ms), seq: this.seq++, callback, cancelled: false };
+  setTimer(callback: () => void, ms: number, keepAlive = false): TimerHandle {
+    const timer: VirtualTimer = {
+      due: this.time + Math.max(0, ms),
+      seq: this.seq++,
+      callback,
+      cancelled: false,
+      keepAlive: keepAlive === true,
+    };
     this.insert(timer);
     return timer;
+  }
+
+  refTimer(handle: TimerHandle, keepAlive: boolean): void {
+    const timer = handle as VirtualTimer | undefined;
+    if (timer !== undefined && timer !== null) timer.keepAlive = keepAlive;
   }
 
   clearTimer(handle: TimerHandle): void {
@@ -109,6 +155,16 @@ export class VirtualClock implements Clock {
   /** Number of scheduled callbacks that have not run or been cleared. */
   get pendingTimers(): number {
     return this.timers.length;
+  }
+
+  /**
+   * Scheduled callbacks that would keep a Node process alive (set or re-referenced with `keepAlive`): a
+   * test's view of "the process waits for this".
+   */
+  get keepAliveTimers(): number {
+    let count = 0;
+    for (const timer of this.timers) if (timer.keepAlive) count++;
+    return count;
   }
 
   /** Time at which the next callback is due, or `undefined` when none is scheduled. */

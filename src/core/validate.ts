@@ -100,7 +100,8 @@ export function checkClock(where: string, value: unknown): Clock {
     typeof clock.wallNow !== 'function' ||
     typeof clock.setTimer !== 'function' ||
     typeof clock.clearTimer !== 'function' ||
-    typeof clock.random !== 'function'
+    typeof clock.random !== 'function' ||
+    (clock.refTimer !== undefined && typeof clock.refTimer !== 'function')
   ) {
     throw new TypeError(
       `${where}: option "clock" must implement now, wallNow, setTimer, clearTimer and random, got ${show(value)}`,
@@ -120,4 +121,106 @@ export function checkSignal(where: string, value: unknown): AbortSignal | undefi
     throw new TypeError(`${where}: signal must be an AbortSignal, got ${show(value)}`);
   }
   return value as AbortSignal;
+}
+
+// --- One range rule per kind of option -------------------------------------------------------------------
+//
+// Durations: a number of milliseconds, finite and at most MAX_TIMER_MS (Node fires a longer timer after
+// 1 ms, so a longer value would spin), or Infinity where the option documents "never", or any finite value
+// where the waiter re-arms its timer in chunks (a longer wait is meaningful there).
+// Counts and sizes: integers, at most Number.MAX_SAFE_INTEGER, or a documented smaller bound where the
+// value sizes an allocation; Infinity only where the option documents "no bound".
+// Ratios: numbers in (0, 1] (or [0, 1]).
+// Null: an error everywhere (leave the option out for its default) unless the option documents it.
+// A value of the wrong type is a TypeError; a number out of range is a RangeError. Both name the option.
+
+/** The longest delay a timer takes as given (2^31 - 1 ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface DurationRule {
+  /** Smallest accepted value (default 0). */
+  readonly min?: number;
+  /** Whether `min` itself is refused (a duration that must be > min). Default false. */
+  readonly exclusiveMin?: boolean;
+  /** `Infinity` is accepted and means "never" (default false). */
+  readonly never?: boolean;
+  /** Finite values beyond MAX_TIMER_MS are accepted: the wait re-arms its timer in chunks (default false). */
+  readonly long?: boolean;
+}
+
+const NO_RULE: DurationRule = {};
+
+function durationRange(rule: DurationRule): string {
+  const min = rule.min ?? 0;
+  const low = rule.exclusiveMin === true ? `> ${min}` : `>= ${min}`;
+  const range = rule.long === true ? low : `${low} and <= ${MAX_TIMER_MS} (about 24.8 days)`;
+  return rule.never === true
+    ? `a number of milliseconds ${range}, or Infinity (never)`
+    : `a finite number of milliseconds ${range}`;
+}
+
+/** A number of milliseconds under the duration rule above. */
+export function checkDuration(where: string, name: string, value: unknown, rule: DurationRule = NO_RULE): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${where}: option "${name}" must be ${durationRange(rule)}, got ${show(value)}`);
+  }
+  const min = rule.min ?? 0;
+  const ok =
+    value === Number.POSITIVE_INFINITY
+      ? rule.never === true
+      : (rule.exclusiveMin === true ? value > min : value >= min) &&
+        Number.isFinite(value) &&
+        (rule.long === true || value <= MAX_TIMER_MS);
+  if (!ok) {
+    throw new RangeError(`${where}: option "${name}" must be ${durationRange(rule)}, got ${show(value)}`);
+  }
+  return value;
+}
+
+export interface CountRule {
+  /** Largest accepted value (default Number.MAX_SAFE_INTEGER). */
+  readonly max?: number;
+  /** `Infinity` is accepted and means "no bound" (default false). */
+  readonly unbounded?: boolean;
+}
+
+const NO_COUNT_RULE: CountRule = {};
+
+/** An integer in [min, max] (or Infinity where documented) under the count rule above. */
+export function checkCount(where: string, name: string, value: unknown, min: number, rule: CountRule = NO_COUNT_RULE): number {
+  const max = rule.max ?? Number.MAX_SAFE_INTEGER;
+  const ok =
+    typeof value === 'number' &&
+    (value === Number.POSITIVE_INFINITY ? rule.unbounded === true : Number.isInteger(value) && value >= min && value <= max);
+  if (!ok) {
+    const range = `an integer >= ${min} and <= ${max}${rule.unbounded === true ? ', or Infinity (no bound)' : ''}`;
+    throw new (typeof value === 'number' ? RangeError : TypeError)(
+      `${where}: option "${name}" must be ${range}, got ${show(value)}`,
+    );
+  }
+  return value as number;
+}
+
+/** A ratio in (0, 1], or [0, 1] when `zero` is allowed. */
+export function checkRatio(where: string, name: string, value: unknown, zero = false): number {
+  if (typeof value !== 'number' || !(zero ? value >= 0 : value > 0) || !(value <= 1)) {
+    throw new (typeof value === 'number' ? RangeError : TypeError)(
+      `${where}: option "${name}" must be a number in ${zero ? '[0, 1]' : '(0, 1]'}, got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The null rule: `undefined` means "use the default" and returns true; `null` is a TypeError naming the
+ * option, unless the option documents null (`nullAllowed`), in which case it is unset too. Use it instead of
+ * `??`, which would quietly turn a null into the default.
+ */
+export function isUnset(where: string, name: string, value: unknown, nullAllowed = false): value is undefined | null {
+  if (value === undefined) return true;
+  if (value === null) {
+    if (nullAllowed) return true;
+    throw new TypeError(`${where}: option "${name}" must not be null (leave it out for the default)`);
+  }
+  return false;
 }

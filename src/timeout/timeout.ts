@@ -10,12 +10,13 @@
  * and keeps at most one clock timer armed, for the earliest deadline it knows of.
  */
 import { type Clock, systemClock } from '../core/clock.js';
+import { DeadlineEntry, DeadlineQueue } from '../core/deadlines.js';
 import { TimeoutError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
 import { type Call, CONTINUE, type Directive, type SignalScope, STAGE_TIMEOUT, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { neverAborted } from '../core/signal.js';
-import { checkBoolean, checkClock, checkMs, checkOptions } from '../core/validate.js';
+import { checkBoolean, checkClock, checkDuration, checkOptions } from '../core/validate.js';
 
 export interface TimeoutOptions {
   /** Milliseconds from entering the policy to the deadline. */
@@ -38,11 +39,10 @@ export interface TimeoutPolicy extends Policy<TimeoutEvents> {
 }
 
 const OPTIONS = ['ms', 'cooperative', 'clock'] as const;
+const LONG = { long: true } as const;
 
 /** One call's deadline, and the signal scope it opens (its signal is created only if somebody reads it). */
-class Deadline implements SignalScope {
-  prev: Deadline | undefined = undefined;
-  next: Deadline | undefined = undefined;
+class Deadline extends DeadlineEntry implements SignalScope {
   expired: TimeoutError | undefined = undefined;
   private controller: AbortController | undefined = undefined;
   private linked: AbortSignal | undefined = undefined;
@@ -52,8 +52,9 @@ class Deadline implements SignalScope {
     public call: Call | undefined,
     readonly parentScope: SignalScope | undefined,
     private readonly root: AbortSignal | undefined,
-    readonly at: number,
-  ) {}
+  ) {
+    super();
+  }
 
   get signal(): AbortSignal {
     let controller = this.controller;
@@ -102,31 +103,24 @@ class Deadline implements SignalScope {
 
 class TimeoutStage implements Stage {
   readonly kind = STAGE_TIMEOUT;
-  private head: Deadline | undefined = undefined;
-  private tail: Deadline | undefined = undefined;
-  private armed = false;
-  count = 0;
-  private readonly fire = (): void => this.onTimer();
+  readonly deadlines: DeadlineQueue<Deadline>;
 
   constructor(
     readonly ms: number,
     readonly cooperative: boolean,
     private readonly clock: Clock,
     private readonly events: Emitter<TimeoutEvents>,
-  ) {}
+  ) {
+    // `keep`: calls come and go one at a time far more often than the timer fires.
+    this.deadlines = new DeadlineQueue<Deadline>(clock, (deadline) => this.expire(deadline), 'keep');
+  }
 
   enter(call: Call, slot: number): undefined {
-    const deadline = new Deadline(call, call.scope, call.outer, this.clock.now() + this.ms);
+    const deadline = new Deadline(call, call.scope, call.outer);
     call.scope = deadline;
     call.slots[slot] = deadline;
     if (!this.cooperative) call.interruptible++;
-    // Append: deadlines of one policy only grow.
-    deadline.prev = this.tail;
-    if (this.tail === undefined) this.head = deadline;
-    else this.tail.next = deadline;
-    this.tail = deadline;
-    this.count++;
-    if (!this.armed) this.arm(deadline.at);
+    this.deadlines.add(deadline, this.clock.now() + this.ms);
     return undefined;
   }
 
@@ -138,7 +132,8 @@ class TimeoutStage implements Stage {
     if (!this.cooperative) call.interruptible--;
     const expired = deadline.expired;
     if (expired === undefined) {
-      this.unlink(deadline);
+      this.deadlines.remove(deadline);
+      deadline.call = undefined;
     } else if (!this.cooperative) {
       // The deadline passed before the call settled: the outcome is the timeout, whatever came later.
       call.ok = false;
@@ -149,34 +144,13 @@ class TimeoutStage implements Stage {
     return CONTINUE;
   }
 
-  private unlink(deadline: Deadline): void {
-    const { prev, next } = deadline;
-    if (prev === undefined) this.head = next;
-    else prev.next = next;
-    if (next === undefined) this.tail = prev;
-    else next.prev = prev;
-    deadline.prev = deadline.next = deadline.call = undefined;
-    this.count--;
-  }
-
-  private arm(at: number): void {
-    this.armed = true;
-    this.clock.setTimer(this.fire, Math.max(0, at - this.clock.now()));
-  }
-
-  private onTimer(): void {
-    this.armed = false;
-    const now = this.clock.now();
-    for (let deadline = this.head; deadline !== undefined && deadline.at <= now; deadline = this.head) {
-      const call = deadline.call as Call;
-      this.unlink(deadline);
-      const error = TimeoutError.fast(this.ms);
-      deadline.expire(error);
-      if (!this.cooperative) call.interrupt?.(error);
-      this.events.emit('timeout', { timeoutMs: this.ms });
-    }
-    // The timer may fire early (the earlier head settled, or the system timer rounds): re-arm for the head.
-    if (this.head !== undefined) this.arm(this.head.at);
+  private expire(deadline: Deadline): void {
+    const call = deadline.call as Call;
+    deadline.call = undefined;
+    const error = TimeoutError.fast(this.ms);
+    deadline.expire(error);
+    if (!this.cooperative) call.interrupt?.(error);
+    this.events.emit('timeout', { timeoutMs: this.ms });
   }
 }
 
@@ -186,7 +160,8 @@ export function timeout(msOrOptions: number | TimeoutOptions): TimeoutPolicy {
   checkOptions('timeout', options, OPTIONS);
   if (options === undefined)
     throw new TypeError('timeout: expected a number of milliseconds or an options object, got undefined');
-  const ms = checkMs('timeout', 'ms', options.ms);
+  // A deadline beyond the timer range is reached in chunks, so any finite duration is meaningful.
+  const ms = checkDuration('timeout', 'ms', options.ms, LONG);
   const cooperative = options.cooperative === undefined ? false : checkBoolean('timeout', 'cooperative', options.cooperative);
   const clock = options.clock === undefined ? systemClock : checkClock('timeout', options.clock);
   const events = new Emitter<TimeoutEvents>(new Set(['timeout']));
@@ -195,7 +170,7 @@ export function timeout(msOrOptions: number | TimeoutOptions): TimeoutPolicy {
     timeoutMs: ms,
     cooperative,
     get pending() {
-      return stage.count;
+      return stage.deadlines.size;
     },
   });
 }

@@ -1,0 +1,137 @@
+/**
+ * The deadline queue: entries ordered by deadline in an intrusive doubly linked list, and at most one
+ * clock timer armed, for the earliest deadline. Adding and removing an entry are O(1) when deadlines only
+ * grow (one duration on a monotonic clock: a timeout's calls, a queue's waiters, a store's requests), and
+ * no timer is set per entry.
+ *
+ * - Long waits never spin: a deadline beyond the timer range is reached in chunks of at most MAX_TIMER_MS.
+ * - The timer keeps the process alive while an entry waits (when `keepAlive`), and never when idle.
+ * - Idle policy: `clear` clears the timer as soon as the queue empties; `keep` leaves it armed, no longer
+ *   keeping the process alive, and lets it fire early (then re-arms for the new head). `keep` saves a
+ *   clear and a set per entry when entries come and go one at a time (a timeout on sequential calls).
+ */
+import type { Clock, TimerHandle } from './clock.js';
+import { MAX_TIMER_MS } from './validate.js';
+
+/** A node of a {@link DeadlineQueue}; subclass it to carry what expires. */
+export class DeadlineEntry {
+  prev: DeadlineEntry | undefined = undefined;
+  next: DeadlineEntry | undefined = undefined;
+  /** Clock time (ms) at which the entry expires; `Infinity` never expires (the entry is only ordered). */
+  at = Number.POSITIVE_INFINITY;
+  /** Whether the entry is in a queue now. */
+  queued = false;
+}
+
+export type IdlePolicy = 'clear' | 'keep';
+
+export class DeadlineQueue<E extends DeadlineEntry> {
+  head: E | undefined = undefined;
+  tail: E | undefined = undefined;
+  size = 0;
+  private timer: TimerHandle = undefined;
+  private armed = false;
+  /** When the armed timer fires (clock time). */
+  private armedAt = 0;
+  /** Whether the armed timer keeps the process alive now. */
+  private holding = false;
+  private readonly canRef: boolean;
+  private readonly fire = (): void => this.onTimer();
+
+  constructor(
+    private readonly clock: Clock,
+    /** Called for each expired entry, after it left the queue, in deadline order. */
+    private readonly expire: (entry: E, now: number) => void,
+    private readonly idle: IdlePolicy = 'clear',
+    private readonly keepAlive = true,
+  ) {
+    this.canRef = typeof clock.refTimer === 'function';
+  }
+
+  /** Adds `entry` expiring at `at` (clock time); walks back from the tail, so in-order adds are O(1). */
+  add(entry: E, at: number): void {
+    entry.at = at;
+    entry.queued = true;
+    let before = this.tail as DeadlineEntry | undefined;
+    while (before !== undefined && before.at > at) before = before.prev;
+    const after = before === undefined ? this.head : before.next;
+    entry.prev = before;
+    entry.next = after;
+    if (before === undefined) this.head = entry;
+    else before.next = entry;
+    if (after === undefined) this.tail = entry;
+    else after.prev = entry;
+    this.size++;
+    if (this.armed) {
+      // An armed timer that fires no later than this deadline will re-arm for it in time.
+      if (at < this.armedAt) this.rearm(at);
+      else if (!this.holding && this.keepAlive && this.canRef) this.hold(true);
+    } else if (at !== Number.POSITIVE_INFINITY && this.head === entry) {
+      this.arm(at);
+    }
+  }
+
+  /** Takes `entry` out of the queue (a no-op if it is not in it). */
+  remove(entry: E): void {
+    if (!entry.queued) return;
+    entry.queued = false;
+    const { prev, next } = entry;
+    if (prev === undefined) this.head = next as E | undefined;
+    else prev.next = next;
+    if (next === undefined) this.tail = prev as E | undefined;
+    else next.prev = prev;
+    entry.prev = entry.next = undefined;
+    if (--this.size === 0 && this.armed) {
+      if (this.idle === 'keep' && this.canRef) {
+        if (this.holding) this.hold(false);
+      } else {
+        this.armed = this.holding = false;
+        this.clock.clearTimer(this.timer);
+        this.timer = undefined;
+      }
+    }
+  }
+
+  /** Clears the timer and forgets every entry (they do not expire). */
+  clear(): void {
+    for (let entry = this.head; entry !== undefined; entry = this.head) this.remove(entry);
+    if (this.armed) {
+      this.armed = this.holding = false;
+      this.clock.clearTimer(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private hold(on: boolean): void {
+    this.holding = on;
+    (this.clock.refTimer as (handle: TimerHandle, keepAlive: boolean) => void).call(this.clock, this.timer, on);
+  }
+
+  private rearm(at: number): void {
+    this.clock.clearTimer(this.timer);
+    this.arm(at);
+  }
+
+  private arm(at: number): void {
+    const now = this.clock.now();
+    const delay = Math.min(Math.max(0, at - now), MAX_TIMER_MS);
+    const keep = this.keepAlive && this.size > 0;
+    this.armed = true;
+    this.armedAt = now + delay;
+    this.holding = keep && this.canRef;
+    this.timer = this.clock.setTimer(this.fire, delay, keep);
+  }
+
+  private onTimer(): void {
+    this.armed = this.holding = false;
+    this.timer = undefined;
+    const now = this.clock.now();
+    for (let entry = this.head; entry !== undefined && entry.at <= now; entry = this.head) {
+      this.remove(entry);
+      this.expire(entry, now);
+    }
+    // Early (the entry it was armed for left, or a chunk of a long wait ended): re-arm for the head.
+    const head = this.head;
+    if (head !== undefined && !this.armed && head.at !== Number.POSITIVE_INFINITY) this.arm(head.at);
+  }
+}
