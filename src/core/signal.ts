@@ -23,13 +23,13 @@ class Sleep {
     });
     this.until = clock.now() + ms;
     // An infinite sleep arms no timer: only the signal ends it.
-    if (ms !== Number.POSITIVE_INFINITY) this.timer = clock.setTimer(() => this.done(), Math.min(ms, MAX_TIMER_MS));
+    if (ms !== Number.POSITIVE_INFINITY) this.timer = clock.setTimer(() => this.done(), Math.min(ms, MAX_TIMER_MS), true);
     if (signal !== neverAborted) signal.addEventListener('abort', this);
   }
   private done(): void {
     const left = this.until - this.clock.now();
     if (left >= 1) {
-      this.timer = this.clock.setTimer(() => this.done(), Math.min(left, MAX_TIMER_MS));
+      this.timer = this.clock.setTimer(() => this.done(), Math.min(left, MAX_TIMER_MS), true);
       return;
     }
     if (this.signal !== neverAborted) this.signal.removeEventListener('abort', this);
@@ -44,7 +44,7 @@ class Sleep {
 }
 
 /**
- * Waits `ms` on `clock`. Rejects at once with `signal.reason` when the signal aborts (before or during the
+ * Waits `ms` on `clock`; a pending call awaits it, so its timer keeps the process alive. Rejects at once with `signal.reason` when the signal aborts (before or during the
  * wait), clearing its timer, so an aborted wait never leaves a timer or a listener behind.
  */
 export function sleep(clock: Clock, ms: number, signal: AbortSignal = neverAborted): Promise<void> {
