@@ -21,19 +21,35 @@ import {
   LimitChain,
   type LimitedInfo,
   type LimitOptions,
+  optionalFunction,
   RESPONSE_OPTIONS,
   type ResponseOptions,
+  responseOptionsOf,
 } from '../http/limit.js';
 import { type LoadSheddingOptions, Shedder, type ShedHost } from '../http/shed.js';
 
 export type { HeaderStyle, ProblemDetails } from '../http/headers.js';
 export { ipKey, UNKNOWN_CLIENT } from '../http/ip.js';
-export type { LimitedInfo, LimitOptions, ResponseOptions, StoreErrorInfo, StoreFailureAction } from '../http/limit.js';
+export {
+  type CountedResponse,
+  InvalidDecisionError,
+  type LimitedInfo,
+  type LimitOptions,
+  RATE_LIMIT_CHANNEL,
+  type RateLimitOutcome,
+  type RateLimitResult,
+  type ResponseOptions,
+  type StoreErrorInfo,
+  type StoreFailureAction,
+} from '../http/limit.js';
 export type { LoadSheddingOptions } from '../http/shed.js';
 
 /** The part of an Express request weir reads: `req.ip` (Express applies its `trust proxy` setting to it). */
 export interface ExpressRequestLike extends IncomingMessage {
   ip?: string | undefined;
+  /** The matched route (set by Express's router, for route-level middleware). */
+  route?: { path?: unknown } | undefined;
+  baseUrl?: string | undefined;
 }
 
 /** Express's `next`. */
@@ -67,6 +83,13 @@ class ExpressHost<Req extends ExpressRequestLike> implements Host<Req, ServerRes
   clientAddress(req: Req): string | undefined {
     return req.ip;
   }
+  route(req: Req): string | undefined {
+    const path = req.route?.path;
+    return typeof path === 'string' ? `${req.baseUrl ?? ''}${path}` : undefined;
+  }
+  whenDone(res: ServerResponse, done: (statusCode: number) => void): void {
+    res.once('close', () => done(res.statusCode));
+  }
   headersSent(res: ServerResponse): boolean {
     return res.headersSent;
   }
@@ -97,15 +120,11 @@ class ExpressHost<Req extends ExpressRequestLike> implements Host<Req, ServerRes
  */
 export function rateLimit<Req extends ExpressRequestLike = ExpressRequestLike>(options: RateLimitOptions<Req>): Middleware<Req> {
   checkKnown(WHERE, options, [...LIMIT_OPTIONS, ...RESPONSE_OPTIONS, 'onLimited']);
-  const { headers, storeFailure, onStoreError, storeTimeoutMs, onLimited, ...limitOptions } = options;
-  const responseOptions: ResponseOptions<Req> = {};
-  if (headers !== undefined) responseOptions.headers = headers;
-  if (storeFailure !== undefined) responseOptions.storeFailure = storeFailure;
-  if (onStoreError !== undefined) responseOptions.onStoreError = onStoreError;
-  if (storeTimeoutMs !== undefined) responseOptions.storeTimeoutMs = storeTimeoutMs;
-  const settings: ChainSettings<Req> = checkResponseOptions(WHERE, responseOptions);
-  if (onLimited !== undefined && typeof onLimited !== 'function') {
-    throw new TypeError(`${WHERE}: option "onLimited" must be a function, got ${typeof onLimited}`);
+  const settings: ChainSettings<Req> = checkResponseOptions(WHERE, responseOptionsOf(options));
+  const onLimited = optionalFunction<RateLimitOptions<Req>['onLimited']>(WHERE, 'onLimited', options.onLimited);
+  const limitOptions: LimitOptions<Req> = { limiter: options.limiter };
+  for (const name of LIMIT_OPTIONS) {
+    if (options[name] !== undefined) (limitOptions as unknown as Record<string, unknown>)[name] = options[name];
   }
   const limit = new CompiledLimit<Req>(WHERE, limitOptions, settings.style);
   const chain = new LimitChain<Req, ServerResponse, NextFunction>([limit], new ExpressHost(onLimited), settings, WHERE);

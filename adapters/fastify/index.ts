@@ -30,15 +30,28 @@ import {
   LimitChain,
   type LimitedInfo,
   type LimitOptions,
+  optionalFunction,
   RESPONSE_OPTIONS,
   type ResponseOptions,
+  responseOptionsOf,
   show,
 } from '../http/limit.js';
 import { type LoadSheddingOptions, Shedder, type ShedHost } from '../http/shed.js';
 
 export type { HeaderStyle, ProblemDetails } from '../http/headers.js';
 export { ipKey, UNKNOWN_CLIENT } from '../http/ip.js';
-export type { LimitedInfo, LimitOptions, ResponseOptions, StoreErrorInfo, StoreFailureAction } from '../http/limit.js';
+export {
+  type CountedResponse,
+  InvalidDecisionError,
+  type LimitedInfo,
+  type LimitOptions,
+  RATE_LIMIT_CHANNEL,
+  type RateLimitOutcome,
+  type RateLimitResult,
+  type ResponseOptions,
+  type StoreErrorInfo,
+  type StoreFailureAction,
+} from '../http/limit.js';
 export type { LoadSheddingOptions } from '../http/shed.js';
 
 /** One rate limit; `key`, `cost` and `skip` receive the Fastify request (`request.ip` honours `trustProxy`). */
@@ -56,6 +69,12 @@ export interface WeirFastifyOptions extends ResponseOptions<FastifyRequest> {
   onLimited?: (request: FastifyRequest, reply: FastifyReply, info: LimitedInfo) => unknown;
   /** Puts every route (except those with `config.loadShedding: false`) through a bulkhead: 503 when full. */
   loadShedding?: LoadSheddingOptions;
+  /**
+   * Rate-limit requests that match no route (a 404 flood), which route hooks never see: `true` applies the
+   * global `rateLimit` limits to them, or give their own limit(s). Default: not limited. They run in
+   * `onRequest`, before the not-found handler.
+   */
+  limitNotFound?: boolean | FastifyLimit | readonly FastifyLimit[];
 }
 
 declare module 'fastify' {
@@ -68,7 +87,7 @@ declare module 'fastify' {
 }
 
 const WHERE = 'weir/fastify';
-const PLUGIN_OPTIONS = [...RESPONSE_OPTIONS, 'rateLimit', 'hook', 'onLimited', 'loadShedding'] as const;
+const PLUGIN_OPTIONS = [...RESPONSE_OPTIONS, 'rateLimit', 'hook', 'onLimited', 'loadShedding', 'limitNotFound'] as const;
 /**
  * Marks weir's hooks on a route with the registration that added them: a route seen twice by the same
  * registration (the HEAD copy of a GET) keeps its hooks; hooks of another registration are an error.
@@ -91,6 +110,13 @@ class FastifyHost implements Host<FastifyRequest, FastifyReply, Done> {
   constructor(private readonly onLimited: WeirFastifyOptions['onLimited']) {}
   clientAddress(request: FastifyRequest): string | undefined {
     return request.ip;
+  }
+  route(request: FastifyRequest): string | undefined {
+    return request.routeOptions.url;
+  }
+  whenDone(reply: FastifyReply, done: (statusCode: number) => void): void {
+    const raw = reply.raw;
+    raw.once('close', () => done(raw.statusCode));
   }
   headersSent(reply: FastifyReply): boolean {
     return reply.sent;
@@ -178,13 +204,12 @@ function setUp(fastify: FastifyInstance, options: WeirFastifyOptions): void {
     hook[kWeirHook] = registration;
     return hook;
   };
-  const { rateLimit, hook = 'onRequest', onLimited, loadShedding, ...response } = options;
+  const { rateLimit, hook = 'onRequest', loadShedding, limitNotFound, ...rest } = options;
   if (hook !== 'onRequest' && hook !== 'preHandler') {
     throw new TypeError(`${WHERE}: option "hook" must be "onRequest" or "preHandler", got ${show(hook)}`);
   }
-  if (onLimited !== undefined && typeof onLimited !== 'function') {
-    throw new TypeError(`${WHERE}: option "onLimited" must be a function, got ${show(onLimited)}`);
-  }
+  const onLimited = optionalFunction<WeirFastifyOptions['onLimited']>(WHERE, 'onLimited', rest.onLimited);
+  const response = responseOptionsOf(rest);
   const settings: ChainSettings<FastifyRequest> = checkResponseOptions(WHERE, response);
   const host = new FastifyHost(onLimited);
   const compile = (where: string, value: unknown): LimitChain<FastifyRequest, FastifyReply, Done> | undefined => {
@@ -197,7 +222,15 @@ function setUp(fastify: FastifyInstance, options: WeirFastifyOptions): void {
   const chainHook = (chain: LimitChain<FastifyRequest, FastifyReply, Done>): RouteHook =>
     mark((request, reply, next) => chain.run(request, reply, next));
   const globalHook = globalChain === undefined ? undefined : chainHook(globalChain);
+  const notFoundChain = notFoundChainOf(limitNotFound, globalChain, compile);
   holder[kRegistered] = true;
+  if (notFoundChain !== undefined) {
+    // Requests that match no route get no route hooks: an instance-wide hook runs their limits.
+    fastify.addHook('onRequest', (request, reply, next) => {
+      if (request.is404) notFoundChain.run(request, reply, next);
+      else next();
+    });
+  }
 
   fastify.addHook('onRoute', (route) => {
     const config = route.config as { rateLimit?: unknown; loadShedding?: unknown } | undefined;
@@ -222,6 +255,22 @@ function setUp(fastify: FastifyInstance, options: WeirFastifyOptions): void {
       if (limitHook !== undefined) prepend(route, 'preHandler', [limitHook], registration);
     }
   });
+}
+
+type Chain = LimitChain<FastifyRequest, FastifyReply, Done>;
+
+/** The chain for requests that match no route, from the `limitNotFound` option. */
+function notFoundChainOf(
+  option: unknown,
+  globalChain: Chain | undefined,
+  compile: (where: string, value: unknown) => Chain | undefined,
+): Chain | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option !== true) return compile(`${WHERE} option "limitNotFound"`, option);
+  if (globalChain === undefined) {
+    throw new TypeError(`${WHERE}: option "limitNotFound" is true but there is no global "rateLimit" to apply; give its limits`);
+  }
+  return globalChain;
 }
 
 /** The weir plugin (register it before the routes it should guard). */

@@ -4,13 +4,17 @@
  * rotating addresses inside its own subnet. The address comes from the framework (`req.ip`), which applies
  * its own `trust proxy` rules; weir never reads `X-Forwarded-For` itself.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from '../../src/core/runtime.js';
 
 /** The key used when a request has no usable address: such clients share one budget (never a bypass). */
 export const UNKNOWN_CLIENT = 'ip:unknown';
 
+function isPrefix(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 128;
+}
+
 export function checkIpv6Prefix(where: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 128) {
+  if (!isPrefix(value)) {
     throw new RangeError(`${where}: option "ipv6Prefix" must be an integer from 1 to 128, got ${String(value)}`);
   }
   return value;
@@ -48,9 +52,14 @@ function parseIpv6(address: string): number[] | undefined {
 
 /**
  * The rate-limit key of an address: `ip:1.2.3.4` for IPv4 (and IPv4-mapped IPv6), `ip6:2001:db8:1:2::/64`
- * for IPv6 grouped by `prefix` bits, or {@link UNKNOWN_CLIENT} when the address is missing or malformed.
+ * for IPv6 grouped by `prefix` bits (an integer from 1 to 128, else a RangeError), or
+ * {@link UNKNOWN_CLIENT} when the address is missing or malformed.
  */
 export function ipKey(address: string | undefined | null, prefix = 64): string {
+  // A bad prefix would put every IPv6 client in one key (0, NaN) or group nothing (200): refuse it.
+  if (prefix !== 64 && !isPrefix(prefix)) {
+    throw new RangeError(`ipKey: prefix must be an integer from 1 to 128, got ${String(prefix)}`);
+  }
   if (typeof address !== 'string' || address.length === 0) return UNKNOWN_CLIENT;
   const zone = address.indexOf('%');
   const ip = zone >= 0 ? address.slice(0, zone) : address;

@@ -72,7 +72,7 @@ export class Shedder<Req, Res, Next> {
     if (typeof pool?.tryAcquire !== 'function' || typeof pool.acquire !== 'function') {
       throw new TypeError(`${where}: option "${prefix}bulkhead" must be a weir bulkhead, got ${show(pool)}`);
     }
-    const retryAfter = options.retryAfter ?? 1;
+    const retryAfter = options.retryAfter === undefined ? 1 : options.retryAfter;
     if (typeof retryAfter !== 'number' || !Number.isSafeInteger(retryAfter) || retryAfter < 1) {
       throw new RangeError(
         `${where}: option "${prefix}retryAfter" must be an integer number of seconds >= 1, got ${show(retryAfter)}`,

@@ -47,4 +47,12 @@ describe('ipKey', () => {
       expect(ipKey(bad as string | undefined)).toBe(UNKNOWN_CLIENT);
     }
   });
+
+  test('a prefix outside 1..128 is refused, for IPv4 and IPv6 addresses alike', () => {
+    for (const bad of [Number.NaN, -1, 0, 129, 200, Number.POSITIVE_INFINITY, 48.5, '48']) {
+      expect(() => ipKey('2001:db8::1', bad as number)).toThrow(/ipKey: prefix must be an integer from 1 to 128/);
+      expect(() => ipKey('1.2.3.4', bad as number)).toThrow(RangeError);
+    }
+    expect(ipKey('2001:db8::1', 1)).toBe('ip6:0::/1');
+  });
 });

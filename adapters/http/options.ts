@@ -1,0 +1,275 @@
+/**
+ * The options of the HTTP rate-limit adapters, parsed once at construction with the core's option layer:
+ * one {@link CompiledLimit} per limit (its limiter, key, cost, skip and prepared header fields) and one
+ * {@link ChainSettings} per middleware or plugin (header style, store-failure policy, hooks, backstop).
+ */
+import {
+  checkCount,
+  checkDuration,
+  checkFunction,
+  checkOneOf,
+  checkOptions,
+  checkPositive,
+  MAX_TIMER_MS,
+  show,
+} from '../../src/core/validate.js';
+import type { RateLimitDecision, RateLimiter } from '../../src/index.js';
+import { checkPolicyName, HEADER_STYLES, type HeaderStyle, type ProblemDetails, QuotaHeaders } from './headers.js';
+import { checkIpv6Prefix } from './ip.js';
+import type { RateLimitOutcome } from './observe.js';
+
+/** One rate limit applied to requests. */
+export interface LimitOptions<Req> {
+  /** The limiter (`tokenBucket`, `slidingWindow`, `gcra`; any store). One limiter is one budget per key. */
+  limiter: RateLimiter;
+  /**
+   * The policy name in the header fields (printable ASCII). Default `"<limit>-in-<w>s"`, with a suffix
+   * (`"<limit>-in-<w>s-2"`) on a response whose fields already have a limit of that name. Names given here are
+   * sent as they are; two limits of one middleware or route may not share one.
+   */
+  name?: string;
+  /** The `w` of the fields, in ms. Default: the sliding window, or the time a bucket takes to refill from empty. */
+  windowMs?: number;
+  /** The client's key. Default: `ipKey(req.ip, ipv6Prefix)` (the address as the framework reports it). */
+  key?: (req: Req) => string;
+  /** The IPv6 prefix length the default key groups by (1–128, default 64). Only with the default key. */
+  ipv6Prefix?: number;
+  /** Units a request takes (an integer >= 0), or a function of the request. Default 1. */
+  cost?: number | ((req: Req) => number);
+  /** Requests for which this returns true are not limited (and get none of this limit's headers). */
+  skip?: (req: Req) => boolean;
+  /**
+   * Count only the requests whose response this selects, decided when the response is over: e.g.
+   * `(res) => res.statusCode === 401` on a login route counts failed logins only. Every request is charged
+   * when it arrives (so concurrent requests cannot slip past the limit) and one that is not selected is
+   * refunded when its response ends. Its `RateLimit` fields, sent before the outcome was known, show the
+   * charged state: exact for a counted request, lower by its cost for a refunded one. Needs a limiter
+   * whose store can refund.
+   */
+  countOnly?: (response: CountedResponse, req: Req) => boolean;
+}
+
+/** What `countOnly` sees of a finished response. */
+export interface CountedResponse {
+  readonly statusCode: number;
+}
+
+/** What a handler of a refused request is told. */
+export interface LimitedInfo {
+  /** The policy name of the limit that refused. */
+  readonly name: string;
+  readonly key: string;
+  readonly cost: number;
+  readonly decision: RateLimitDecision;
+  /** The `Retry-After` already set (delay-seconds), or undefined when the cost can never pass. */
+  readonly retryAfter: number | undefined;
+  /** The RFC 9457 body the default handler sends. */
+  readonly problem: ProblemDetails;
+}
+
+export interface StoreErrorInfo {
+  /** The policy name of the limit whose store failed. */
+  readonly name: string;
+  readonly key: string;
+  /** What happened to the request: it went on (`allow`) or got a 503 (`reject`). */
+  readonly action: StoreFailureAction;
+}
+
+export type StoreFailureAction = 'allow' | 'reject';
+
+/** How the adapter answers, shared by all limits of one middleware or plugin. */
+export interface ResponseOptions<Req> {
+  /** Header style: `draft-10` (default), `draft-7`, `draft-6`, `legacy` (`X-RateLimit-*`) or `none`. */
+  headers?: HeaderStyle;
+  /**
+   * What a failing store means for the request: `allow` (default: the request goes on unlimited, and the
+   * failure is reported) or `reject` (503 + `Retry-After: 1`). A store failure is a rejected or thrown take,
+   * no answer within `storeTimeoutMs`, or an answer that is not a valid decision.
+   */
+  storeFailure?: StoreFailureAction;
+  /**
+   * Told about every store failure (before `storeFailure` applies). Errors it throws are ignored (a warning).
+   * When neither this, `onResult` nor a subscriber of the `weir:http:rate-limit` channel listens, the first
+   * failure a request is let through for prints a process warning (`WEIR_STORE_FAILURE_ALLOWED`), once.
+   */
+  onStoreError?: (error: unknown, req: Req, info: StoreErrorInfo) => void;
+  /**
+   * Longest wait for an asynchronous store's answer before it counts as failed, in ms (at most 2^31 - 1; or
+   * Infinity: none). Default 1000, or the store's own `timeoutMs` + 100 when that is longer. A store's own
+   * `timeoutMs` comes first: a value below it + 100 is a RangeError.
+   */
+  storeTimeoutMs?: number;
+  /**
+   * Told the outcome of every limit for every request (allowed, limited, store error), with the route and the
+   * limit's name: what a metrics layer records. Errors it throws are ignored (a warning).
+   */
+  onResult?: (outcome: RateLimitOutcome, req: Req) => void;
+}
+
+export const LIMIT_OPTIONS = ['limiter', 'name', 'windowMs', 'key', 'ipv6Prefix', 'cost', 'skip', 'countOnly'] as const;
+export const RESPONSE_OPTIONS = ['headers', 'storeFailure', 'onStoreError', 'storeTimeoutMs', 'onResult'] as const;
+
+/** The core's option check, with the options object required. */
+export function checkKnown(where: string, options: unknown, known: readonly string[]): void {
+  if (options === undefined) throw new TypeError(`${where}: options must be an object, got undefined`);
+  checkOptions(where, options, known);
+}
+
+/** An optional function option: undefined stays undefined, anything else must be a function. */
+export function optionalFunction<F>(where: string, name: string, value: unknown): F | undefined {
+  return value === undefined ? undefined : checkFunction<F>(where, name, value);
+}
+
+function isLimiter(value: unknown): value is RateLimiter {
+  const limiter = value as Partial<RateLimiter> | null;
+  return (
+    typeof limiter === 'object' &&
+    limiter !== null &&
+    typeof limiter.take === 'function' &&
+    typeof limiter.limit === 'number' &&
+    typeof limiter.algorithm === 'object' &&
+    typeof limiter.clock?.now === 'function'
+  );
+}
+
+/** The `w` of a limiter in ms: the window of a sliding window, else the time to refill from empty. */
+export function windowMsOf(limiter: RateLimiter): number {
+  const config = limiter.algorithm.config;
+  if (config.kind === 'sliding-window-log' || config.kind === 'sliding-window-counter') return config.windowUs / 1000;
+  return limiter.algorithm.fullAfterUs / 1000;
+}
+
+/** A limiter whose store can give units back. */
+interface Refundable {
+  refund(key: string, cost: number): Promise<unknown>;
+}
+
+/** A limit with its options checked and its header fields prepared. */
+export class CompiledLimit<Req> {
+  readonly name: string;
+  /** Whether `name` was given (else it is the default, made unique per response). */
+  readonly named: boolean;
+  readonly limiter: RateLimiter;
+  readonly headers: QuotaHeaders;
+  readonly key: ((req: Req) => string) | undefined;
+  readonly ipv6Prefix: number;
+  readonly fixedCost: number;
+  readonly cost: ((req: Req) => number) | undefined;
+  readonly skip: ((req: Req) => boolean) | undefined;
+  readonly countOnly: ((response: CountedResponse, req: Req) => boolean) | undefined;
+  readonly takeSync: ((key?: string, cost?: number) => RateLimitDecision) | undefined;
+
+  /** Gives back units a request was charged (for `countOnly`). */
+  refund(key: string, cost: number): Promise<unknown> {
+    return (this.limiter as unknown as Refundable).refund(key, cost);
+  }
+
+  constructor(where: string, options: LimitOptions<Req>, style: HeaderStyle) {
+    checkKnown(where, options, LIMIT_OPTIONS);
+    if (!isLimiter(options.limiter)) {
+      throw new TypeError(
+        `${where}: option "limiter" must be a rate limiter (tokenBucket, slidingWindow or gcra), got ${show(options.limiter)}`,
+      );
+    }
+    const limiter = options.limiter;
+    this.limiter = limiter;
+    this.takeSync = limiter.takeSync;
+    const windowMs = options.windowMs === undefined ? windowMsOf(limiter) : checkPositive(where, 'windowMs', options.windowMs);
+    const wSeconds = Math.max(1, Math.ceil(windowMs / 1000));
+    this.named = options.name !== undefined;
+    this.name = options.name === undefined ? `${limiter.limit}-in-${wSeconds}s` : checkPolicyName(where, options.name);
+    this.key = optionalFunction(where, 'key', options.key);
+    this.skip = optionalFunction(where, 'skip', options.skip);
+    this.countOnly = optionalFunction(where, 'countOnly', options.countOnly);
+    if (this.countOnly !== undefined && typeof (limiter as unknown as Refundable).refund !== 'function') {
+      throw new TypeError(`${where}: option "countOnly" needs a limiter that can refund, got ${show(limiter)}`);
+    }
+    if (options.key !== undefined && options.ipv6Prefix !== undefined) {
+      throw new TypeError(
+        `${where}: option "ipv6Prefix" applies only to the default key; with your own "key", group addresses with ipKey(req.ip, prefix)`,
+      );
+    }
+    this.ipv6Prefix = options.ipv6Prefix === undefined ? 64 : checkIpv6Prefix(where, options.ipv6Prefix);
+    const cost = options.cost;
+    this.cost = undefined;
+    this.fixedCost = 1;
+    if (typeof cost === 'function') this.cost = cost;
+    else if (cost !== undefined) {
+      if (typeof cost !== 'number') {
+        throw new TypeError(`${where}: option "cost" must be an integer >= 0 or a function, got ${show(cost)}`);
+      }
+      checkCount(where, 'cost', cost, 0);
+      if (cost > limiter.limit) {
+        throw new RangeError(
+          `${where}: option "cost" (${cost}) exceeds the limiter's limit (${limiter.limit}): no request could pass`,
+        );
+      }
+      this.fixedCost = cost;
+    }
+    this.headers = new QuotaHeaders(style, { name: this.name, windowMs }, limiter.limit, !this.named);
+  }
+}
+
+export interface ChainSettings<Req> {
+  readonly style: HeaderStyle;
+  readonly storeFailure: StoreFailureAction;
+  readonly onStoreError: ((error: unknown, req: Req, info: StoreErrorInfo) => void) | undefined;
+  readonly onResult: ((outcome: RateLimitOutcome, req: Req) => void) | undefined;
+  readonly storeTimeoutMs: number;
+  /** Whether `storeTimeoutMs` was given (else it is the default, raised for slower stores). */
+  readonly storeTimeoutExplicit: boolean;
+}
+
+/** How much longer than a store's own `timeoutMs` the backstop waits, so the store's `onError` decides first. */
+export const STORE_TIMEOUT_MARGIN_MS = 100;
+export const DEFAULT_STORE_TIMEOUT_MS = 1000;
+
+/** The store's own deadline for an answer (the Redis store's `timeoutMs`), if it declares one. */
+function ownTimeoutOf(limiter: RateLimiter): number | undefined {
+  const own = (limiter.bound as { timeoutMs?: unknown } | undefined)?.timeoutMs;
+  return typeof own === 'number' && Number.isFinite(own) && own > 0 ? own : undefined;
+}
+
+/**
+ * The backstop of one limit: `storeTimeoutMs`, but never before the store's own timeout has let its
+ * `onError` decide. An explicit value that would cut it short is a configuration error.
+ */
+export function backstopMs<Req>(where: string, limit: CompiledLimit<Req>, settings: ChainSettings<Req>): number {
+  const own = limit.takeSync === undefined ? ownTimeoutOf(limit.limiter) : undefined;
+  if (own === undefined) return settings.storeTimeoutMs;
+  const least = Math.min(own + STORE_TIMEOUT_MARGIN_MS, MAX_TIMER_MS);
+  if (settings.storeTimeoutMs >= least) return settings.storeTimeoutMs;
+  if (!settings.storeTimeoutExplicit) return least;
+  throw new RangeError(
+    `${where}: option "storeTimeoutMs" (${settings.storeTimeoutMs}) must be at least the store's own timeoutMs (${own}) + ${STORE_TIMEOUT_MARGIN_MS} for limit "${limit.name}", so that the store's onError decides before this backstop (or leave storeTimeoutMs unset)`,
+  );
+}
+
+export function checkResponseOptions<Req>(where: string, options: ResponseOptions<Req>): ChainSettings<Req> {
+  const style = options.headers === undefined ? 'draft-10' : checkOneOf(where, 'headers', options.headers, HEADER_STYLES);
+  const storeFailure = options.storeFailure === undefined ? 'allow' : options.storeFailure;
+  if (storeFailure !== 'allow' && storeFailure !== 'reject') {
+    throw new TypeError(`${where}: option "storeFailure" must be "allow" or "reject", got ${show(storeFailure)}`);
+  }
+  const timeout =
+    options.storeTimeoutMs === undefined
+      ? DEFAULT_STORE_TIMEOUT_MS
+      : checkDuration(where, 'storeTimeoutMs', options.storeTimeoutMs, { exclusiveMin: true, never: true });
+  return {
+    style,
+    storeFailure,
+    onStoreError: optionalFunction(where, 'onStoreError', options.onStoreError),
+    onResult: optionalFunction(where, 'onResult', options.onResult),
+    storeTimeoutMs: timeout,
+    storeTimeoutExplicit: options.storeTimeoutMs !== undefined,
+  };
+}
+
+/** Splits an adapter's options into the response options (returned) and the rest. */
+export function responseOptionsOf<Req>(options: ResponseOptions<Req>): ResponseOptions<Req> {
+  const picked: ResponseOptions<Req> = {};
+  for (const name of RESPONSE_OPTIONS) {
+    if (options[name] !== undefined) (picked as Record<string, unknown>)[name] = options[name];
+  }
+  return picked;
+}
