@@ -11,6 +11,7 @@
  * `retry.replayRequestBodies`) goes through the same pipeline without the retry stage, so it shares its
  * origin's breaker, limiter and bulkhead but is sent at most once.
  */
+import { refTimer } from '../../src/core/runtime.js';
 import { checkOptions, show } from '../../src/core/validate.js';
 import {
   type AnyPolicy,
@@ -208,7 +209,7 @@ function discard(response: unknown): void {
 
 async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
   const timer = setTimeout(() => reader.cancel().catch(ignore), DRAIN_MAX_MS);
-  timer.unref();
+  refTimer(timer, false);
   try {
     while (!(await reader.read()).done) {}
   } finally {

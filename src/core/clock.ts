@@ -2,6 +2,8 @@
  * Time, timers and randomness, injected into every policy so that tests (weir's and its users') can run
  * deterministically on a {@link VirtualClock}.
  */
+import { nextMacrotask, refTimer } from './runtime.js';
+
 export type TimerHandle = unknown;
 
 export interface Clock {
@@ -27,24 +29,6 @@ export interface Clock {
 
 const perf = globalThis.performance;
 
-/** Deno's timers are numbers, referenced and unreferenced through these; other runtimes have neither. */
-const deno = (globalThis as { Deno?: { refTimer?: (id: number) => void; unrefTimer?: (id: number) => void } }).Deno;
-const denoRef = typeof deno?.refTimer === 'function' ? deno.refTimer : undefined;
-const denoUnref = typeof deno?.unrefTimer === 'function' ? deno.unrefTimer : undefined;
-
-/** Node and Bun timers are objects with `ref`/`unref`; browsers and workerd return numbers and never hold a process. */
-function setRef(timer: unknown, keepAlive: boolean): void {
-  if (typeof timer === 'object' && timer !== null) {
-    const node = timer as { ref?: () => unknown; unref?: () => unknown };
-    if (keepAlive) {
-      if (typeof node.ref === 'function') node.ref();
-    } else if (typeof node.unref === 'function') node.unref();
-  } else if (typeof timer === 'number') {
-    if (keepAlive) denoRef?.(timer);
-    else denoUnref?.(timer);
-  }
-}
-
 /**
  * The default clock: `performance.now()`, `setTimeout`, `Math.random()`. A timer keeps the process alive
  * only when asked to (`keepAlive`): waits that a pending call awaits do, idle housekeeping never does.
@@ -55,14 +39,14 @@ export const systemClock: Clock = Object.freeze({
   setTimer(callback: () => void, ms: number, keepAlive = false): TimerHandle {
     const timer = setTimeout(callback, ms);
     // A new timer is referenced: only an idle one needs a change.
-    if (!keepAlive) setRef(timer, false);
+    if (!keepAlive) refTimer(timer, false);
     return timer;
   },
   clearTimer(handle: TimerHandle): void {
     clearTimeout(handle as ReturnType<typeof setTimeout>);
   },
   refTimer(handle: TimerHandle, keepAlive: boolean): void {
-    setRef(handle, keepAlive);
+    refTimer(handle, keepAlive);
   },
   random: () => Math.random(),
 });
@@ -239,5 +223,5 @@ export class VirtualClock implements Clock {
 
 /** Lets every queued promise continuation run (a macrotask boundary drains the microtask queue). */
 function flush(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return nextMacrotask();
 }

@@ -11,6 +11,7 @@
  *   clear and a set per entry when entries come and go one at a time (a timeout on sequential calls).
  */
 import type { Clock, TimerHandle } from './clock.js';
+import { timersEndWithRequest } from './runtime.js';
 import { MAX_TIMER_MS } from './validate.js';
 
 /** A node of a {@link DeadlineQueue}; subclass it to carry what expires. */
@@ -62,6 +63,8 @@ export class DeadlineQueue<E extends DeadlineEntry> {
     if (after === undefined) this.tail = entry;
     else after.prev = entry;
     this.size++;
+    // On workerd the shared timer may belong to a request that ends first: each entry also gets one of its own.
+    if (timersEndWithRequest && at !== Number.POSITIVE_INFINITY) this.clock.setTimer(this.fire, Math.min(at - this.clock.now(), MAX_TIMER_MS), true);
     if (this.armed) {
       // An armed timer that fires no later than this deadline will re-arm for it in time.
       if (at < this.armedAt) this.rearm(at);

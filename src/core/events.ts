@@ -6,6 +6,8 @@
  * policy run anything again: the error goes to the listener-error handler ({@link setListenerErrorHandler}),
  * which by default emits a process warning.
  */
+import { emitWarning } from './runtime.js';
+
 export type Listener<T> = (event: T) => void;
 export type EventMap = Record<string, any>;
 
@@ -18,7 +20,7 @@ export type ListenerErrorHandler = (error: unknown, info: ListenerErrorInfo) => 
 
 const defaultListenerErrorHandler: ListenerErrorHandler = (error, info) => {
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  process.emitWarning(`a listener of "${info.event}" threw: ${detail}`, { code: 'WEIR_LISTENER_ERROR' });
+  emitWarning(`a listener of "${info.event}" threw: ${detail}`, 'WEIR_LISTENER_ERROR');
 };
 
 let listenerErrorHandler: ListenerErrorHandler = defaultListenerErrorHandler;

@@ -1,0 +1,100 @@
+/**
+ * The scenario suite (retry, circuit breaker, bulkhead, rate limit, timeout, fallback, compose, a Hono app,
+ * weir/fetch) on Node (in this process), Bun, Deno and a local workerd, each from node_modules. Bun, Deno and
+ * workerd run one esbuild bundle of the sources, built for the browser platform.
+ */
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectFetch, expectSuite } from './expect-suite.js';
+import { bundle, lastJsonLine, runBin, startWorkerd, tempDir, type Workerd } from './harness.js';
+import { runSuite, type SuiteResult } from './scenarios.js';
+
+let upstream: Server;
+let upstreamUrl: string;
+const work = tempDir('runtimes');
+const cli = join(work.dir, 'cli.js');
+
+beforeAll(async () => {
+  // Answers 503 to the first request for each path, then 200 with the number of requests seen.
+  const seen = new Map<string, number>();
+  upstream = createServer((req, res) => {
+    const count = (seen.get(req.url ?? '') ?? 0) + 1;
+    seen.set(req.url ?? '', count);
+    res.setHeader('x-attempt', String(count));
+    if (count === 1) {
+      res.statusCode = 503;
+      res.end('unavailable');
+    } else res.end('recovered');
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+  await bundle('test/runtimes/entries/cli.ts', cli);
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => upstream.close(resolve));
+  work.remove();
+});
+
+describe('Node (the reference)', () => {
+  it('passes the scenario suite', async () => {
+    const result = await runSuite({ upstream: upstreamUrl });
+    expectSuite(result, 'process.emitWarning');
+    expectFetch(result);
+  });
+});
+
+describe('Bun', () => {
+  it('passes the scenario suite on the browser bundle', async () => {
+    const run = await runBin('bun', ['run', cli, upstreamUrl]);
+    expect(run.code, run.stderr).toBe(0);
+    const result: SuiteResult = lastJsonLine(run);
+    expectSuite(result, 'process.emitWarning');
+    expectFetch(result);
+  });
+});
+
+describe('Deno', () => {
+  it('passes the scenario suite on the browser bundle, with network access to the test server only', async () => {
+    const run = await runBin('deno', ['run', '--no-prompt', '--allow-net=127.0.0.1', cli, upstreamUrl]);
+    expect(run.code, run.stderr).toBe(0);
+    const result: SuiteResult = lastJsonLine(run);
+    expectSuite(result, 'process.emitWarning');
+    expectFetch(result);
+  });
+});
+
+describe('workerd (no Node compatibility: no process, no setImmediate, numeric timer handles)', () => {
+  let server: Workerd | undefined;
+  const dir = tempDir('workerd');
+
+  beforeAll(async () => {
+    await bundle('test/runtimes/entries/worker.ts', join(dir.dir, 'worker.js'));
+    server = await startWorkerd(dir.dir, { script: 'worker.js', bindings: { UPSTREAM: upstreamUrl }, allowLocalNetwork: true });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    dir.remove();
+  });
+
+  const suite = async (): Promise<SuiteResult> => {
+    const response = await fetch(`${server?.url}/suite`);
+    const text = await response.text();
+    expect(response.status, `${text}\n${server?.output()}`).toBe(200);
+    return JSON.parse(text);
+  };
+
+  it('passes the scenario suite in the first request (policies created at global scope, first used here)', async () => {
+    const result = await suite();
+    expectSuite(result, 'console.warn');
+    expectFetch(result);
+  });
+
+  it('passes it again in a later request, with timers armed by the previous request', async () => {
+    const result = await suite();
+    expectSuite(result, 'console.warn');
+    expectFetch(result);
+  });
+});
