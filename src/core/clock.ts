@@ -23,6 +23,11 @@ export interface Clock {
    * holds the process only while one of them is pending. Without it, weir clears such a timer when idle.
    */
   refTimer?(handle: TimerHandle, keepAlive: boolean): void;
+  /**
+   * Optional: resolves once the event loop has turned (what a zero delay between two attempts waits for).
+   * Default: `setImmediate`, or `setTimeout(0)` where it does not exist. A test clock may track these turns.
+   */
+  turn?(): Promise<void>;
   /** A number in [0, 1), used for jitter. */
   random(): number;
 }
@@ -79,6 +84,7 @@ export class VirtualClock implements Clock {
   private seed: number;
   private seq = 0;
   private readonly timers: VirtualTimer[] = [];
+  private turns = 0;
 
   constructor(options: VirtualClockOptions = {}) {
     const start = options.start ?? 0;
@@ -125,6 +131,14 @@ export class VirtualClock implements Clock {
     timer.cancelled = true;
     const index = this.timers.indexOf(timer);
     if (index >= 0) this.timers.splice(index, 1);
+  }
+
+  /** A real macrotask, counted so that {@link runAllAsync} waits for the work it resumes. */
+  turn(): Promise<void> {
+    this.turns++;
+    return macrotask().then(() => {
+      this.turns--;
+    });
   }
 
   random(): number {
@@ -188,7 +202,12 @@ export class VirtualClock implements Clock {
     await flush();
     for (let i = 0; i < limit; i++) {
       const next = this.timers[0];
-      if (next === undefined) return;
+      if (next === undefined) {
+        // Work resumed by a turn (a zero-delay retry) may still schedule timers.
+        if (this.turns === 0) return;
+        await flush();
+        continue;
+      }
       await this.advanceAsync(next.due - this.time);
     }
     throw new Error(`VirtualClock.runAllAsync: more than ${limit} callbacks; a timer keeps rescheduling itself`);
@@ -224,4 +243,22 @@ export class VirtualClock implements Clock {
 /** Lets every queued promise continuation run (a macrotask boundary drains the microtask queue). */
 function flush(): Promise<void> {
   return nextMacrotask();
+}
+
+const setImmediateFn = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+
+function macrotask(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (setImmediateFn !== undefined) setImmediateFn(resolve);
+    else setTimeout(resolve, 0);
+  });
+}
+
+/**
+ * Resolves after the event loop has turned once (timers and I/O had their chance), through the clock's
+ * `turn` if it has one: what a zero delay between two attempts means, so that a storm of instant
+ * failures never starves the process.
+ */
+export function nextTurn(clock: Clock): Promise<void> {
+  return clock.turn === undefined ? macrotask() : clock.turn();
 }

@@ -132,7 +132,8 @@ export function checkSignal(where: string, value: unknown): AbortSignal | undefi
 // value sizes an allocation; Infinity only where the option documents "no bound".
 // Ratios: numbers in (0, 1] (or [0, 1]).
 // Null: an error everywhere (leave the option out for its default) unless the option documents it.
-// A value of the wrong type is a TypeError; a number out of range is a RangeError. Both name the option.
+// A bad number, or a value that is not a number where one is expected, is a RangeError (as the older
+// checkers above); a wrong kind of value elsewhere (a function, an object) is a TypeError. Both name the option.
 
 /** The longest delay a timer takes as given (2^31 - 1 ms, about 24.8 days). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -162,7 +163,7 @@ function durationRange(rule: DurationRule): string {
 /** A number of milliseconds under the duration rule above. */
 export function checkDuration(where: string, name: string, value: unknown, rule: DurationRule = NO_RULE): number {
   if (typeof value !== 'number') {
-    throw new TypeError(`${where}: option "${name}" must be ${durationRange(rule)}, got ${show(value)}`);
+    throw new RangeError(`${where}: option "${name}" must be ${durationRange(rule)}, got ${show(value)}`);
   }
   const min = rule.min ?? 0;
   const ok =
@@ -194,9 +195,7 @@ export function checkCount(where: string, name: string, value: unknown, min: num
     (value === Number.POSITIVE_INFINITY ? rule.unbounded === true : Number.isInteger(value) && value >= min && value <= max);
   if (!ok) {
     const range = `an integer >= ${min} and <= ${max}${rule.unbounded === true ? ', or Infinity (no bound)' : ''}`;
-    throw new (typeof value === 'number' ? RangeError : TypeError)(
-      `${where}: option "${name}" must be ${range}, got ${show(value)}`,
-    );
+    throw new RangeError(`${where}: option "${name}" must be ${range}, got ${show(value)}`);
   }
   return value as number;
 }
@@ -204,9 +203,7 @@ export function checkCount(where: string, name: string, value: unknown, min: num
 /** A ratio in (0, 1], or [0, 1] when `zero` is allowed. */
 export function checkRatio(where: string, name: string, value: unknown, zero = false): number {
   if (typeof value !== 'number' || !(zero ? value >= 0 : value > 0) || !(value <= 1)) {
-    throw new (typeof value === 'number' ? RangeError : TypeError)(
-      `${where}: option "${name}" must be a number in ${zero ? '[0, 1]' : '(0, 1]'}, got ${show(value)}`,
-    );
+    throw new RangeError(`${where}: option "${name}" must be a number in ${zero ? '[0, 1]' : '(0, 1]'}, got ${show(value)}`);
   }
   return value;
 }

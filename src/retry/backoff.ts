@@ -10,7 +10,7 @@
  * - `equal`: `expo(n)/2 + U(0, expo(n)/2)`;
  * - `decorrelated`: `min(maxMs, U(initialMs, previous × 3))`, starting from `previous = initialMs`.
  */
-import { checkMs, checkNumber, checkOneOf, checkOptions, show } from '../core/validate.js';
+import { checkDuration, checkNumber, checkOneOf, checkOptions, isUnset, show } from '../core/validate.js';
 
 /** What the attempt that just failed produced: an error, or a value that `retryOnResult` rejected. */
 export type RetryOutcome = { readonly ok: false; readonly error: unknown } | { readonly ok: true; readonly value: unknown };
@@ -29,6 +29,18 @@ export type BackoffFunction = (attempt: number, outcome: RetryOutcome) => number
 
 export type Jitter = 'none' | 'full' | 'equal' | 'decorrelated';
 export const JITTERS: readonly Jitter[] = ['none', 'full', 'equal', 'decorrelated'];
+
+/** The defaults of `exponentialBackoff()` (also `retry`'s default backoff). */
+export const BACKOFF_DEFAULTS = Object.freeze({
+  initialMs: 100,
+  factor: 2,
+  /** At least `initialMs`. */
+  maxMs: 30_000,
+  jitter: 'full' as Jitter,
+});
+
+/** A delay is slept in chunks, so any finite duration is meaningful. */
+const LONG = Object.freeze({ long: true });
 
 export interface ExponentialBackoffOptions {
   /** Base delay: the (un-jittered) wait after the first failure (default 100 ms). */
@@ -95,13 +107,21 @@ export function jitteredDelay(
 export function exponentialBackoff(options: ExponentialBackoffOptions = {}): ExponentialBackoff {
   const where = 'exponentialBackoff';
   checkOptions(where, options, EXPONENTIAL_OPTIONS);
-  const initialMs = options.initialMs === undefined ? 100 : checkMs(where, 'initialMs', options.initialMs);
-  const factor = options.factor === undefined ? 2 : checkNumber(where, 'factor', options.factor, 1);
-  const maxMs = options.maxMs === undefined ? Math.max(30_000, initialMs) : checkMs(where, 'maxMs', options.maxMs);
+  const initialMs = isUnset(where, 'initialMs', options.initialMs)
+    ? BACKOFF_DEFAULTS.initialMs
+    : checkDuration(where, 'initialMs', options.initialMs, LONG);
+  const factor = isUnset(where, 'factor', options.factor)
+    ? BACKOFF_DEFAULTS.factor
+    : checkNumber(where, 'factor', options.factor, 1);
+  const maxMs = isUnset(where, 'maxMs', options.maxMs)
+    ? Math.max(BACKOFF_DEFAULTS.maxMs, initialMs)
+    : checkDuration(where, 'maxMs', options.maxMs, LONG);
   if (maxMs < initialMs) {
     throw new RangeError(`${where}: option "maxMs" (${show(maxMs)}) must be >= option "initialMs" (${show(initialMs)})`);
   }
-  const jitter = options.jitter === undefined ? 'full' : checkOneOf(where, 'jitter', options.jitter, JITTERS);
+  const jitter = isUnset(where, 'jitter', options.jitter)
+    ? BACKOFF_DEFAULTS.jitter
+    : checkOneOf(where, 'jitter', options.jitter, JITTERS);
   return Object.freeze({
     kind: 'exponential' as const,
     initialMs,
@@ -115,19 +135,6 @@ export function exponentialBackoff(options: ExponentialBackoffOptions = {}): Exp
 
 /** The same delay before every retry. */
 export function constantBackoff(ms: number): ConstantBackoff {
-  const delay = checkMs('constantBackoff', 'ms', ms);
+  const delay = checkDuration('constantBackoff', 'ms', ms, LONG);
   return Object.freeze({ kind: 'constant' as const, ms: delay, delay: () => delay });
-}
-
-/** Turns the `backoff` option (object, function or number of ms) into a {@link Backoff}. */
-export function toBackoff(where: string, value: unknown): Backoff {
-  if (typeof value === 'number') return constantBackoff(checkMs(where, 'backoff', value));
-  if (typeof value === 'function') {
-    const fn = value as BackoffFunction;
-    return { delay: (attempt, _previous, _random, outcome) => fn(attempt, outcome) };
-  }
-  if (typeof value === 'object' && value !== null && typeof (value as Backoff).delay === 'function') return value as Backoff;
-  throw new TypeError(
-    `${where}: option "backoff" must be a backoff object (exponentialBackoff(), constantBackoff()), a function (attempt, outcome) => ms, or a number of ms, got ${show(value)}`,
-  );
 }

@@ -6,7 +6,7 @@
  * Per call, `enter` stores a number in the slot (the start time, or 0); the state object is created only
  * at the first failure, so the success path allocates nothing.
  */
-import { type Clock, systemClock } from '../core/clock.js';
+import { type Clock, nextTurn } from '../core/clock.js';
 import {
   isAbortError,
   isBulkheadFullError,
@@ -18,17 +18,18 @@ import {
   type RetryGiveUpReason,
 } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
+import { policyName } from '../core/names.js';
 import { type Call, CONTINUE, type Directive, RETRY, STAGE_RETRY, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { sleep } from '../core/signal.js';
-import { checkClock, checkFunction, checkMs, checkOneOf, checkOptions, show } from '../core/validate.js';
-import { type Backoff, type BackoffFunction, exponentialBackoff, type RetryOutcome, toBackoff } from './backoff.js';
+import { checkOptions, show } from '../core/validate.js';
+import type { Backoff, BackoffFunction, RetryOutcome } from './backoff.js';
 import type { RetryBudgetLike } from './budget.js';
-import { retryAfterHint } from './retry-after.js';
+import { parseRetryConfig, RETRY_OPTIONS, type RetryConfig, type WeirRejection } from './options.js';
 
-/** weir's own rejections, which `retry` leaves alone unless told otherwise. */
-export type WeirRejection = 'circuitOpen' | 'bulkheadFull' | 'rateLimited';
-const REJECTIONS: readonly WeirRejection[] = ['circuitOpen', 'bulkheadFull', 'rateLimited'];
+export type { WeirRejection };
+
+import { retryAfterHint } from './retry-after.js';
 
 export interface RetryOptions {
   /** Calls in all, the first included (default 3): `maxAttempts: 3` makes at most 3 calls. `Infinity` is allowed. */
@@ -52,6 +53,8 @@ export interface RetryOptions {
   /** When retries run out on a result failure: return the last result (default) or throw `RetryExhaustedError`. */
   exhaustedResult?: 'return' | 'throw';
   clock?: Clock;
+  /** Names the policy in its events and messages (default `retry-<n>`). */
+  name?: string;
 }
 
 /** Why a retryable failure was not retried. */
@@ -73,41 +76,18 @@ export interface RetryPolicy extends Policy<RetryEvents> {
   readonly budget: RetryBudgetLike | undefined;
 }
 
-const OPTIONS = [
-  'maxAttempts',
-  'backoff',
-  'retryOn',
-  'retryOnResult',
-  'retryRejections',
-  'honorRetryAfter',
-  'maxDelayMs',
-  'maxElapsedMs',
-  'budget',
-  'exhaustedResult',
-  'clock',
-] as const;
+/** The next turn of the event loop, or a rejection with the abort reason if the call was aborted meanwhile. */
+function afterTurn(clock: Clock, call: Call): Promise<void> {
+  return nextTurn(clock).then(() => {
+    if (call.aborted) throw call.abortReason;
+  });
+}
 
 /** Per-call state, created at the first failure. */
 class RetryState {
   attempt = 1;
   previousMs: number | undefined = undefined;
   constructor(readonly start: number) {}
-}
-
-interface Config {
-  maxAttempts: number;
-  backoff: Backoff;
-  retryOn: ((error: unknown, attempt: number) => boolean) | undefined;
-  retryOnResult: ((value: unknown, attempt: number) => boolean) | undefined;
-  circuitOpen: boolean;
-  bulkheadFull: boolean;
-  rateLimited: boolean;
-  honorRetryAfter: boolean;
-  maxDelayMs: number;
-  maxElapsedMs: number | undefined;
-  budget: RetryBudgetLike | undefined;
-  throwOnExhausted: boolean;
-  clock: Clock;
 }
 
 function outcomeOf(call: Call): RetryOutcome {
@@ -126,7 +106,7 @@ class RetryStage implements Stage {
   private readonly timed: boolean;
 
   constructor(
-    private readonly config: Config,
+    private readonly config: RetryConfig,
     private readonly events: Emitter<RetryEvents>,
   ) {
     this.timed = config.maxElapsedMs !== undefined;
@@ -202,10 +182,10 @@ class RetryStage implements Stage {
     call.attempt = next;
     const events = this.events;
     if (events.has('retry')) events.emit('retry', { attempt, delayMs: delay, ...outcome });
-    if (delay > 0) {
-      const wait = sleep(clock, delay, call.signal);
-      call.pending = events.has('failure') ? wait.catch((reason: unknown) => this.abortedWait(reason, attempt)) : wait;
-    }
+    // Even a zero delay lets the event loop turn: instant failures must not starve timers and I/O (an
+    // outer timeout, the caller's abort), which end the wait.
+    const wait = delay > 0 ? sleep(clock, delay, call.signal) : afterTurn(clock, call);
+    call.pending = events.has('failure') ? wait.catch((reason: unknown) => this.abortedWait(reason, attempt)) : wait;
     return RETRY;
   }
 
@@ -232,75 +212,14 @@ class RetryStage implements Stage {
   }
 }
 
-function checkRejections(value: unknown): Set<WeirRejection> {
-  if (value === undefined || value === false) return new Set();
-  if (value === true) return new Set(REJECTIONS);
-  if (!Array.isArray(value)) {
-    throw new TypeError(
-      `retry: option "retryRejections" must be a boolean or a list of ${REJECTIONS.join(', ')}, got ${show(value)}`,
-    );
-  }
-  return new Set(value.map((item) => checkOneOf('retry', 'retryRejections', item, REJECTIONS)));
-}
-
-function checkBudget(value: unknown): RetryBudgetLike {
-  const budget = value as Partial<RetryBudgetLike> | null;
-  if (
-    typeof budget !== 'object' ||
-    budget === null ||
-    typeof budget.deposit !== 'function' ||
-    typeof budget.tryWithdraw !== 'function'
-  ) {
-    throw new TypeError(
-      `retry: option "budget" must be a retry budget (retryBudget()) with deposit and tryWithdraw, got ${show(value)}`,
-    );
-  }
-  return budget as RetryBudgetLike;
-}
-
 /** Retries failed calls with backoff; see {@link RetryOptions}. */
 export function retry(options: RetryOptions = {}): RetryPolicy {
   const where = 'retry';
-  checkOptions(where, options, OPTIONS);
-  const { maxAttempts = 3 } = options;
-  if (
-    typeof maxAttempts !== 'number' ||
-    !(maxAttempts >= 1) ||
-    !(Number.isInteger(maxAttempts) || maxAttempts === Number.POSITIVE_INFINITY)
-  ) {
-    throw new RangeError(
-      `${where}: option "maxAttempts" must be an integer >= 1 (calls in all, the first included) or Infinity, got ${show(maxAttempts)}`,
-    );
-  }
-  const maxDelayMs = options.maxDelayMs ?? 60_000;
-  if (typeof maxDelayMs !== 'number' || !(maxDelayMs >= 0)) {
-    throw new RangeError(
-      `${where}: option "maxDelayMs" must be a number of milliseconds >= 0 (Infinity allowed), got ${show(maxDelayMs)}`,
-    );
-  }
-  const honorRetryAfter = options.honorRetryAfter ?? true;
-  if (typeof honorRetryAfter !== 'boolean') {
-    throw new TypeError(`${where}: option "honorRetryAfter" must be a boolean, got ${show(honorRetryAfter)}`);
-  }
-  const rejections = checkRejections(options.retryRejections);
-  const config: Config = {
-    maxAttempts,
-    backoff: options.backoff === undefined ? exponentialBackoff() : toBackoff(where, options.backoff),
-    retryOn: options.retryOn === undefined ? undefined : checkFunction(where, 'retryOn', options.retryOn),
-    retryOnResult: options.retryOnResult === undefined ? undefined : checkFunction(where, 'retryOnResult', options.retryOnResult),
-    circuitOpen: rejections.has('circuitOpen'),
-    bulkheadFull: rejections.has('bulkheadFull'),
-    rateLimited: rejections.has('rateLimited'),
-    honorRetryAfter,
-    maxDelayMs,
-    maxElapsedMs: options.maxElapsedMs === undefined ? undefined : checkMs(where, 'maxElapsedMs', options.maxElapsedMs),
-    budget: options.budget === undefined ? undefined : checkBudget(options.budget),
-    throwOnExhausted:
-      options.exhaustedResult === undefined
-        ? false
-        : checkOneOf(where, 'exhaustedResult', options.exhaustedResult, ['return', 'throw']) === 'throw',
-    clock: options.clock === undefined ? systemClock : checkClock(where, options.clock),
-  };
+  checkOptions(where, options, RETRY_OPTIONS);
+  const name = policyName(where, options.name);
+  void name;
+  const config = parseRetryConfig(where, options as Record<string, unknown>);
+  const maxAttempts = config.maxAttempts;
   const events = new Emitter<RetryEvents>(new Set(['retry', 'giveUp', 'success', 'failure']));
   return createPolicy<RetryEvents, never, Omit<RetryPolicy, keyof Policy<RetryEvents>>>(
     [new RetryStage(config, events)],
