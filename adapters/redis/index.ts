@@ -1,4 +1,7 @@
-/** weir/redis: Redis-backed rate-limit state for the limiters of `weir` (ioredis `Redis` or `Cluster`). */
+/**
+ * weir/redis: Redis-backed rate-limit state for the limiters of `weir`, with ioredis, iovalkey, node-redis
+ * (v5, v6) or Valkey GLIDE; standalone, Sentinel or Cluster.
+ */
 
 export { escapeKey } from './keys.js';
 export {

@@ -12,10 +12,9 @@ import {
   type RedisStoreOptions,
   redisStore,
 } from '../../adapters/redis/index.js';
-import type { RedisBoundStore } from '../../adapters/redis/store.js';
 import type { RateLimiter, RateLimitStore } from '../../src/index.js';
 import { RedisProcess, redisAvailable } from '../helpers/redis-server.js';
-import { CLIENT_OPTIONS } from '../redis/support.js';
+import { CLIENT_OPTIONS, redisOf } from '../redis/support.js';
 import type { StoreCase } from './harness.js';
 
 let unique = 0;
@@ -79,7 +78,7 @@ export class RedisStoreCase implements StoreCase {
 
   /** Whether `limiter` would allow a take of `cost` on `key` at Redis time `atUs` (writes nothing). */
   async allowsAt(limiter: RateLimiter, key: string, atUs: number, cost = 1): Promise<boolean> {
-    return (await (limiter.bound as RedisBoundStore).takeAt(key, cost, false, atUs)).allowed;
+    return (await redisOf(limiter).takeAt(key, cost, false, atUs)).allowed;
   }
 
   /**

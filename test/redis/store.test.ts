@@ -162,8 +162,7 @@ describe.skipIf(!redisAvailable)('redisStore on Redis time', () => {
       await limiter.take(k);
       await limiter.take(k);
     }
-    const bound = redisOf(limiter) as unknown as { blocked: Map<string, unknown> };
-    expect(bound.blocked.size).toBe(2);
+    expect(redisOf(limiter).blockedKeys?.size).toBe(2);
     // reset clears the key's entry at once.
     await limiter.reset('z');
     expect((await limiter.take('z')).allowed).toBe(true);

@@ -1,7 +1,10 @@
 /** Shared helpers of the Redis suites: clients with fast reconnects, and the pure-step model. */
 import { Cluster, Redis } from 'ioredis';
-import type { RedisBoundStore } from '../../adapters/redis/store.js';
-import type { RateLimiter } from '../../src/index.js';
+import { takeCall } from '../../adapters/redis/scripts.js';
+import { luaScriptOf, type RedisBoundStore, stepOf } from '../../adapters/redis/store.js';
+import type { RateLimitDecision, RateLimiter } from '../../src/index.js';
+import { StepResult } from '../../src/rate-limit/algorithms.js';
+import { toDecision } from '../../src/rate-limit/store.js';
 
 /** The settings docs/redis.md recommends, plus a quick reconnect so the fault tests recover fast. */
 export const CLIENT_OPTIONS = {
@@ -33,7 +36,34 @@ export async function disconnectAll(): Promise<void> {
   clients.clear();
 }
 
-export const redisOf = (limiter: RateLimiter): RedisBoundStore => limiter.bound as RedisBoundStore;
+/**
+ * A limiter's Redis store, plus the script run at an explicit time (µs since the origin) with no timeout,
+ * fallback or cache, so that tests can hold the Lua twins to the pure steps.
+ */
+export class RedisUnderTest {
+  constructor(readonly bound: RedisBoundStore) {}
+
+  async stepAt(key: string, cost: number, consume: boolean, nowUs: number): Promise<StepResult> {
+    if (!Number.isSafeInteger(nowUs) || nowUs < 0) throw new RangeError(`stepAt: nowUs must be an integer >= 0, got ${nowUs}`);
+    const b = this.bound;
+    const call = takeCall(b.algorithm, b.prefix, key, cost, consume, nowUs, b.origin);
+    return stepOf(await b.client.run(luaScriptOf(call), call.keys, call.args), new StepResult());
+  }
+
+  async takeAt(key: string, cost: number, consume: boolean, nowUs: number): Promise<RateLimitDecision> {
+    return toDecision(this.bound.algorithm, await this.stepAt(key, cost, consume, nowUs));
+  }
+
+  keysOf(key: string): string[] {
+    return this.bound.keysOf(key);
+  }
+
+  get blockedKeys() {
+    return this.bound.blockedKeys;
+  }
+}
+
+export const redisOf = (limiter: RateLimiter): RedisUnderTest => new RedisUnderTest(limiter.bound as RedisBoundStore);
 
 /** The pure steps over a Map that forgets nothing: what the Lua twins must agree with. */
 export { PureStepModel as Model } from '../rate-limit/pure-step-model.js';

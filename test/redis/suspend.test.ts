@@ -1,8 +1,8 @@
 /**
  * A hung Redis on a real redis-server (SIGSTOP: the socket stays open, the client stays 'ready', and
  * ioredis queues whatever is sent): after `suspendAfter` consecutive timeouts the store stops sending and
- * falls back at once ('suspended'), it never has more than `maxInFlight` commands unanswered
- * ('overloaded'), so when Redis resumes only that bounded number of stale takes counts, and decisions
+ * falls back at once ('suspended'), it never has more than `maxInFlight` commands unanswered (more wait
+ * for room within their timeout, and fall back as 'overloaded' once Redis has stopped answering), so when Redis resumes only that bounded number of stale takes counts, and decisions
  * return to Redis after `suspendForMs` (one probe first).
  */
 import type { Redis } from 'ioredis';
@@ -157,7 +157,7 @@ describe.skipIf(!redisAvailable)('a hung Redis', () => {
     expect(decision.remaining).toBeLessThanOrEqual(1000 - 1 - 4 - 1 + 3);
   });
 
-  test('maxInFlight caps unanswered commands; the rest fall back at once as overloaded', async () => {
+  test('maxInFlight caps unanswered commands: the rest wait within timeoutMs, and fall back at once once Redis stopped answering', async () => {
     const { limiter, fallbacks } = setup({ timeoutMs: 200, maxInFlight: 10, suspendAfter: Number.POSITIVE_INFINITY });
     expect((await limiter.take('k')).allowed).toBe(true);
     const sentBefore = scriptsSent;
@@ -166,14 +166,15 @@ describe.skipIf(!redisAvailable)('a hung Redis', () => {
     let second: { decision: RateLimitDecision; ms: number }[];
     try {
       first = await Promise.all(Array.from({ length: 100 }, () => timed(limiter)));
-      // Timed out, but still unanswered on the hung socket: they still count against maxInFlight.
+      // Timed out, but still unanswered on the hung socket: they still hold the wire, and now the node has
+      // stopped answering, so more decisions fall back without waiting.
       second = await Promise.all(Array.from({ length: 20 }, () => timed(limiter)));
     } finally {
       await resumeAndDrain();
     }
     expect(scriptsSent - sentBefore).toBe(10);
-    expect(first.filter((r) => r.ms >= 200 - 1)).toHaveLength(10);
-    expect(first.filter((r) => r.ms < IMMEDIATE_MS)).toHaveLength(90);
+    // 10 on the wire time out; 90 waited for room that never came, and fell back at their deadline.
+    expect(first.filter((r) => r.ms >= 200 - 1)).toHaveLength(100);
     for (const r of second) expect(r.ms).toBeLessThan(IMMEDIATE_MS);
     expect(fallbacks.map((f) => f.cause).sort()).toEqual([...Array(110).fill('overloaded'), ...Array(10).fill('timeout')]);
     // Answered now: the next take goes to Redis (suspendAfter: Infinity never suspends).
@@ -182,5 +183,20 @@ describe.skipIf(!redisAvailable)('a hung Redis', () => {
     expect(fallbacks.length).toBe(before);
     expect(after.allowed).toBe(true);
     expect(after.remaining - (1000 - 1 - 10 - 1)).toBeOneOf([0, 1, 2]);
+  });
+  test('a healthy Redis decides every decision at 2 000 in flight with the default maxInFlight (no fallback)', async () => {
+    const { limiter, fallbacks } = setup({ timeoutMs: 2000 });
+    const sentBefore = scriptsSent;
+    let sequence = 0;
+    const decisions = await Promise.all(
+      Array.from({ length: 2000 }, async () => {
+        const out: RateLimitDecision[] = [];
+        for (let i = 0; i < 5; i++) out.push(await limiter.take(`user:${sequence++ % 500}`));
+        return out;
+      }),
+    );
+    expect(fallbacks).toEqual([]);
+    expect(decisions.flat().every((d) => d.allowed)).toBe(true);
+    expect(scriptsSent - sentBefore).toBe(10_000);
   });
 });

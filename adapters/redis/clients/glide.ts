@@ -1,0 +1,69 @@
+/**
+ * Valkey GLIDE (`@valkey/valkey-glide`): a `GlideClient` or `GlideClusterClient`. Scripts go out as
+ * EVALSHA through `customCommand` (EVAL once after NOSCRIPT); GLIDE routes a keyed command to the slot's
+ * node itself. GLIDE reconnects on its own and has no public connection state or slot map: the store
+ * treats it as always ready (a lost connection shows as errors and timeouts, which suspend as usual) and
+ * counts a GLIDE cluster's failures together rather than per node.
+ */
+import { isNoScript, type LuaScript, type ScriptClient } from '../script-client.js';
+
+interface GlideLike {
+  customCommand(args: string[]): Promise<unknown>;
+  invokeScript(...args: unknown[]): Promise<unknown>;
+  close(): void;
+}
+
+class NoScriptRetry {
+  constructor(
+    private readonly client: GlideLike,
+    private readonly script: LuaScript,
+    private readonly argv: string[],
+  ) {}
+  readonly onError = (error: unknown): Promise<unknown> => {
+    if (!isNoScript(error)) throw error;
+    this.argv[0] = 'EVAL';
+    this.argv[1] = this.script.lua;
+    return this.client.customCommand(this.argv);
+  };
+}
+
+class GlideScriptClient implements ScriptClient {
+  readonly kind = 'glide' as const;
+  readonly keyPrefix = '';
+  constructor(
+    private readonly client: GlideLike,
+    readonly cluster: boolean,
+  ) {}
+
+  ready(): boolean {
+    return true;
+  }
+
+  state(): string {
+    return 'ready';
+  }
+
+  run(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const argv = ['EVALSHA', script.sha, String(keys.length)];
+    for (let i = 0; i < keys.length; i++) argv.push(keys[i] as string);
+    for (let i = 0; i < args.length; i++) argv.push(String(args[i]));
+    return this.client.customCommand(argv).catch(new NoScriptRetry(this.client, script, argv).onError);
+  }
+
+  del(keys: readonly string[]): Promise<unknown> {
+    return this.client.customCommand(['DEL', ...keys]);
+  }
+
+  nodeOf(): undefined {
+    return undefined;
+  }
+}
+
+/** A GLIDE client, or undefined when `client` is not one. */
+export function glideClientOf(client: object): ScriptClient | undefined {
+  const c = client as Partial<GlideLike> & { constructor?: { name?: string } };
+  if (typeof c.customCommand !== 'function' || typeof c.invokeScript !== 'function' || typeof c.close !== 'function') {
+    return undefined;
+  }
+  return new GlideScriptClient(c as GlideLike, c.constructor?.name === 'GlideClusterClient');
+}

@@ -1,0 +1,89 @@
+/**
+ * node-redis (the `redis` package, v5 and v6): a client from `createClient` or a cluster from
+ * `createCluster`. Scripts go out as raw EVALSHA with `sendCommand` (EVAL once after NOSCRIPT), so nothing
+ * has to be declared when the client is created. node-redis applies its `keyPrefix` option to typed
+ * commands only, not to `sendCommand`, so the prefix is added here, as the typed commands would.
+ */
+import { isNoScript, type LuaScript, type ScriptClient } from '../script-client.js';
+import { slotOf } from '../slot.js';
+
+type Args = readonly string[];
+
+/** The parts of a node-redis client or cluster the store uses. */
+interface NodeRedisLike {
+  readonly isReady: boolean;
+  readonly isOpen: boolean;
+  readonly _keyPrefix?: unknown;
+  /** Cluster only: the owner of each slot. */
+  readonly slots?: ({ master?: { address?: string; host?: string; port?: number } } | undefined)[];
+  readonly masters?: unknown[];
+  sendCommand(...args: unknown[]): Promise<unknown>;
+}
+
+/** Re-sends a script call as EVAL after NOSCRIPT (a restarted, failed-over or flushed server). */
+class NoScriptRetry {
+  constructor(
+    private readonly owner: NodeRedisScriptClient,
+    private readonly script: LuaScript,
+    private readonly argv: string[],
+  ) {}
+  readonly onError = (error: unknown): Promise<unknown> => {
+    if (!isNoScript(error)) throw error;
+    this.argv[0] = 'EVAL';
+    this.argv[1] = this.script.lua;
+    return this.owner.send(this.argv);
+  };
+}
+
+class NodeRedisScriptClient implements ScriptClient {
+  readonly kind = 'node-redis' as const;
+  readonly cluster: boolean;
+  readonly keyPrefix: string;
+
+  constructor(private readonly client: NodeRedisLike) {
+    this.cluster = Array.isArray(client.masters);
+    const prefix = client._keyPrefix;
+    this.keyPrefix = typeof prefix === 'string' ? prefix : '';
+  }
+
+  ready(): boolean {
+    return this.client.isReady;
+  }
+
+  state(): string {
+    return this.client.isReady ? 'ready' : this.client.isOpen ? 'connecting' : 'closed';
+  }
+
+  /** argv[3] is the first key: the cluster routes by it. */
+  send(argv: Args): Promise<unknown> {
+    return this.cluster ? this.client.sendCommand(argv[3], false, argv) : this.client.sendCommand(argv);
+  }
+
+  run(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const argv = ['EVALSHA', script.sha, String(keys.length)];
+    const prefix = this.keyPrefix;
+    for (let i = 0; i < keys.length; i++) argv.push(prefix + (keys[i] as string));
+    for (let i = 0; i < args.length; i++) argv.push(String(args[i]));
+    return this.send(argv).catch(new NoScriptRetry(this, script, argv).onError);
+  }
+
+  del(keys: readonly string[]): Promise<unknown> {
+    const argv = ['DEL'];
+    for (const key of keys) argv.push(this.keyPrefix + key);
+    return this.cluster ? this.client.sendCommand(argv[1], false, argv) : this.client.sendCommand(argv);
+  }
+
+  nodeOf(key: string): string | undefined {
+    if (!this.cluster) return undefined;
+    const master = this.client.slots?.[slotOf(key)]?.master;
+    if (master === undefined) return undefined;
+    return master.address ?? `${master.host}:${master.port}`;
+  }
+}
+
+/** A node-redis client or cluster, or undefined when `client` is not one. */
+export function nodeRedisClientOf(client: object): ScriptClient | undefined {
+  const c = client as Partial<NodeRedisLike>;
+  if (typeof c.sendCommand !== 'function' || typeof c.isReady !== 'boolean' || typeof c.isOpen !== 'boolean') return undefined;
+  return new NodeRedisScriptClient(c as NodeRedisLike);
+}

@@ -1,0 +1,49 @@
+/**
+ * The one narrow interface through which the store talks to Redis, whatever the client library: run a
+ * script by its SHA1 with keys and arguments (loading it again after NOSCRIPT: restarts, failovers and
+ * SCRIPT FLUSH heal by themselves), say whether commands can be sent now (the store never queues on a
+ * client that is not connected), delete keys, and, on a Cluster, name the node that owns a key's slot.
+ *
+ * Implementations: clients/ioredis.ts (ioredis and its fork iovalkey: `Redis`, `Cluster`, Sentinel through
+ * the `sentinels` option), clients/node-redis.ts (`redis` v5 and v6: `createClient`, `createCluster`) and
+ * clients/glide.ts (Valkey GLIDE: `GlideClient`, `GlideClusterClient`). The libraries are optional peers:
+ * nothing here imports them; each implementation recognises its client by shape.
+ */
+import { createHash } from 'node:crypto';
+
+/** A Lua script and its SHA1 (what EVALSHA names it by). */
+export class LuaScript {
+  readonly sha: string;
+  constructor(
+    readonly lua: string,
+    /** How many of a call's leading arguments are keys. */
+    readonly keys: number,
+  ) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+}
+
+export type ClientKind = 'ioredis' | 'node-redis' | 'glide';
+
+export interface ScriptClient {
+  readonly kind: ClientKind;
+  /** A Redis Cluster client (keys of one call must share a slot). */
+  readonly cluster: boolean;
+  /** Whether a command sent now goes to Redis at once; a lazy client that never connected starts connecting. */
+  ready(): boolean;
+  /** The client's connection state, for error messages. */
+  state(): string;
+  /** EVALSHA `script` (EVAL after NOSCRIPT), `keys` then `args`. */
+  run(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+  /** DEL of keys that share one slot. */
+  del(keys: readonly string[]): Promise<unknown>;
+  /** On a Cluster, the node (`host:port`) that owns `key`'s slot as the client knows it now; else undefined. */
+  nodeOf(key: string): string | undefined;
+  /** The client's key prefix (ioredis `keyPrefix`), applied to every key it sends; '' when none. */
+  readonly keyPrefix: string;
+}
+
+/** Whether a Redis error says the script is not in the server's cache. */
+export function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
