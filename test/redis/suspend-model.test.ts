@@ -1,24 +1,39 @@
 /**
  * The store's failure state machine (timeouts, errors, suspension after `suspendAfter` failures in a row,
- * one probe after `suspendForMs`, the `maxInFlight` cap on unanswered commands) against a model, on a
- * VirtualClock. The client is a scripted stand-in for ioredis: it holds every command until the test
- * answers, fails, or never answers it (a hung server), which a real redis-server cannot do one command at
- * a time (suspend.test.ts checks the same behaviour end to end on a paused redis-server).
+ * one probe after `suspendForMs`, the `maxInFlight` bound on the wire with a waiting line behind it) against
+ * a model, on a VirtualClock. The client is a scripted client seam: it holds every command until the test
+ * answers, fails, or never answers it (a hung server), which a real redis-server cannot do one command at a
+ * time (suspend.test.ts checks the same behaviour end to end on a paused redis-server).
  */
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { redisStore } from '../../adapters/redis/index.js';
+import type { LuaScript, ScriptClient } from '../../adapters/redis/script-client.js';
+import { createRedisStore } from '../../adapters/redis/store.js';
 import { type RateLimitDecision, tokenBucket, VirtualClock } from '../../src/index.js';
 
-type Cause = 'sent' | 'suspended' | 'overloaded' | 'not-ready';
+type Cause = 'sent' | 'waiting' | 'suspended' | 'overloaded' | 'not-ready';
 
 /** Holds each script call until the test answers it. */
-class ScriptedClient {
+class ScriptedClient implements ScriptClient {
+  readonly kind = 'ioredis' as const;
+  readonly cluster = false;
+  readonly keyPrefix = '';
   status = 'ready';
   readonly commands: { resolve: (reply: unknown) => void; reject: (error: unknown) => void }[] = [];
-  defineCommand(name: string): void {
-    (this as unknown as Record<string, unknown>)[name] = () =>
-      new Promise((resolve, reject) => this.commands.push({ resolve, reject }));
+  ready(): boolean {
+    return this.status === 'ready';
+  }
+  state(): string {
+    return this.status;
+  }
+  run(_script: LuaScript, _keys: readonly string[], _args: readonly (string | number)[]): Promise<unknown> {
+    return new Promise((resolve, reject) => this.commands.push({ resolve, reject }));
+  }
+  del(): Promise<unknown> {
+    return Promise.resolve(0);
+  }
+  nodeOf(): undefined {
+    return undefined;
   }
 }
 
@@ -29,17 +44,23 @@ interface Config {
   maxInFlight: number;
 }
 
-interface Command {
+interface Decision {
   readonly deadline: number;
-  readonly probe: boolean;
+  probe: boolean;
+  sent: boolean;
   settled: boolean;
   answered: boolean;
+  timedOut: boolean;
 }
 
 /** The specification, written plainly. */
 class Model {
   now = 0;
-  readonly commands: Command[] = [];
+  /** Sent commands, in send order (the scripted client's order). */
+  readonly commands: Decision[] = [];
+  /** Every decision that went to the transport (sent or waiting), in arrival order. */
+  readonly decisions: Decision[] = [];
+  waiting: Decision[] = [];
   failures = 0;
   suspended = false;
   probeAt = 0;
@@ -49,46 +70,84 @@ class Model {
   get unanswered(): number {
     return this.commands.filter((c) => !c.answered).length;
   }
+  get stale(): number {
+    return this.commands.filter((c) => c.timedOut && !c.answered).length;
+  }
 
   take(ready: boolean): Cause {
     if (!ready) {
       if (this.suspended) this.resume();
       return 'not-ready';
     }
+    const admitProbe = this.suspended;
     if (this.suspended && (this.probing || this.now < this.probeAt)) return 'suspended';
-    if (this.unanswered >= this.config.maxInFlight) return 'overloaded';
-    const probe = this.suspended;
-    if (probe) this.probing = true;
-    this.commands.push({ deadline: this.now + this.config.timeoutMs, probe, settled: false, answered: false });
+    const d: Decision = {
+      deadline: this.now + this.config.timeoutMs,
+      probe: false,
+      sent: false,
+      settled: false,
+      answered: false,
+      timedOut: false,
+    };
+    if (this.unanswered >= this.config.maxInFlight || this.waiting.length > 0) {
+      if (this.stale > 0 || admitProbe) return 'overloaded';
+      this.waiting.push(d);
+      this.decisions.push(d);
+      return 'waiting';
+    }
+    if (admitProbe) {
+      d.probe = true;
+      this.probing = true;
+    }
+    this.decisions.push(d);
+    this.send(d);
     return 'sent';
   }
 
-  /** Redis answers command `i` (an answer after its timeout changes nothing but the count). */
+  private send(d: Decision): void {
+    d.sent = true;
+    this.commands.push(d);
+  }
+
+  private pump(): void {
+    while (this.waiting.length > 0 && this.unanswered < this.config.maxInFlight && !this.suspended) {
+      this.send(this.waiting.shift() as Decision);
+    }
+  }
+
+  /** Redis answers command `i` (an answer after its timeout changes nothing but the counts). */
   answer(i: number, ok: boolean): void {
-    const c = this.commands[i] as Command;
+    const c = this.commands[i] as Decision;
     c.answered = true;
-    if (c.settled) return;
-    c.settled = true;
-    if (ok) {
-      this.failures = 0;
-      if (this.suspended) this.resume();
-    } else this.fail(c);
+    if (!c.settled) {
+      c.settled = true;
+      if (ok) {
+        this.failures = 0;
+        if (this.suspended) this.resume();
+      } else this.fail(c);
+    }
+    this.pump();
   }
 
   advance(ms: number): void {
     const end = this.now + ms;
-    // Timeouts fire at their deadlines, in send order.
-    for (const c of this.commands) {
-      if (!c.settled && c.deadline <= end) {
-        this.now = Math.max(this.now, c.deadline);
-        c.settled = true;
-        this.fail(c);
+    // Deadlines fire in arrival order: a sent decision times out, a waiting one falls back unsent.
+    for (const d of this.decisions) {
+      if (d.settled || d.deadline > end) continue;
+      this.now = Math.max(this.now, d.deadline);
+      d.settled = true;
+      if (d.sent) {
+        d.timedOut = true;
+        this.fail(d);
+      } else {
+        this.waiting = this.waiting.filter((w) => w !== d);
+        this.pump();
       }
     }
     this.now = end;
   }
 
-  private fail(c: Command): void {
+  private fail(c: Decision): void {
     this.failures++;
     if (c.probe) {
       this.probing = false;
@@ -115,7 +174,8 @@ class World {
   readonly decisions: { settled: boolean; deadline: number }[] = [];
   constructor(config: Config) {
     this.model = new Model(config);
-    const store = redisStore({ client: this.client as never, prefix: 'm:', onError: 'allow', ...config });
+    const client = this.client;
+    const store = createRedisStore({ client, prefix: 'm:', onError: 'allow', ...config }, () => client);
     store.on('fallback', (e) => this.causes.push(e.cause));
     this.limiter = tokenBucket({ capacity: 10, refillPerSecond: 1, store, clock: this.clock });
   }
@@ -142,11 +202,12 @@ class Take implements Cmd {
       entry.settled = true;
     });
     w.client.status = 'ready';
-    const actual: Cause = w.client.commands.length > sentBefore ? 'sent' : (w.causes[causesBefore] as Cause);
+    const actual: Cause =
+      w.client.commands.length > sentBefore ? 'sent' : ((w.causes[causesBefore] as Cause | undefined) ?? 'waiting');
     expect(actual).toBe(expected);
     await flush();
-    // A fallback decides at once; a sent take waits for Redis or its timeout.
-    if (expected !== 'sent') expect(entry.settled).toBe(true);
+    // A fallback decides at once; a sent or waiting take waits for Redis or its timeout.
+    if (expected !== 'sent' && expected !== 'waiting') expect(entry.settled).toBe(true);
   }
   toString = () => `take(${this.ready ? '' : 'not ready'})`;
 }
@@ -180,7 +241,7 @@ class Advance implements Cmd {
     // Every decision settles by its deadline, answered or not.
     for (const d of w.decisions) if (d.deadline <= w.clock.now()) expect(d.settled).toBe(true);
     // The one timer exists only while a decision waits.
-    const waiting = w.model.commands.some((c) => !c.settled);
+    const waiting = w.model.decisions.some((c) => !c.settled);
     expect(w.clock.pendingTimers).toBe(waiting ? 1 : 0);
   }
   toString = () => `advance(${this.ms})`;
@@ -205,7 +266,7 @@ const configs = fc.record({
   maxInFlight: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constant(Number.POSITIVE_INFINITY)),
 });
 
-test('the store matches its model: timeouts, errors, suspension, single probe, in-flight cap', async () => {
+test('the store matches its model: timeouts, errors, suspension, single probe, in-flight bound and waiting line', async () => {
   await fc.assert(
     fc.asyncProperty(configs, commands, async (config, cmds) => {
       const world = new World(config);
@@ -220,15 +281,23 @@ test('the store matches its model: timeouts, errors, suspension, single probe, i
   );
 });
 
-test('the new options are validated', () => {
-  const ok = { client: new ScriptedClient() as never, prefix: 'v:', onError: 'allow' as const };
-  expect(() => redisStore({ ...ok, suspendAfter: 0 })).toThrow(/"suspendAfter" must be an integer >= 1 \(or Infinity\), got 0/);
-  expect(() => redisStore({ ...ok, suspendAfter: 1.5 })).toThrow(RangeError);
-  expect(() => redisStore({ ...ok, suspendForMs: 0 })).toThrow(/"suspendForMs" must be a finite number of milliseconds > 0/);
-  expect(() => redisStore({ ...ok, suspendForMs: Number.POSITIVE_INFINITY })).toThrow(/suspendForMs/);
-  expect(() => redisStore({ ...ok, maxInFlight: -1 })).toThrow(/"maxInFlight" must be an integer >= 1/);
-  expect(() => redisStore({ ...ok, maxInFlight: '8' as never })).toThrow(/maxInFlight/);
-  expect(() =>
-    redisStore({ ...ok, suspendAfter: Number.POSITIVE_INFINITY, maxInFlight: Number.POSITIVE_INFINITY }),
-  ).not.toThrow();
+test('the options are validated with the core rules (durations within the timer range, counts or Infinity)', () => {
+  const client = new ScriptedClient();
+  const ok = { client, prefix: 'v:', onError: 'allow' as const };
+  const make = (options: Record<string, unknown>) => createRedisStore({ ...ok, ...options }, () => client);
+  expect(() => make({ suspendAfter: 0 })).toThrow(/"suspendAfter" must be an integer >= 1 .*or Infinity.*, got 0/);
+  expect(() => make({ suspendAfter: 1.5 })).toThrow(RangeError);
+  expect(() => make({ suspendForMs: 0 })).toThrow(/"suspendForMs" must be a finite number of milliseconds > 0/);
+  expect(() => make({ suspendForMs: Number.POSITIVE_INFINITY })).toThrow(/suspendForMs/);
+  expect(() => make({ maxInFlight: -1 })).toThrow(/"maxInFlight" must be an integer >= 1/);
+  expect(() => make({ maxInFlight: '8' })).toThrow(/maxInFlight/);
+  expect(() => make({ suspendAfter: Number.POSITIVE_INFINITY, maxInFlight: Number.POSITIVE_INFINITY })).not.toThrow();
+  // A duration of 2^31 ms or more would fire after 1 ms in Node: every decision would time out.
+  for (const name of ['timeoutMs', 'suspendForMs']) {
+    expect(() => make({ [name]: 2 ** 31 })).toThrow(new RegExp(`"${name}" must be .*<= 2147483647`));
+    expect(() => make({ [name]: 2 ** 31 - 1 })).not.toThrow();
+    expect(() => make({ [name]: null })).toThrow(new RegExp(`"${name}" must not be null`));
+  }
+  expect(() => make({ blockedCacheSize: 1e12 })).toThrow(/blockedCacheSize/);
+  expect(() => make({ timeOriginSeconds: Math.ceil(Date.now() / 1000) + 3600 })).toThrow(/timeOriginSeconds.*future/);
 });
