@@ -18,6 +18,10 @@ interface RefableTimer {
   unref?: unknown;
 }
 
+interface WarningProcess {
+  emitWarning?: unknown;
+}
+
 interface DenoTimers {
   refTimer?: (id: number) => void;
   unrefTimer?: (id: number) => void;
@@ -94,4 +98,37 @@ export function isIPv4(text: string): boolean {
  */
 export function isIPv6(text: string): boolean {
   return IPV6.test(text);
+}
+
+/** The part of a `node:diagnostics_channel` channel weir uses. */
+export interface DiagnosticsChannel {
+  readonly hasSubscribers: boolean;
+  publish(message: unknown): void;
+}
+
+interface BuiltinProcess {
+  getBuiltinModule?: (id: string) => unknown;
+}
+
+let channelOf: ((name: string) => DiagnosticsChannel) | null | undefined;
+
+/**
+ * The diagnostics channel `name`, where the runtime has `node:diagnostics_channel` (Node >= 20.16, Bun,
+ * Deno; looked up through `process.getBuiltinModule`, never a static import), else undefined: there
+ * nothing is published, and events still reach `on` listeners.
+ */
+export function diagnosticsChannel(name: string): DiagnosticsChannel | undefined {
+  if (channelOf === undefined) {
+    channelOf = null;
+    try {
+      const get = (globalThis as { process?: BuiltinProcess }).process?.getBuiltinModule;
+      const module =
+        typeof get === 'function' ? (get('node:diagnostics_channel') as { channel?: unknown } | undefined) : undefined;
+      const channel = module?.channel;
+      if (typeof channel === 'function') channelOf = (channelName) => channel.call(module, channelName) as DiagnosticsChannel;
+    } catch {
+      // No node:diagnostics_channel here.
+    }
+  }
+  return channelOf === null ? undefined : channelOf(name);
 }

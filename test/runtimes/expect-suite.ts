@@ -1,6 +1,6 @@
 /** What the scenario suite must report on every runtime: the behaviour the policies promise. */
 import { expect } from 'vitest';
-import type { SuiteResult } from './scenarios.js';
+import type { HttpFacts, SuiteResult } from './scenarios.js';
 
 export type WarningChannel = 'process.emitWarning' | 'console.warn';
 
@@ -60,14 +60,22 @@ export function expectSuite(result: SuiteResult, warnings: WarningChannel): void
   expect(result.sharedTimeout.slow).toMatchObject({ ok: false, error: 'TimeoutError' });
   expect(result.sharedTimeout.quick).toEqual({ ok: true, value: 'quick' });
 
-  expect(result.hono).toEqual([
-    { status: 200, remaining: '1', retryAfter: null },
-    { status: 200, remaining: '0', retryAfter: null },
-    { status: 429, remaining: '0', retryAfter: '1' },
-    { status: 200, remaining: '1', retryAfter: null },
-  ]);
+  expectHonoLimits(result.hono.limited);
+  // Shedding answers 503 with a problem-details body while the only slot is held; the held request completes.
+  expect(result.hono.shed).toEqual({ status: 503, contentType: 'application/problem+json' });
+  expect(result.hono.held).toEqual({ status: 200, body: 'slow' });
 }
 
 export function expectFetch(result: SuiteResult): void {
   expect(result.fetch).toEqual({ status: 200, body: 'recovered', attempts: '2' });
+}
+
+/** Client a: two allowed, the third refused (429, Retry-After, problem details); client b: its own budget. */
+export function expectHonoLimits(responses: readonly HttpFacts[], retryAfter = '1'): void {
+  expect(responses.map((r) => r.status)).toEqual([200, 200, 429, 200]);
+  expect(responses.map((r) => r.retryAfter)).toEqual([null, null, retryAfter, null]);
+  expect(responses[2]?.contentType).toBe('application/problem+json');
+  expect(JSON.parse(responses[2]?.body ?? '{}')).toMatchObject({ status: 429 });
+  // The IETF RateLimit field on every answer: remaining 1, 0, 0 for client a, 1 for client b.
+  expect(responses.map((r) => /\br=(\d+)/.exec(r.rateLimit ?? '')?.[1])).toEqual(['1', '0', '0', '1']);
 }

@@ -7,6 +7,7 @@
  */
 import { Hono } from 'hono';
 import { resilientFetch } from '../../adapters/fetch/index.js';
+import { rateLimit as honoRateLimit, loadShedding } from '../../adapters/hono/index.js';
 import {
   bulkhead,
   circuitBreaker,
@@ -256,35 +257,61 @@ async function sharedTimeoutScenario() {
   return { slow, quick };
 }
 
-/** A Hono app limited per client by the core's rate limiter (the same limiter weir's adapters use). */
-export function honoApp(limiter: RateLimiter) {
+/**
+ * A Hono app with weir/hono: a rate limit per client (keyed on a header: `app.fetch` has no connection) and
+ * load shedding at one request in flight. `gate`, when given, holds /slow until it resolves.
+ */
+export function honoApp(limiter: RateLimiter, gate?: Promise<void>) {
   const app = new Hono();
-  app.use('*', async (c, next) => {
-    const decision = await limiter.take(c.req.header('x-client') ?? 'anonymous');
-    c.header('RateLimit-Remaining', String(decision.remaining));
-    if (!decision.allowed) {
-      c.header('Retry-After', String(Math.ceil(decision.retryAfterMs / 1000)));
-      return c.text('Too Many Requests', 429);
-    }
-    await next();
-  });
+  app.use(loadShedding({ bulkhead: bulkhead({ maxConcurrent: 1 }) }));
+  app.use(honoRateLimit({ limiter, key: (c) => c.req.header('x-client') ?? 'anonymous' }));
   app.get('/hello', (c) => c.text('hello'));
+  app.get('/slow', async (c) => {
+    await gate;
+    return c.text('slow');
+  });
   return app;
 }
 
+/** What a test checks of a response. */
+export interface HttpFacts {
+  status: number;
+  retryAfter: string | null;
+  contentType: string | null;
+  rateLimit: string | null;
+  body: string;
+}
+
+export async function httpFacts(response: Response): Promise<HttpFacts> {
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    contentType: response.headers.get('content-type'),
+    rateLimit: response.headers.get('ratelimit'),
+    body: await response.text(),
+  };
+}
+
 async function honoScenario() {
-  const app = honoApp(tokenBucket({ capacity: 2, refillPerSecond: 1, clock: new VirtualClock() }));
-  const responses: { status: number; remaining: string | null; retryAfter: string | null }[] = [];
-  for (const client of ['a', 'a', 'a', 'b']) {
-    const response = await app.fetch(new Request('http://app.test/hello', { headers: { 'x-client': client } }));
-    await response.text();
-    responses.push({
-      status: response.status,
-      remaining: response.headers.get('RateLimit-Remaining'),
-      retryAfter: response.headers.get('Retry-After'),
-    });
-  }
-  return responses;
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const app = honoApp(tokenBucket({ capacity: 2, refillPerSecond: 1, clock: new VirtualClock() }), gate);
+  const request = (path: string, client: string) =>
+    app.fetch(new Request(`http://app.test${path}`, { headers: { 'x-client': client } }));
+  const limited: HttpFacts[] = [];
+  for (const client of ['a', 'a', 'a', 'b']) limited.push(await httpFacts(await request('/hello', client)));
+  // One request in flight holds the only slot: the next is shed at once.
+  const slow = request('/slow', 'c');
+  const shed = await httpFacts(await request('/hello', 'd'));
+  open();
+  const held = await httpFacts(await slow);
+  return {
+    limited,
+    shed: { status: shed.status, contentType: shed.contentType },
+    held: { status: held.status, body: held.body },
+  };
 }
 
 /** weir/fetch against a real HTTP server run by the test (`upstream` answers 503 once per path, then 200). */
@@ -298,7 +325,7 @@ async function fetchScenario(upstream: string | undefined) {
 
 export interface SuiteOptions {
   /** Base URL of the test's HTTP server, for weir/fetch (omitted where the runtime cannot reach it). */
-  upstream?: string;
+  upstream?: string | undefined;
 }
 
 /** A scenario that threw instead of reporting: the tests show the stack in place of the facts. */
@@ -314,8 +341,14 @@ async function guard<T>(scenario: () => Promise<T>): Promise<T | Crashed> {
   }
 }
 
-/** Runs every scenario in order, each on its own; `firstCall` first, so that it is the module's first call. */
-export async function runSuite(options: SuiteOptions = {}) {
+/**
+ * Runs every scenario in order, each on its own (a scenario that throws reports its stack instead: see
+ * {@link SuiteResult}); `firstCall` first, so that it is the module's first call. */
+export async function runSuite(options: SuiteOptions = {}): Promise<SuiteResult> {
+  return (await runScenarios(options)) as SuiteResult;
+}
+
+async function runScenarios(options: SuiteOptions) {
   return {
     firstCall: await guard(firstCall),
     retry: await guard(retryScenario),
@@ -335,4 +368,4 @@ export async function runSuite(options: SuiteOptions = {}) {
 
 /** The facts each scenario reports (a crash fails the test that reads them). */
 type Facts<T> = { [K in keyof T]: Exclude<Awaited<T[K]>, Crashed> };
-export type SuiteResult = Facts<Awaited<ReturnType<typeof runSuite>>>;
+export type SuiteResult = Facts<Awaited<ReturnType<typeof runScenarios>>>;

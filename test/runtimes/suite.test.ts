@@ -6,9 +6,9 @@
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectFetch, expectSuite } from './expect-suite.js';
+import { expectFetch, expectHonoLimits, expectSuite } from './expect-suite.js';
 import { bundle, lastJsonLine, runBin, startWorkerd, tempDir, type Workerd } from './harness.js';
-import { runSuite, type SuiteResult } from './scenarios.js';
+import { type HttpFacts, httpFacts, runSuite, type SuiteResult } from './scenarios.js';
 
 let upstream: Server;
 let upstreamUrl: string;
@@ -96,5 +96,13 @@ describe('workerd (no Node compatibility: no process, no setImmediate, numeric t
     const result = await suite();
     expectSuite(result, 'console.warn');
     expectFetch(result);
+  });
+
+  it('serves a Hono app limited by weir/hono over HTTP', async () => {
+    const responses: HttpFacts[] = [];
+    for (const client of ['a', 'a', 'a', 'b']) {
+      responses.push(await httpFacts(await fetch(`${server?.url}/hono/hello`, { headers: { 'x-client': client } })));
+    }
+    expectHonoLimits(responses, '100');
   });
 });
