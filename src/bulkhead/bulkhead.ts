@@ -11,24 +11,18 @@
  * stackless error; only a queued call listens to its signal, and the queue keeps at most one clock timer
  * armed, for the oldest waiter's deadline (waiters are kept in arrival order, so deadlines only grow).
  */
-import { type Clock, systemClock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { DeadlineEntry, DeadlineQueue } from '../core/deadlines.js';
 import { BulkheadFullError, isAbortError, isTimeoutError, isWeirError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
 import { type Call, CONTINUE, type Directive, STAGE_BULKHEAD, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { neverAborted } from '../core/signal.js';
-import { checkClock, checkDuration, checkOneOf, checkOptions, checkSignal, show } from '../core/validate.js';
-import {
-  type AdaptiveLimitOptions,
-  type LimitAlgorithm,
-  type LimitSample,
-  type LimitState,
-  parseAdaptive,
-  type SampleKind,
-} from './limits.js';
+import { checkOptions, checkSignal, show } from '../core/validate.js';
+import type { AdaptiveLimitOptions, LimitAlgorithm, LimitSample, LimitState, SampleKind } from './limits.js';
+import { BULKHEAD_OPTIONS, parseBulkheadOptions, type QueueOrder } from './options.js';
 
-export type QueueOrder = 'fifo' | 'lifo';
+export type { QueueOrder };
 
 export interface BulkheadOptions {
   /** Calls that may run at once: an integer >= 1, or an adaptive limit (`{ algorithm: 'aimd' | 'vegas', ... }`). */
@@ -40,6 +34,8 @@ export interface BulkheadOptions {
   /** Which waiter gets a freed slot: the oldest (`fifo`, default) or the newest (`lifo`). */
   queueOrder?: QueueOrder;
   clock?: Clock;
+  /** Names the policy in its events and messages (default `bulkhead-<n>`). */
+  name?: string;
 }
 
 /** Why a call did not get a slot: the queue was full, its wait ran out, or its signal aborted while queued. */
@@ -91,9 +87,6 @@ export interface BulkheadPolicy extends Policy<BulkheadEvents> {
    */
   acquire(signal?: AbortSignal): Promise<BulkheadPermit>;
 }
-
-const OPTIONS = ['maxConcurrent', 'maxQueue', 'maxQueueWaitMs', 'queueOrder', 'clock'] as const;
-const ORDERS: readonly QueueOrder[] = ['fifo', 'lifo'];
 
 const SAMPLE = 0;
 const DROP = 1;
@@ -343,38 +336,20 @@ class Pool implements Stage {
   }
 }
 
-function checkCount(name: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !(Number.isInteger(value) || value === Number.POSITIVE_INFINITY) || value < min) {
-    throw new RangeError(`bulkhead: option "${name}" must be an integer >= ${min} or Infinity, got ${show(value)}`);
-  }
-  return value;
-}
-
 /** Limits how many calls run at once, with a bounded, abortable queue; see {@link BulkheadOptions}. */
 export function bulkhead(maxConcurrentOrOptions: number | BulkheadOptions): BulkheadPolicy {
   const options: BulkheadOptions =
     typeof maxConcurrentOrOptions === 'number' ? { maxConcurrent: maxConcurrentOrOptions } : maxConcurrentOrOptions;
   if (options === undefined) throw new TypeError('bulkhead: expected maxConcurrent or an options object, got undefined');
-  checkOptions('bulkhead', options, OPTIONS);
-  const max = options.maxConcurrent;
-  let fixedLimit = 0;
-  let adaptive: ReturnType<typeof parseAdaptive> | undefined;
-  if (typeof max === 'object' && max !== null && !Array.isArray(max)) {
-    adaptive = parseAdaptive(max);
-  } else if (typeof max === 'number' && Number.isInteger(max) && max >= 1) {
-    fixedLimit = max;
-  } else {
-    throw new RangeError(
-      `bulkhead: option "maxConcurrent" must be an integer >= 1 or an adaptive limit ({ algorithm: "aimd" | "vegas", ... }), got ${show(max)}`,
-    );
-  }
-  const maxQueue = options.maxQueue === undefined ? 0 : checkCount('maxQueue', options.maxQueue, 0);
-  const maxQueueWaitMs =
-    options.maxQueueWaitMs === undefined
-      ? Number.POSITIVE_INFINITY
-      : checkDuration('bulkhead', 'maxQueueWaitMs', options.maxQueueWaitMs, { never: true, long: true });
-  const order = options.queueOrder === undefined ? 'fifo' : checkOneOf('bulkhead', 'queueOrder', options.queueOrder, ORDERS);
-  const clock = options.clock === undefined ? systemClock : checkClock('bulkhead', options.clock);
+  checkOptions('bulkhead', options, BULKHEAD_OPTIONS);
+  const {
+    fixedLimit,
+    adaptive,
+    maxQueue,
+    maxQueueWaitMs,
+    queueOrder: order,
+    clock,
+  } = parseBulkheadOptions(options as unknown as Record<string, unknown>);
   const events = new Emitter<BulkheadEvents>(new Set(['acquired', 'queued', 'rejected', 'released', 'limit']));
   const pool = new Pool(fixedLimit, maxQueue, maxQueueWaitMs, order, clock, events, adaptive?.algorithm, adaptive?.classifyError);
   return createPolicy<BulkheadEvents, never, Omit<BulkheadPolicy, keyof Policy<BulkheadEvents>>>([pool], events, {

@@ -10,3 +10,4 @@ export {
   type QueueOrder,
 } from './bulkhead.js';
 export type { AdaptiveLimitOptions, AimdLimitOptions, LimitSample, SampleKind, VegasLimitOptions } from './limits.js';
+export { ADAPTIVE_LIMIT_DEFAULTS, BULKHEAD_DEFAULTS } from './options.js';

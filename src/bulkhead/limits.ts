@@ -4,7 +4,6 @@
  * per settled call and admits up to `state.limit` calls at once. `random` (a number in [0, 1)) is an input,
  * drawn by the shell from the injected clock, so the functions stay deterministic.
  */
-import { show } from '../core/validate.js';
 
 /** One observation of a settled call. */
 export interface LimitSample {
@@ -237,83 +236,4 @@ export function vegas(config: VegasConfig): LimitAlgorithm<VegasState> {
     initial: (random) => vegasInitial(config, random),
     update: (state, sample, random) => vegasUpdate(config, state, sample, random),
   };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Options
-
-const AIMD_OPTIONS = ['algorithm', 'initial', 'min', 'max', 'classifyError', 'backoffRatio', 'latencyThresholdMs'];
-const VEGAS_OPTIONS = ['algorithm', 'initial', 'min', 'max', 'classifyError', 'smoothing', 'probeMultiplier', 'probeSamples'];
-
-function fail(name: string, rule: string, value: unknown): never {
-  throw new RangeError(`bulkhead: option "maxConcurrent.${name}" must be ${rule}, got ${show(value)}`);
-}
-
-function integerOption(options: Record<string, unknown>, name: string, fallback: number): number {
-  const value = options[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(name, 'an integer >= 1', value);
-  return value;
-}
-
-function numberOption(
-  options: Record<string, unknown>,
-  name: string,
-  fallback: number,
-  ok: (v: number) => boolean,
-  rule: string,
-): number {
-  const value = options[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || !ok(value)) fail(name, rule, value);
-  return value;
-}
-
-export interface ParsedAdaptive {
-  algorithm: LimitAlgorithm<any>;
-  classifyError: ((error: unknown) => SampleKind) | undefined;
-}
-
-/** Validates an adaptive-limit option object (the `maxConcurrent` option given as an object). */
-export function parseAdaptive(options: object): ParsedAdaptive {
-  const record = options as Record<string, unknown>;
-  const algorithm = record.algorithm;
-  if (algorithm !== 'aimd' && algorithm !== 'vegas') {
-    throw new TypeError(`bulkhead: option "maxConcurrent.algorithm" must be one of "aimd", "vegas", got ${show(algorithm)}`);
-  }
-  const known = algorithm === 'aimd' ? AIMD_OPTIONS : VEGAS_OPTIONS;
-  for (const key of Object.keys(record)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `bulkhead: unknown option "maxConcurrent.${key}" for algorithm "${algorithm}"; known options: ${known.join(', ')}`,
-      );
-    }
-  }
-  const min = integerOption(record, 'min', 1);
-  const max = integerOption(record, 'max', algorithm === 'aimd' ? 200 : 1000);
-  if (min > max) {
-    throw new RangeError(`bulkhead: option "maxConcurrent.min" (${min}) must be <= "maxConcurrent.max" (${max})`);
-  }
-  const initial = integerOption(record, 'initial', clamp(20, min, max));
-  if (initial < min || initial > max) fail('initial', `an integer between min (${min}) and max (${max})`, initial);
-  const classify = record.classifyError;
-  if (classify !== undefined && typeof classify !== 'function') {
-    throw new TypeError(`bulkhead: option "maxConcurrent.classifyError" must be a function, got ${show(classify)}`);
-  }
-  const classifyError = classify as ((error: unknown) => SampleKind) | undefined;
-  if (algorithm === 'aimd') {
-    const backoffRatio = numberOption(record, 'backoffRatio', 0.9, (v) => v >= 0.5 && v < 1, 'a number in [0.5, 1)');
-    const latencyThresholdMs = numberOption(record, 'latencyThresholdMs', Number.POSITIVE_INFINITY, (v) => v > 0, 'a number > 0');
-    return { algorithm: aimd({ min, max, initial, backoffRatio, latencyThresholdMs }), classifyError };
-  }
-  const smoothing = numberOption(record, 'smoothing', 1, (v) => v > 0 && v <= 1, 'a number in (0, 1]');
-  const probeMultiplier = numberOption(
-    record,
-    'probeMultiplier',
-    30,
-    (v) => v >= 1 && Number.isFinite(v),
-    'a finite number >= 1',
-  );
-  const probeSamples = integerOption(record, 'probeSamples', 5);
-  return { algorithm: vegas({ min, max, initial, smoothing, probeMultiplier, probeSamples }), classifyError };
 }

@@ -18,15 +18,21 @@ export function show(value: unknown): string {
   return String(value);
 }
 
-/** Throws a TypeError for a non-object or for an option name not in `known`. */
-export function checkOptions(where: string, options: unknown, known: readonly string[]): void {
+/**
+ * Throws a TypeError for a non-object or for an option name not in `known`. For a nested option object,
+ * `prefix` (e.g. `window.`) names its keys as the user wrote them.
+ */
+export function checkOptions(where: string, options: unknown, known: readonly string[], prefix = ''): void {
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${where}: options must be an object, got ${show(options)}`);
+    const what = prefix === '' ? 'options' : `option "${prefix.slice(0, -1)}"`;
+    throw new TypeError(`${where}: ${what} must be an object, got ${show(options)}`);
   }
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
-      throw new TypeError(`${where}: unknown option "${key}"; known options: ${known.join(', ')}`);
+      throw new TypeError(
+        `${where}: unknown option "${prefix}${key}"; known options: ${known.map((name) => prefix + name).join(', ')}`,
+      );
     }
   }
 }
