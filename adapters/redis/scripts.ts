@@ -1,15 +1,26 @@
 /**
- * The Lua twins of the pure steps in src/rate-limit/algorithms.ts. Each script mirrors its step line by
- * line, with the same integer arithmetic on doubles (Lua 5.1 numbers are doubles, like JavaScript's, and
- * every value stays below 2^53 exactly as in the TypeScript), the same `floorDiv` correction steps, and the
- * same evaluation order, so the differential tests can demand identical decisions.
+ * The Lua twins of the pure steps in src/rate-limit/algorithms.ts. Each algorithm's decision is one Lua
+ * function (a fragment) that mirrors its step line by line, with the same integer arithmetic on doubles
+ * (Lua 5.1 numbers are doubles, like JavaScript's, and every value stays below 2^53 exactly as in the
+ * TypeScript), the same `floorDiv` correction steps and the same evaluation order, so the differential
+ * tests can demand identical decisions.
  *
- * Calling convention (all scripts):
- *   ARGV[1] nowUs: -1 to read Redis `TIME` (production), or an explicit time in µs (the test-only path)
- *   ARGV[2] the time origin in epoch seconds: nowUs = (TIME.sec - origin) * 1e6 + TIME.usec
- *   ARGV[3] cost, ARGV[4] '1' when the take writes (allowed, consume and cost > 0 decided by the step)
- *   ARGV[5..] the algorithm's integer configuration
- * Reply: { allowed (0/1), never (0/1), remaining, waitUs, fullUs }: a StepResult's decision fields.
+ * The fragments live beside the TypeScript steps (src/rate-limit/lua/), so a change to a step and to its
+ * twin is one change; this module composes them. Fragments compose: a script is {@link LUA_PRELUDE} (arithmetic and the clock), the fragments it uses,
+ * and a body that calls them. Every decision function has the same signature, so a batch script can call
+ * many of them in one EVALSHA, in arrival order:
+ *
+ *     weir_<kind>(keyA, keyB, now, cost, write, p1, p2, p3, p4) -> { allowed, never, remaining, waitUs, fullUs }
+ *
+ * - keyA: the state key; keyB: the sliding log's total key (nil for the other algorithms).
+ * - now: µs since the time origin ({@link LUA_PRELUDE}'s `weir_now`); cost: an integer >= 0; write: a
+ *   boolean, true when an allowed take saves its state (consume and cost > 0).
+ * - p1..p4: the algorithm's integer parameters ({@link limitArgs}); they travel with every call, so one
+ *   store serves keys with different limits (tiers) and a reconfigured limiter needs no new script.
+ * - The reply is a StepResult's decision fields; errors come back as `redis.error_reply` tables.
+ *
+ * Refunds have the same shape (`weir_<kind>_refund(keyA, keyB, now, cost, p1..p4)`, replying like a peek
+ * after the refund): they give back up to `cost` units, never beyond full.
  *
  * State encodings (fresh state = absent key = all zeros, as in the steps):
  *   token bucket: a string "deficit lastUs"; GCRA: a string "tat"; counter: "index prev cur";
@@ -19,206 +30,191 @@
  * 2^53), never with Lua's `tostring`, which keeps only 14 significant digits.
  */
 
-/** floorDiv/ceilDiv/fmt exactly as algorithms.ts has them (exported for a direct test). */
-export const LUA_ARITHMETIC = `
-local function floorDiv(a, b)
-  local q = math.floor(a / b)
-  if q * b > a then return q - 1 end
-  if (q + 1) * b <= a then return q + 1 end
-  return q
-end
-local function ceilDiv(a, b)
-  return floorDiv(a + b - 1, b)
-end
-local function fmt(n)
-  return string.format('%.0f', n)
-end
-`;
+import { REFUND_FRAGMENTS } from '../../src/rate-limit/lua/refunds.js';
+import {
+  GCRA_FN,
+  LUA_ARITHMETIC,
+  LUA_PRELUDE,
+  SLIDING_COUNTER_FN,
+  SLIDING_LOG_FN,
+  TOKEN_BUCKET_FN,
+} from '../../src/rate-limit/lua/steps.js';
+import type { RateLimitAlgorithm } from '../../src/rate-limit/store.js';
+import { LOG_TOTAL_SUFFIX, stateKey } from './keys.js';
 
-const PRELUDE = `${LUA_ARITHMETIC}
-local now = tonumber(ARGV[1])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = (tonumber(t[1]) - tonumber(ARGV[2])) * 1000000 + tonumber(t[2])
-  if now < 0 then
-    return redis.error_reply('ERR weir: the Redis clock is before timeOriginSeconds')
-  end
-end
-local cost = tonumber(ARGV[3])
-local write = ARGV[4] == '1'
-`;
+export { LUA_ARITHMETIC, LUA_PRELUDE };
 
-/** ARGV[5..8]: capacity, unitsPerToken, unitsPerUs, capacityUnits. KEYS[1]: "deficit lastUs". */
-export const TOKEN_BUCKET_LUA = `${PRELUDE}
-local capacity = tonumber(ARGV[5])
-local unitsPerToken = tonumber(ARGV[6])
-local unitsPerUs = tonumber(ARGV[7])
-local capacityUnits = tonumber(ARGV[8])
-local deficit, lastUs = 0, 0
-local state = redis.call('GET', KEYS[1])
-if state then
-  local a, b = string.match(state, '^(%S+) (%S+)$')
-  deficit, lastUs = tonumber(a), tonumber(b)
-end
-local elapsed = now - lastUs
-if elapsed > 0 then
-  if elapsed >= ceilDiv(deficit, unitsPerUs) then
-    deficit = 0
-  else
-    deficit = deficit - elapsed * unitsPerUs
-  end
-end
-if cost > capacity then
-  return { 0, 1, floorDiv(capacityUnits - deficit, unitsPerToken), 0, ceilDiv(deficit, unitsPerUs) }
-end
-local after = deficit + cost * unitsPerToken
-if after <= capacityUnits then
-  local fullUs = ceilDiv(after, unitsPerUs)
-  if write then
-    redis.call('SET', KEYS[1], fmt(after) .. ' ' .. fmt(now), 'PX', fmt(ceilDiv(fullUs, 1000)))
-  end
-  return { 1, 0, floorDiv(capacityUnits - after, unitsPerToken), 0, fullUs }
-end
-return { 0, 0, floorDiv(capacityUnits - deficit, unitsPerToken), ceilDiv(after - capacityUnits, unitsPerUs), ceilDiv(deficit, unitsPerUs) }
-`;
+export type AlgorithmKind = RateLimitAlgorithm['config']['kind'];
 
-/** ARGV[5..8]: burst, ticksPerUs, intervalTicks, toleranceTicks. KEYS[1]: "tat" in ticks. */
-export const GCRA_LUA = `${PRELUDE}
-local burst = tonumber(ARGV[5])
-local ticksPerUs = tonumber(ARGV[6])
-local intervalTicks = tonumber(ARGV[7])
-local toleranceTicks = tonumber(ARGV[8])
-local nowTicks = now * ticksPerUs
-if nowTicks > 9007199254740991 then
-  return redis.error_reply('ERR weir: GCRA time in ticks exceeds 2^53; use a later timeOriginSeconds')
-end
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local base = math.max(tat, nowTicks)
-if cost > burst then
-  return { 0, 1, floorDiv(toleranceTicks - (base - nowTicks), intervalTicks), 0, ceilDiv(base - nowTicks, ticksPerUs) }
-end
-local nextTat = base + cost * intervalTicks
-local allowAt = nextTat - toleranceTicks
-if nowTicks >= allowAt then
-  local fullUs = ceilDiv(nextTat - nowTicks, ticksPerUs)
-  if write then
-    redis.call('SET', KEYS[1], fmt(nextTat), 'PX', fmt(ceilDiv(fullUs, 1000)))
-  end
-  return { 1, 0, floorDiv(toleranceTicks - (nextTat - nowTicks), intervalTicks), 0, fullUs }
-end
-return { 0, 0, floorDiv(toleranceTicks - (base - nowTicks), intervalTicks), ceilDiv(allowAt - nowTicks, ticksPerUs), ceilDiv(base - nowTicks, ticksPerUs) }
-`;
+/** One algorithm's Lua decision: a fragment defining `fn` (and `refundFn`), and how many keys it reads. */
+export interface LuaAlgorithm {
+  /** Lua source defining `fn` and `refundFn` as locals; include it after {@link LUA_PRELUDE}. */
+  readonly fragment: string;
+  /** The decision function's name. */
+  readonly fn: string;
+  /** The refund function's name. */
+  readonly refundFn: string;
+  /** 1, or 2 for the sliding log (state and total). */
+  readonly keyCount: 1 | 2;
+}
 
-/** ARGV[5..6]: limit, windowUs. KEYS[1]: "index prev cur". */
-export const SLIDING_COUNTER_LUA = `${PRELUDE}
-local limit = tonumber(ARGV[5])
-local w = tonumber(ARGV[6])
-local function counterFullUs(prev, cur, start)
-  if cur > 0 then return start + 2 * w - now end
-  if prev > 0 then return start + w - now end
-  return 0
-end
-local index, prevCount, curCount = 0, 0, 0
-local state = redis.call('GET', KEYS[1])
-if state then
-  local a, b, c = string.match(state, '^(%S+) (%S+) (%S+)$')
-  index, prevCount, curCount = tonumber(a), tonumber(b), tonumber(c)
-end
-local nowIndex = floorDiv(now, w)
-local prev, cur = 0, 0
-if nowIndex == index then
-  prev, cur = prevCount, curCount
-elseif nowIndex == index + 1 then
-  prev = curCount
-end
-local start = nowIndex * w
-local elapsed = now - start
-local budget = limit * w
-local never = cost > limit
-local weighted = prev * (w - elapsed) + (cur + cost) * w
-if (not never) and weighted <= budget then
-  local fullUs = counterFullUs(prev, cur + cost, start)
-  if write then
-    redis.call('SET', KEYS[1], fmt(nowIndex) .. ' ' .. fmt(prev) .. ' ' .. fmt(cur + cost), 'PX', fmt(ceilDiv(fullUs, 1000)))
-  end
-  return { 1, 0, floorDiv(budget - weighted, w), 0, fullUs }
-end
-local remaining = floorDiv(budget - prev * (w - elapsed) - cur * w, w)
-local fullUs = counterFullUs(prev, cur, start)
-if never then
-  return { 0, 1, remaining, 0, fullUs }
-end
-if cur + cost <= limit then
-  local at = w - floorDiv((limit - cur - cost) * w, prev)
-  if at < w then
-    return { 0, 0, remaining, start + at - now, fullUs }
-  end
-end
-local at = 0
-if cur ~= 0 then at = w - floorDiv((limit - cost) * w, cur) end
-if at < w then
-  return { 0, 0, remaining, start + w + at - now, fullUs }
-end
-return { 0, 0, remaining, start + 2 * w - now, fullUs }
-`;
+export const LUA_ALGORITHMS: Readonly<Record<AlgorithmKind, LuaAlgorithm>> = Object.freeze({
+  'token-bucket': {
+    fragment: TOKEN_BUCKET_FN + REFUND_FRAGMENTS['token-bucket'],
+    fn: 'weir_token_bucket',
+    refundFn: 'weir_token_bucket_refund',
+    keyCount: 1,
+  },
+  gcra: { fragment: GCRA_FN + REFUND_FRAGMENTS.gcra, fn: 'weir_gcra', refundFn: 'weir_gcra_refund', keyCount: 1 },
+  'sliding-window-counter': {
+    fragment: SLIDING_COUNTER_FN + REFUND_FRAGMENTS['sliding-window-counter'],
+    fn: 'weir_sliding_counter',
+    refundFn: 'weir_sliding_counter_refund',
+    keyCount: 1,
+  },
+  'sliding-window-log': {
+    fragment: SLIDING_LOG_FN + REFUND_FRAGMENTS['sliding-window-log'],
+    fn: 'weir_sliding_log',
+    refundFn: 'weir_sliding_log_refund',
+    keyCount: 2,
+  },
+});
 
 /**
- * ARGV[5..6]: limit, windowUs. KEYS[1]: ZSET of "timeUs:seq:cost" scored by timeUs (the log, oldest first);
- * KEYS[2]: the total cost of the ZSET's entries. Entries at or before now - windowUs have expired; they are
- * removed when the next allowed take writes (the step's `drop`). The total is rebuilt from the ZSET if the
- * two keys ever disagree on existence (e.g. one evicted under maxmemory).
+ * A single-decision script. Calling convention: KEYS[1] (and KEYS[2] for the log); ARGV[1] nowUs (-1:
+ * Redis `TIME`), ARGV[2] the time origin in epoch seconds, ARGV[3] cost, ARGV[4] '1' when the take writes,
+ * ARGV[5..8] the parameters.
  */
-export const SLIDING_LOG_LUA = `${PRELUDE}
-local limit = tonumber(ARGV[5])
-local w = tonumber(ARGV[6])
-local function costOf(member)
-  return tonumber(string.match(member, ':(%d+)$'))
-end
-local total = 0
-local stored = redis.call('GET', KEYS[2])
-if stored and redis.call('EXISTS', KEYS[1]) == 1 then
-  total = tonumber(stored)
-else
-  local all = redis.call('ZRANGE', KEYS[1], 0, -1)
-  for n = 1, #all do total = total + costOf(all[n]) end
-end
-local horizon = now - w
-local live = total
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', fmt(horizon))
-for n = 1, #expired do live = live - costOf(expired[n]) end
-local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-local fullUs = 0
-if newest[2] and tonumber(newest[2]) > horizon then
-  fullUs = tonumber(newest[2]) + w - now
-end
-local never = cost > limit
-if (not never) and live + cost <= limit then
-  if cost > 0 then fullUs = w end
-  if write then
-    if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', fmt(horizon)) end
-    local at = fmt(now)
-    local seq = redis.call('ZCOUNT', KEYS[1], at, at)
-    local ttl = fmt(ceilDiv(fullUs, 1000))
-    redis.call('ZADD', KEYS[1], at, at .. ':' .. seq .. ':' .. fmt(cost))
-    redis.call('PEXPIRE', KEYS[1], ttl)
-    redis.call('SET', KEYS[2], fmt(live + cost), 'PX', ttl)
-  end
-  return { 1, 0, limit - live - cost, 0, fullUs }
-end
-if never then
-  return { 0, 1, limit - live, 0, fullUs }
-end
--- Wait for the oldest live entries to expire until the take fits. Every entry costs >= 1, so at most
--- (live + cost - limit) entries are needed: the read is bounded by the excess, not by the limit.
-local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. fmt(horizon), '+inf', 'WITHSCORES', 'LIMIT', 0, fmt(live + cost - limit))
-local left = live
-local n = -1
-while left + cost > limit do
-  n = n + 2
-  left = left - costOf(oldest[n])
-end
-return { 0, 0, limit - live, tonumber(oldest[n + 1]) + w - now, fullUs }
+function takeScriptOf(kind: AlgorithmKind): string {
+  const a = LUA_ALGORITHMS[kind];
+  return `${LUA_PRELUDE}${a.fragment}
+local now, err = weir_now(ARGV[1], ARGV[2])
+if not now then return err end
+return ${a.fn}(KEYS[1], KEYS[2], now, tonumber(ARGV[3]), ARGV[4] == '1', tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
 `;
+}
+
+/** A refund script: the take script's convention without the write flag (ARGV[4] is ignored). */
+function refundScriptOf(kind: AlgorithmKind): string {
+  const a = LUA_ALGORITHMS[kind];
+  return `${LUA_PRELUDE}${a.fragment}
+local now, err = weir_now(ARGV[1], ARGV[2])
+if not now then return err end
+return ${a.refundFn}(KEYS[1], KEYS[2], now, tonumber(ARGV[3]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
+`;
+}
+
+/** Full single-decision scripts, one per algorithm (the convention of {@link takeCall}). */
+export const TAKE_SCRIPTS: Readonly<Record<AlgorithmKind, string>> = Object.freeze({
+  'token-bucket': takeScriptOf('token-bucket'),
+  gcra: takeScriptOf('gcra'),
+  'sliding-window-counter': takeScriptOf('sliding-window-counter'),
+  'sliding-window-log': takeScriptOf('sliding-window-log'),
+});
+
+export const REFUND_SCRIPTS: Readonly<Record<AlgorithmKind, string>> = Object.freeze({
+  'token-bucket': refundScriptOf('token-bucket'),
+  gcra: refundScriptOf('gcra'),
+  'sliding-window-counter': refundScriptOf('sliding-window-counter'),
+  'sliding-window-log': refundScriptOf('sliding-window-log'),
+});
+
+/** The whole scripts under their former names (same calling convention as {@link takeCall}). */
+export const TOKEN_BUCKET_LUA = TAKE_SCRIPTS['token-bucket'];
+export const GCRA_LUA = TAKE_SCRIPTS.gcra;
+export const SLIDING_COUNTER_LUA = TAKE_SCRIPTS['sliding-window-counter'];
+export const SLIDING_LOG_LUA = TAKE_SCRIPTS['sliding-window-log'];
+
+/**
+ * A batch script for one algorithm: KEYS holds `keyCount` keys per decision; ARGV[1] nowUs, ARGV[2] the
+ * origin, then 6 values per decision (cost, write '1'/'0', p1..p4; unused parameters are '0'). Replies one
+ * decision table per decision, in order; all decisions of a batch read the same `TIME`. A decision that
+ * fails (an error reply) fails alone: its slot holds `{ -1, message }`.
+ */
+export function batchScript(kind: AlgorithmKind): string {
+  const a = LUA_ALGORITHMS[kind];
+  const keyB = a.keyCount === 2 ? 'KEYS[k + 1]' : 'nil';
+  return `${LUA_PRELUDE}${a.fragment}
+local now, err = weir_now(ARGV[1], ARGV[2])
+if not now then return err end
+local out = {}
+local n = (#ARGV - 2) / 6
+for i = 0, n - 1 do
+  local j = 3 + i * 6
+  local k = 1 + i * ${a.keyCount}
+  local r = ${a.fn}(KEYS[k], ${keyB}, now, tonumber(ARGV[j]), ARGV[j + 1] == '1', tonumber(ARGV[j + 2]), tonumber(ARGV[j + 3]), tonumber(ARGV[j + 4]), tonumber(ARGV[j + 5]))
+  if r.err then r = { -1, r.err } end
+  out[#out + 1] = r
+end
+return out
+`;
+}
+
+/** The integer parameters p1..p4 of an algorithm, as its Lua function takes them (unused ones are 0). */
+export function limitArgs(algorithm: RateLimitAlgorithm): [number, number, number, number] {
+  const c = algorithm.config;
+  switch (c.kind) {
+    case 'token-bucket':
+      return [c.capacity, c.unitsPerToken, c.unitsPerUs, c.capacityUnits];
+    case 'gcra':
+      return [c.burst, c.ticksPerUs, c.intervalTicks, c.toleranceTicks];
+    default:
+      return [c.limit, c.windowUs, 0, 0];
+  }
+}
+
+/** What to send: EVALSHA of `script` (by its hash) with these keys and args. */
+export interface ScriptCall {
+  readonly script: string;
+  readonly keys: string[];
+  readonly args: (string | number)[];
+}
+
+/** The Redis keys of `key` under `prefix` for an algorithm of `kind` (one, or two for the sliding log). */
+export function keysFor(kind: AlgorithmKind, prefix: string, key: string): string[] {
+  const state = stateKey(prefix, key);
+  return LUA_ALGORITHMS[kind].keyCount === 2 ? [state, state + LOG_TOTAL_SUFFIX] : [state];
+}
+
+/**
+ * The call for one take: `nowUs` -1 reads Redis `TIME` (production) or an explicit µs time (tests);
+ * `limits` are the parameters for this call (a tier, or the limiter's current configuration).
+ */
+export function takeCall(
+  limits: RateLimitAlgorithm,
+  prefix: string,
+  key: string,
+  cost: number,
+  consume: boolean,
+  nowUs: number,
+  originSeconds: number,
+): ScriptCall {
+  const kind = limits.config.kind;
+  const p = limitArgs(limits);
+  return {
+    script: TAKE_SCRIPTS[kind],
+    keys: keysFor(kind, prefix, key),
+    args: [nowUs, originSeconds, cost, consume && cost > 0 ? 1 : 0, p[0], p[1], p[2], p[3]],
+  };
+}
+
+/** The call for one refund of up to `cost` units (atomic; never beyond full). Replies like a peek after it. */
+export function refundCall(
+  limits: RateLimitAlgorithm,
+  prefix: string,
+  key: string,
+  cost: number,
+  nowUs: number,
+  originSeconds: number,
+): ScriptCall {
+  const kind = limits.config.kind;
+  const p = limitArgs(limits);
+  return {
+    script: REFUND_SCRIPTS[kind],
+    keys: keysFor(kind, prefix, key),
+    args: [nowUs, originSeconds, cost, 0, p[0], p[1], p[2], p[3]],
+  };
+}
 
 /** A script that does nothing but answer: the floor the benchmarks compare against. */
 export const NOOP_LUA = `return 1`;

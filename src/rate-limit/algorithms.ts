@@ -122,6 +122,8 @@ export function tokenBucketStep(
     if (elapsed >= ceilDiv(deficit, c.unitsPerUs)) deficit = 0;
     else deficit -= elapsed * c.unitsPerUs;
   }
+  // Never more than empty: state written under larger limits (a tier change, a reconfiguration) is clamped.
+  if (deficit > c.capacityUnits) deficit = c.capacityUnits;
   out.drop = 0;
   if (cost > c.capacity) {
     out.allowed = false;
@@ -164,6 +166,8 @@ export interface GcraConfig {
 
 export function gcraStep(tat: number, nowUs: number, cost: number, c: GcraConfig, out: StepResult): void {
   const now = nowUs * c.ticksPerUs;
+  // Never more than empty: state written under other limits (a tier change, a reconfiguration) is clamped.
+  if (tat > now + c.toleranceTicks) tat = now + c.toleranceTicks;
   const base = Math.max(tat, now);
   out.drop = 0;
   if (cost > c.burst) {

@@ -13,8 +13,8 @@ import { type Call, CONTINUE, type Directive, STAGE_RATE_LIMIT, type Stage } fro
 import { createPolicy, type Policy } from '../core/policy.js';
 import { sleep, untilAborted } from '../core/signal.js';
 import { checkClock, checkFunction, checkMs, checkOptions, show } from '../core/validate.js';
-import { checkCost, DEFAULT_KEY, type RateLimiter } from './limiter.js';
-import type { RateLimitDecision } from './store.js';
+import { checkCost, checkRateLimiter, DEFAULT_KEY, type RateLimiter } from './limiter.js';
+import type { RateLimitDecision, RateLimitDecisionReason } from './store.js';
 
 /** A rate limit's key: a fixed string, or a function of the call's arguments that returns it. */
 export type KeyOption = string | ((...args: any[]) => string);
@@ -34,7 +34,7 @@ export interface RateLimitOptions {
 
 export interface RateLimitEvents {
   /** A call was refused. */
-  rejected: { key: string; cost: number; retryAfterMs: number; reason: 'limit' | 'cost-exceeds-limit' };
+  rejected: { key: string; cost: number; retryAfterMs: number; reason: RateLimitDecisionReason };
   /** A call is waiting `waitMs` for capacity. */
   waiting: { key: string; cost: number; waitMs: number };
 }
@@ -71,7 +71,7 @@ class RateLimitStage implements Stage {
     const cost = typeof this.cost === 'number' ? this.cost : costOf(this.applyTo(this.cost, call));
     const sync = this.limiter.bound.takeSync;
     if (sync !== undefined) {
-      const decision = sync(key, cost, true);
+      const decision = sync(key, cost, true, this.limiter.limitsFor(key));
       return decision.allowed ? undefined : this.refused(call, key, cost, decision, this.clock.now());
     }
     return this.takeAsync(call, key, cost);
@@ -81,13 +81,17 @@ class RateLimitStage implements Stage {
     return CONTINUE;
   }
 
+  private take(key: string, cost: number): Promise<RateLimitDecision> {
+    return this.limiter.bound.take(key, cost, true, this.limiter.limitsFor(key));
+  }
+
   private applyTo(fn: Function, call: Call): unknown {
     return call.args === undefined ? fn() : fn.apply(call.thisArg, call.args);
   }
 
   private async takeAsync(call: Call, key: string, cost: number): Promise<void> {
     // A store's round trip cannot be cancelled, but the call can stop waiting for it at once.
-    const decision = await untilAborted(this.limiter.bound.take(key, cost, true), call.signal);
+    const decision = await untilAborted(this.take(key, cost), call.signal);
     if (decision.allowed) return;
     const outcome = this.refused(call, key, cost, decision, this.clock.now());
     if (outcome instanceof Promise) return outcome;
@@ -118,7 +122,7 @@ class RateLimitStage implements Stage {
     for (;;) {
       if (this.events.has('waiting')) this.events.emit('waiting', { key, cost, waitMs });
       await sleep(this.clock, waitMs, signal);
-      const decision = await untilAborted(this.limiter.bound.take(key, cost, true), signal);
+      const decision = await untilAborted(this.take(key, cost), signal);
       if (decision.allowed) return;
       const now = this.clock.now();
       // A timer may fire a hair early: a retry of 0 would spin, so wait at least 1 ms.
@@ -131,10 +135,7 @@ class RateLimitStage implements Stage {
 /** Admits calls within `limiter`'s limit for their key; rejects (or waits, with `wait`) otherwise. */
 export function rateLimit(limiter: RateLimiter, options: RateLimitOptions = {}): RateLimitPolicy {
   const where = 'rateLimit';
-  const bound = (limiter as Partial<RateLimiter> | null)?.bound;
-  if (typeof bound?.take !== 'function') {
-    throw new TypeError(`${where}: expected a limiter (tokenBucket, slidingWindow or gcra), got ${show(limiter)}`);
-  }
+  checkRateLimiter(where, 'the first argument', limiter);
   checkOptions(where, options, OPTIONS);
   const key: KeyOption =
     options.key === undefined

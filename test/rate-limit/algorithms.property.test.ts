@@ -151,7 +151,10 @@ describe('gcra', () => {
         for (const op of ops) {
           clockA.advance(op.advance);
           clockB.advance(op.advance);
-          expect(a.takeSync!(op.key, op.cost)).toEqual(b.takeSync!(op.key, op.cost));
+          // Every field but `limits`, which names each limiter's own algorithm.
+          const { limits: _a, ...fromGcra } = a.takeSync!(op.key, op.cost);
+          const { limits: _b, ...fromBucket } = b.takeSync!(op.key, op.cost);
+          expect(fromGcra).toEqual(fromBucket);
         }
       }),
       { numRuns: 200 },

@@ -2,7 +2,8 @@
  * The pure steps over a plain Map that forgets nothing (times in µs): the model the memory store (its
  * model-based test) and the Redis Lua twins (their differential test) are both held to.
  */
-import { type AlgorithmConfig, runFixedStep, StepResult, slidingLogStep } from '../../src/index.js';
+import { StepResult, slidingLogStep } from '../../src/rate-limit/algorithms.js';
+import { type AlgorithmConfig, runFixedStep } from '../../src/rate-limit/store.js';
 
 export class PureStepModel {
   readonly fixed = new Map<string, number[]>();

@@ -4,16 +4,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import {
-  type AlgorithmConfig,
-  gcra,
-  type LogView,
-  runFixedStep,
-  StepResult,
-  slidingLogStep,
-  slidingWindow,
-  tokenBucket,
-} from '../../src/index.js';
+import { gcra, slidingWindow, tokenBucket } from '../../src/index.js';
+import { type LogView, StepResult, slidingLogStep } from '../../src/rate-limit/algorithms.js';
+import { type AlgorithmConfig, runFixedStep } from '../../src/rate-limit/store.js';
 import { IdealBucket } from './reference.js';
 
 const rate = fc.record({ num: fc.integer({ min: 1, max: 32 }), den: fc.integer({ min: 1, max: 12 }) });

@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { gcra, memoryStore, type RateLimiter, slidingWindow, tokenBucket, VirtualClock } from '../../src/index.js';
-import type { MemoryTable } from '../../src/rate-limit/store.js';
+import type { MemoryTable } from '../../src/rate-limit/memory.js';
 import { PureStepModel } from './pure-step-model.js';
 
 const table = (limiter: RateLimiter) => limiter.bound as MemoryTable;

@@ -14,8 +14,9 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { redisStore } from '../../adapters/redis/index.js';
 import { LUA_ARITHMETIC } from '../../adapters/redis/scripts.js';
-import { gcra, type RateLimiter, type StepResult, slidingWindow, toDecision, tokenBucket } from '../../src/index.js';
-import { ceilDiv, floorDiv } from '../../src/rate-limit/algorithms.js';
+import { gcra, type RateLimiter, slidingWindow, tokenBucket } from '../../src/index.js';
+import { ceilDiv, floorDiv, type StepResult } from '../../src/rate-limit/algorithms.js';
+import { toDecision } from '../../src/rate-limit/store.js';
 import { RedisProcess, redisAvailable } from '../helpers/redis-server.js';
 import { connect, disconnectAll, freshPrefix, Model, redisOf } from './support.js';
 
