@@ -2,12 +2,13 @@ import { type BatchObservableCallback, type MeterProvider, metrics } from '@open
 import type { BulkheadPolicy } from '../../src/bulkhead/bulkhead.js';
 import type { CircuitBreakerPolicy } from '../../src/circuit-breaker/circuit-breaker.js';
 import { type Clock, systemClock } from '../../src/core/clock.js';
-import type { AnyPolicy } from '../../src/core/policy.js';
+import type { AnyPolicy, FallbackOf, Policy } from '../../src/core/policy.js';
 import { checkBoolean, checkClock, checkOptions, isUnset, show } from '../../src/core/validate.js';
 import type { RateLimitPolicy } from '../../src/rate-limit/policy.js';
 import { METER_NAME } from './conventions.js';
 import { HttpTracker } from './http.js';
 import { createInstruments, type Instruments, observables } from './instruments.js';
+import { measured } from './measure.js';
 import { type RedisStoreLike, StoreTracker } from './store.js';
 import {
   BreakerTracker,
@@ -38,6 +39,12 @@ export interface InstrumentOptions {
 export interface Instrumentation {
   /** Instruments more policies or stores (each once: a second time throws). */
   add(...targets: Instrumentable[]): this;
+  /**
+   * `policy` (built-in, composed or made with `definePolicy`) behind a stage that records each call's
+   * duration and outcome on `weir.policy.call.duration`; use the returned policy in its place. Costs a
+   * histogram record per call, so measure the pipelines whose latency you chart.
+   */
+  measure<P extends AnyPolicy>(policy: P): Policy<{}, FallbackOf<P>>;
   /** Unsubscribes every listener and stops reporting; the policies cost nothing again. */
   stop(): void;
 }
@@ -54,6 +61,22 @@ function nameOf(target: { name?: unknown }, type: string, fallbackIndex: number)
   // A policy is a function: before names existed its own `name` was the wrapper's.
   if (typeof name === 'string' && name !== '' && name !== 'decorate') return name;
   return `${type}-${fallbackIndex}`;
+}
+
+/** A built-in policy's family, told by its members (a fallback, which has none, by its one event). */
+function builtInFamily(policy: AnyPolicy & Record<string, unknown>): string | undefined {
+  if (typeof policy.family === 'string' || Array.isArray(policy.policies)) return undefined;
+  if (typeof policy.isolate === 'function') return 'circuit-breaker';
+  if (typeof policy.maxAttempts === 'number') return 'retry';
+  if (typeof policy.maxQueue === 'number') return 'bulkhead';
+  if (typeof policy.timeoutMs === 'number') return 'timeout';
+  if (typeof policy.limiter === 'object' && policy.limiter !== null) return 'rate-limit';
+  try {
+    policy.on('fallback', () => {})();
+    return 'fallback';
+  } catch {
+    return undefined;
+  }
 }
 
 function isStore(target: unknown): target is RedisStoreLike {
@@ -90,48 +113,66 @@ class WeirInstrumentation implements Instrumentation {
     return this;
   }
 
-  private addOne(target: unknown, index: number): void {
+  private addOne(target: unknown, index: number, nested = false): void {
     const parts = (target as { policies?: unknown } | null)?.policies;
     if (typeof target === 'function' && Array.isArray(parts)) {
       // A composition: its parts are the policies that emit events.
-      for (const part of parts) this.addOne(part, index);
+      for (const part of parts) this.addOne(part, index, true);
       return;
-    }
-    if (typeof target !== 'function' && !isStore(target)) {
-      throw new TypeError(`${WHERE}: argument ${index} is not a weir policy or Redis store, got ${show(target)}`);
     }
     if (this.trackers.has(target as object)) {
       throw new Error(`${WHERE}: ${show(target)} is instrumented already (a policy reports once)`);
     }
-    this.trackers.set(target as object, this.track(target));
+    const tracker = this.track(target);
+    if (tracker !== undefined) this.trackers.set(target as object, tracker);
+    // A custom policy or a foreign executor inside a composition has no events weir knows: measure() it.
+    else if (!nested) {
+      throw new TypeError(
+        `${WHERE}: argument ${index} is not a built-in weir policy or a Redis store (measure() observes any policy), got ${show(target)}`,
+      );
+    }
   }
 
-  private track(target: unknown): Tracker {
+  private track(target: unknown): Tracker | undefined {
     const { instruments } = this;
     if (isStore(target)) {
       const name = target.name ?? target.prefix;
       return new StoreTracker(instruments, typeof name === 'string' ? name : `redis-store-${++this.unnamed}`, target);
     }
+    if (typeof target !== 'function') return undefined;
     const policy = target as AnyPolicy & Record<string, unknown>;
+    const type = builtInFamily(policy);
+    const name = nameOf(policy, type ?? 'policy', ++this.unnamed);
     const on = policy.on as never;
-    const named = (type: string) => nameOf(policy as { name?: unknown }, type, ++this.unnamed);
-    if (typeof policy.isolate === 'function') {
-      return new BreakerTracker(instruments, named('circuit-breaker'), policy as unknown as CircuitBreakerPolicy, this.clock);
+    switch (type) {
+      case 'circuit-breaker':
+        return new BreakerTracker(instruments, name, policy as unknown as CircuitBreakerPolicy, this.clock);
+      case 'retry':
+        return new RetryTracker(instruments, name, on);
+      case 'bulkhead':
+        return new BulkheadTracker(instruments, name, policy as unknown as BulkheadPolicy);
+      case 'timeout':
+        return new TimeoutTracker(instruments, name, on);
+      case 'rate-limit':
+        return new RateLimitTracker(instruments, name, policy as unknown as RateLimitPolicy);
+      case 'fallback':
+        return new FallbackTracker(instruments, name, on);
+      default:
+        return undefined;
     }
-    if (typeof policy.maxAttempts === 'number') return new RetryTracker(instruments, named('retry'), on);
-    if (typeof policy.maxQueue === 'number') {
-      return new BulkheadTracker(instruments, named('bulkhead'), policy as unknown as BulkheadPolicy);
+  }
+
+  measure<P extends AnyPolicy>(policy: P): Policy<{}, FallbackOf<P>> {
+    if (this.stopped) throw new Error(`${WHERE}: measure() after stop()`);
+    if (typeof policy !== 'function' || typeof policy.execute !== 'function') {
+      throw new TypeError(`${WHERE}: measure() expects a weir policy, got ${show(policy)}`);
     }
-    if (typeof policy.timeoutMs === 'number') return new TimeoutTracker(instruments, named('timeout'), on);
-    if (typeof policy.limiter === 'object' && policy.limiter !== null) {
-      return new RateLimitTracker(instruments, named('rate-limit'), policy as unknown as RateLimitPolicy);
-    }
-    try {
-      // A fallback has no members; its one event tells it apart.
-      return new FallbackTracker(instruments, named('fallback'), on);
-    } catch {
-      throw new TypeError(`${WHERE}: ${show(target)} is not a policy weir/otel knows how to observe`);
-    }
+    const target = policy as P & Record<string, unknown>;
+    const type = Array.isArray(target.policies)
+      ? 'compose'
+      : (builtInFamily(target) ?? (typeof target.family === 'string' ? target.family : 'policy'));
+    const name = nameOf(target, type, ++this.unnamed);
+    return measured(policy, name, type, this.instruments.callDuration, this.clock);
   }
 
   stop(): void {
