@@ -1,6 +1,7 @@
 export * from './bulkhead/index.js';
 export * from './circuit-breaker/index.js';
 export { type Clock, systemClock, type TimerHandle, VirtualClock, type VirtualClockOptions } from './core/clock.js';
+export { type CallView, type CustomPolicy, definePolicy, type PolicyDefinition } from './core/define.js';
 export {
   BulkheadFullError,
   type BulkheadRejectReason,
@@ -25,6 +26,9 @@ export {
   type WeirErrorCode,
 } from './core/errors.js';
 export {
+  type ChannelMessage,
+  channelName,
+  type EventInfo,
   type EventMap,
   type Listener,
   type ListenerErrorHandler,
@@ -32,7 +36,7 @@ export {
   setListenerErrorHandler,
 } from './core/events.js';
 export type { PolicyContext } from './core/pipeline.js';
-export { type AnyPolicy, compose, type FallbackOf, type Policy } from './core/policy.js';
+export { type AnyPolicy, compose, type Executor, type FallbackOf, type Policy } from './core/policy.js';
 export { sleep } from './core/signal.js';
 export { type FallbackEvents, type FallbackOptions, type FallbackPolicy, fallback } from './fallback/fallback.js';
 export * from './rate-limit/index.js';

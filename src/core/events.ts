@@ -6,10 +6,32 @@
  * policy run anything again: the error goes to the listener-error handler ({@link setListenerErrorHandler}),
  * which by default emits a process warning.
  */
-import { emitWarning } from './runtime.js';
+import { diagnosticsChannel, emitWarning, type DiagnosticsChannel as PublishChannel } from './runtime.js';
 
-export type Listener<T> = (event: T) => void;
+/**
+ * An event listener: `event` is the payload; `info` says which policy emitted it. A listener that throws,
+ * or returns a promise that rejects, is reported the same way (see {@link setListenerErrorHandler}).
+ */
+export type Listener<T> = (event: T, info: EventInfo) => void;
 export type EventMap = Record<string, any>;
+
+/** Which policy emitted an event, and what the event is called. One frozen object per policy and event. */
+export interface EventInfo {
+  /** The emitting policy's `name` (given, or derived as `<family>-<n>`). */
+  readonly policy: string;
+  /** The policy's family: `timeout`, `retry`, `circuit-breaker`, ... or a custom policy's. */
+  readonly family: string;
+  /** The event's name, as passed to `on`. */
+  readonly event: string;
+}
+
+/**
+ * The message published on an event's diagnostics channel (`weir:<family>:<event in kebab-case>`), e.g.
+ * `weir:circuit-breaker:state-change`: the policy, the event and the payload the listeners get.
+ */
+export interface ChannelMessage<T = unknown> extends EventInfo {
+  readonly payload: T;
+}
 
 export interface ListenerErrorInfo {
   /** The event whose listener threw. */
@@ -47,16 +69,39 @@ function reportListenerError(error: unknown, event: string): void {
   }
 }
 
+function reportRejection(this: string, error: unknown): void {
+  reportListenerError(error, this);
+}
+
+const UNNAMED: EventInfo = Object.freeze({ policy: '', family: '', event: '' });
+
 export class Emitter<E extends EventMap> {
   // Listener arrays are replaced, never mutated, so an emit in progress is unaffected by on/off.
   private readonly lists: { [K in keyof E]?: readonly Listener<E[K]>[] } = {};
   /** Subscribed listeners in all: with none (the usual case) `has` and `emit` cost one field read. */
   private count = 0;
+  /** Per event, its info object (set by {@link attach}). */
+  private infos: Record<string, EventInfo> | undefined = undefined;
+  /** Per event, its diagnostics channel (set by {@link attach} where `diagnostics_channel` exists). */
+  private channels: Record<string, PublishChannel> | undefined = undefined;
 
   constructor(private readonly names: ReadonlySet<string>) {}
 
+  /**
+   * Names the policy this emitter belongs to (its events then carry `policy` and `family`) and opens one
+   * diagnostics channel per event. Called once, by the policy factory.
+   */
+  attach(family: string, policy: string): void {
+    const infos: Record<string, EventInfo> = {};
+    for (const event of this.names) infos[event] = Object.freeze({ policy, family, event });
+    this.infos = infos;
+    this.channels = eventChannels(family, this.names);
+  }
+
   has<K extends keyof E>(event: K): boolean {
-    return this.count !== 0 && this.lists[event] !== undefined;
+    if (this.count !== 0 && this.lists[event] !== undefined) return true;
+    const channels = this.channels;
+    return channels !== undefined && (channels[event as string] as PublishChannel).hasSubscribers;
   }
 
   on<K extends keyof E & string>(event: K, listener: Listener<E[K]>): () => void {
@@ -83,15 +128,48 @@ export class Emitter<E extends EventMap> {
   }
 
   emit<K extends keyof E & string>(event: K, payload: E[K]): void {
-    if (this.count === 0) return;
-    const list = this.lists[event];
-    if (list === undefined) return;
-    for (let i = 0; i < list.length; i++) {
-      try {
-        (list[i] as Listener<E[K]>)(payload);
-      } catch (error) {
-        reportListenerError(error, event);
+    const list = this.count === 0 ? undefined : this.lists[event];
+    if (list !== undefined) {
+      const info = this.infos?.[event] ?? UNNAMED;
+      for (let i = 0; i < list.length; i++) {
+        try {
+          const result = (list[i] as Listener<E[K]>)(payload, info);
+          if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+            Promise.resolve(result).then(undefined, reportRejection.bind(event));
+          }
+        } catch (error) {
+          reportListenerError(error, event);
+        }
       }
     }
+    const channel = this.channels?.[event];
+    if (channel?.hasSubscribers === true) {
+      const info = (this.infos as Record<string, EventInfo>)[event] as EventInfo;
+      // A subscriber that throws is diagnostics_channel's to report (Node: an uncaught exception on the
+      // next tick); the call that emitted goes on unchanged.
+      channel.publish({ policy: info.policy, family: info.family, event, payload } satisfies ChannelMessage<E[K]>);
+    }
   }
+}
+
+// --- diagnostics_channel ----------------------------------------------------------------------------------
+
+/** `stateChange` -> `state-change`. */
+export function kebab(event: string): string {
+  return event.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
+
+/** The channel name of a family's event: `weir:<family>:<event in kebab-case>`. */
+export function channelName(family: string, event: string): string {
+  return `weir:${family}:${kebab(event)}`;
+}
+
+function eventChannels(family: string, names: ReadonlySet<string>): Record<string, PublishChannel> | undefined {
+  const channels: Record<string, PublishChannel> = {};
+  for (const event of names) {
+    const channel = diagnosticsChannel(channelName(family, event));
+    if (channel === undefined) return undefined;
+    channels[event] = channel;
+  }
+  return channels;
 }

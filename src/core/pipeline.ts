@@ -8,6 +8,9 @@
  *   synchronously (the fast path), a native `Promise<void>` to admit once it resolves (a queue, a wait for
  *   tokens; it rejects to refuse, and it must reject promptly when `call.signal` aborts), or any other value
  *   to refuse at once with that value as the error. It may keep per-call state in `call.slots[slot]`.
+ *   It may also answer the call itself (a cache hit, a joined in-flight call): set `call.ok`/`call.value`
+ *   (a value or a promise of one) and `call.answered`, then admit; the stages inside it and the function
+ *   do not run, and the answer is awaited as the function's result would be.
  * - `exit(call, slot)` runs innermost first, only for stages whose `enter` admitted. It reads and may
  *   replace the outcome (`call.ok`, `call.value`) and returns a directive:
  *   `CONTINUE`; `RETRY` (set `call.pending` to an abortable wait, or leave it undefined, and the executor
@@ -16,30 +19,15 @@
  * - Stages never throw to signal a rejection and never emit events inside the user function's `try`, so a
  *   throwing listener can neither change an outcome nor re-run a call.
  */
-import { ignore, neverAborted } from './signal.js';
+import { contextAt, type PolicyContext, type SignalScope, signalOf } from './context.js';
+import { type AbortFanout, ignore, watchAbort } from './signal.js';
+
+export type { PolicyContext, SignalScope } from './context.js';
 
 export const CONTINUE = 0;
 export const RETRY = 1;
 export const AWAIT = 2;
 export type Directive = typeof CONTINUE | typeof RETRY | typeof AWAIT;
-
-/** What the wrapped function sees of a call when it asks for a context. */
-export interface PolicyContext {
-  /** Aborts when the caller's signal aborts or a timeout expires; pass it to the work you start. */
-  readonly signal: AbortSignal;
-  /** 1 for the first call, 2 for the first retry, and so on. */
-  readonly attempt: number;
-}
-
-/**
- * A signal that is created only when somebody reads it: `new AbortController().signal` costs microseconds
- * on Node 20, far more than a call, so timeouts hand out scopes and materialize a signal on demand.
- */
-export interface SignalScope {
-  readonly signal: AbortSignal;
-  readonly aborted: boolean;
-  readonly reason: unknown;
-}
 
 export interface Stage {
   /**
@@ -48,6 +36,14 @@ export interface Stage {
    * of six policy kinds would otherwise make one shared call site megamorphic (tens of ns per call).
    */
   readonly kind?: number;
+  /**
+   * Whether the stage keeps state shared by the calls through it (a breaker's window, a bulkhead's slots,
+   * a limiter's tokens): such a stage may appear only once in a composition. Built-in families are
+   * classified by `kind` when this is absent (see {@link isStateful}).
+   */
+  readonly stateful?: boolean;
+  /** The name of the policy the stage belongs to, for messages. */
+  readonly policyName?: string;
   enter(call: Call, slot: number): unknown;
   exit(call: Call, slot: number): Directive;
 }
@@ -59,6 +55,17 @@ export const STAGE_RETRY = 3;
 export const STAGE_CIRCUIT_BREAKER = 4;
 export const STAGE_RATE_LIMIT = 5;
 export const STAGE_BULKHEAD = 6;
+/** A stage made by `definePolicy`. */
+export const STAGE_CUSTOM = 7;
+/** An opaque executor (any object with `execute(fn, signal)`) that runs the stages inside it. */
+export const STAGE_NESTED = 8;
+
+/** Whether `stage` keeps state shared by its calls, so that it may not appear twice in one composition. */
+export function isStateful(stage: Stage): boolean {
+  if (stage.stateful !== undefined) return stage.stateful;
+  const kind = stage.kind;
+  return kind === STAGE_CIRCUIT_BREAKER || kind === STAGE_BULKHEAD || kind === STAGE_RATE_LIMIT;
+}
 
 function enterStage(stage: Stage, call: Call, slot: number): unknown {
   switch (stage.kind) {
@@ -73,6 +80,8 @@ function enterStage(stage: Stage, call: Call, slot: number): unknown {
     case STAGE_RATE_LIMIT:
       return stage.enter(call, slot);
     case STAGE_BULKHEAD:
+      return stage.enter(call, slot);
+    case STAGE_CUSTOM:
       return stage.enter(call, slot);
     default:
       return stage.enter(call, slot);
@@ -92,6 +101,8 @@ function exitStage(stage: Stage, call: Call, slot: number): Directive {
     case STAGE_RATE_LIMIT:
       return stage.exit(call, slot);
     case STAGE_BULKHEAD:
+      return stage.exit(call, slot);
+    case STAGE_CUSTOM:
       return stage.exit(call, slot);
     default:
       return stage.exit(call, slot);
@@ -118,6 +129,10 @@ export class Call {
   interruptible = 0;
   /** Rejects the current interruptible await at once (a no-op once that await has settled). */
   interrupt: ((reason: unknown) => void) | undefined = undefined;
+  /** Set by a stage that answered the call itself in `enter` (see the stage contract). */
+  answered = false;
+  /** The caller's signal's shared listener, while this call watches it. */
+  watching: AbortFanout | undefined = undefined;
 
   constructor(
     readonly fn: Function,
@@ -155,27 +170,9 @@ export class Call {
 
 const EMPTY: unknown[] = [];
 
-/** The signal at a depth: the innermost timeout's, else the caller's, else one that never aborts. */
-function signalOf(scope: SignalScope | undefined, outer: AbortSignal | undefined): AbortSignal {
-  return scope === undefined ? (outer ?? neverAborted) : scope.signal;
-}
-
-/**
- * The context handed to the function: a snapshot of the call's depth, its signal materialized on first
- * read. A plain object with an own, enumerable `signal` getter, so that spreading or copying it keeps both.
- */
-function attemptContext(scope: SignalScope | undefined, outer: AbortSignal | undefined, attempt: number): PolicyContext {
-  return {
-    attempt,
-    get signal(): AbortSignal {
-      return signalOf(scope, outer);
-    },
-  };
-}
-
 /** The per-call context at the call's current depth (for stages that hand it on, e.g. to a fallback). */
 export function contextOf(call: Call): PolicyContext {
-  return attemptContext(call.scope, call.outer, call.attempt);
+  return contextAt(call.scope, call.outer, call.attempt);
 }
 
 function invoke(call: Call): unknown {
@@ -183,10 +180,15 @@ function invoke(call: Call): unknown {
     case MODE_ARGS:
       return call.fn.apply(call.thisArg, call.args);
     case MODE_CONTEXT:
-      return call.fn(attemptContext(call.scope, call.outer, call.attempt));
+      return call.fn(contextAt(call.scope, call.outer, call.attempt));
     default:
-      return call.fn.call(call.thisArg, attemptContext(call.scope, call.outer, call.attempt), ...(call.args as unknown[]));
+      return call.fn.call(call.thisArg, contextAt(call.scope, call.outer, call.attempt), ...(call.args as unknown[]));
   }
+}
+
+/** Absorbs a late rejection of an abandoned result (never an unhandled rejection). */
+function absorb(value: unknown): void {
+  if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') Promise.resolve(value).then(undefined, ignore);
 }
 
 /**
@@ -206,7 +208,7 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
   const outer = call.outer;
   if (outer !== undefined) {
     if (outer.aborted) throw outer.reason;
-    outer.addEventListener('abort', call);
+    call.watching = watchAbort(outer, call);
     call.interruptible++;
   }
   let i = 0;
@@ -224,6 +226,7 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
       }
       if (admitted === undefined) {
         i++;
+        if (call.answered) break;
         continue;
       }
       if (admitted instanceof Promise) {
@@ -231,6 +234,7 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
         try {
           await admitted;
           i++;
+          if (call.answered) break;
           // The wait may have outlived the caller or a deadline: admit nothing further (a rate limiter
           // inside would spend a token on a call that will not run); the stages admitted so far exit.
           if (call.aborted) {
@@ -245,23 +249,55 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
       }
       call.ok = false;
       call.value = admitted;
+      call.answered = false;
       break;
     }
-    if (i === n) {
+    if (i === n || call.answered) {
       if (call.aborted) {
+        if (call.answered) absorb(call.value);
         call.ok = false;
         call.value = call.abortReason;
+      } else if (call.answered) {
+        // A stage answered the call: await its answer as the function's result.
+        if (call.ok) {
+          suspended = true;
+          try {
+            call.value = call.interruptible === 0 ? await call.value : await race(call, call.value);
+          } catch (error) {
+            call.ok = false;
+            call.value = error;
+          }
+        }
       } else {
         suspended = true;
+        let result: unknown;
+        let threw = false;
         try {
-          const result = invoke(call);
-          call.value = call.interruptible === 0 ? await result : await race(call, result);
-          call.ok = true;
+          result = invoke(call);
         } catch (error) {
+          threw = true;
+          result = error;
+        }
+        if (outer?.aborted) {
+          // The caller aborted while the function ran synchronously (it, or something it called,
+          // dispatched the abort): reject at once; what the function returned or threw is abandoned.
+          if (!threw) absorb(result);
           call.ok = false;
-          call.value = error;
+          call.value = call.abortReason;
+        } else if (threw) {
+          call.ok = false;
+          call.value = result;
+        } else {
+          try {
+            call.value = call.interruptible === 0 ? await result : await race(call, result);
+            call.ok = true;
+          } catch (error) {
+            call.ok = false;
+            call.value = error;
+          }
         }
       }
+      call.answered = false;
     }
     // Outcome handling, innermost first.
     let again = false;
@@ -296,9 +332,7 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
       if (call.aborted) {
         // An enclosing deadline or the caller's signal fired before this stage could settle: do not wait,
         // but absorb a late rejection of what is abandoned (never an unhandled rejection).
-        if (typeof (call.value as PromiseLike<unknown> | null)?.then === 'function') {
-          Promise.resolve(call.value).then(undefined, ignore);
-        }
+        absorb(call.value);
         call.ok = false;
         call.value = call.abortReason;
         continue;
@@ -314,7 +348,8 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
     if (!again) break;
   }
   if (outer !== undefined) {
-    outer.removeEventListener('abort', call);
+    call.watching?.remove(call);
+    call.watching = undefined;
     // The caller's abort wins: stages ran their exits (to record, release and report), but none of them,
     // not even a fallback, may turn the caller's own cancellation into another outcome.
     if (outer.aborted) {

@@ -1,5 +1,22 @@
-import type { EventMap, Listener } from './events.js';
-import { Call, MODE_ARGS, MODE_CONTEXT, MODE_CONTEXT_ARGS, type PolicyContext, run, type Stage } from './pipeline.js';
+import type { Emitter, EventMap, Listener } from './events.js';
+import { policyName } from './names.js';
+import { NestedStage } from './nested.js';
+import {
+  Call,
+  isStateful,
+  MODE_ARGS,
+  MODE_CONTEXT,
+  MODE_CONTEXT_ARGS,
+  type PolicyContext,
+  run,
+  STAGE_BULKHEAD,
+  STAGE_CIRCUIT_BREAKER,
+  STAGE_FALLBACK,
+  STAGE_RATE_LIMIT,
+  STAGE_RETRY,
+  STAGE_TIMEOUT,
+  type Stage,
+} from './pipeline.js';
 import { checkSignal, show } from './validate.js';
 
 /** Internal key of a policy's stage list (what `compose` concatenates). */
@@ -22,6 +39,13 @@ export interface Policy<E extends EventMap = {}, F = never> {
     fn: (this: This, ...args: A) => R,
     context?: ClassMethodDecoratorContext<This, (this: This, ...args: A) => R>,
   ): (this: This, ...args: A) => Promise<Awaited<R> | F>;
+  /**
+   * A legacy (`experimentalDecorators`) method decorator: `@policy async load(id) {}` in a project that
+   * compiles with `experimentalDecorators` (NestJS, TypeORM, Angular). Replaces the method in place.
+   */
+  <T extends (...args: any[]) => any>(target: object, propertyKey: string | symbol, descriptor: TypedPropertyDescriptor<T>): void;
+  /** The policy's name: given in its options, or derived as `<family>-<n>`. Events and rejections carry it. */
+  readonly name: string;
   /** Runs `fn` once through the policy. `signal` (optional) aborts the call, and any wait in it, at once. */
   execute<R>(fn: (context: PolicyContext) => R, signal?: AbortSignal): Promise<Awaited<R> | F>;
   /**
@@ -44,7 +68,21 @@ export type AnyPolicy = Policy<any, any>;
 
 interface Subscribable {
   on(event: string, listener: Listener<unknown>): () => void;
+  attach?: Emitter<EventMap>['attach'];
 }
+
+/** The name of the policy each stage was made for (for messages about compositions). */
+const OWNERS = new WeakMap<Stage, string>();
+
+/** The family of a built-in stage, for default names and channel names. */
+const FAMILIES: Record<number, string> = {
+  [STAGE_TIMEOUT]: 'timeout',
+  [STAGE_FALLBACK]: 'fallback',
+  [STAGE_RETRY]: 'retry',
+  [STAGE_CIRCUIT_BREAKER]: 'circuit-breaker',
+  [STAGE_RATE_LIMIT]: 'rate-limit',
+  [STAGE_BULKHEAD]: 'bulkhead',
+};
 
 const noEvents: Subscribable = {
   on(event: string): () => void {
@@ -67,32 +105,47 @@ function keepName<T extends object>(wrapper: T, fn: { name: string }): T {
 /**
  * Builds a policy from its stages. `members` (getters and methods, e.g. a breaker's `state`) are copied
  * onto the policy function with their descriptors; they must close over their own state, not use `this`.
+ * The policy's `name` is `members.name` when given (a factory validates it with `policyName`), else a
+ * default derived from `family` (by default, the family of the first stage's kind).
  */
 export function createPolicy<E extends EventMap, F, M extends object>(
   stages: readonly Stage[],
   events: Subscribable | undefined,
   members: M,
+  family: string = FAMILIES[stages[0]?.kind ?? -1] ?? 'policy',
 ): Policy<E, F> & M {
   const list = Object.freeze(stages.slice());
   const n = list.length;
-  const decorate = (fn: unknown, context?: unknown): unknown => {
-    const target = checkTarget('policy', fn);
+  const given = (members as { name?: unknown }).name;
+  const name = typeof given === 'string' ? given : policyName(family, undefined);
+  if (family !== 'compose') for (const stage of list) if (!OWNERS.has(stage)) OWNERS.set(stage, name);
+  const decorate = (fn: unknown, context?: unknown, descriptor?: PropertyDescriptor): unknown => {
+    if (descriptor !== undefined) {
+      // A legacy decorator: (prototype, name, descriptor). Wrap the method in place.
+      descriptor.value = wrap(checkTarget(`${name}: legacy method decorator`, descriptor.value));
+      return undefined;
+    }
+    const target = checkTarget(name, fn);
     if (context !== undefined) {
       const kind = (context as { kind?: unknown } | null)?.kind;
-      if (kind !== 'method') throw new TypeError(`policy: can decorate methods only, not a ${show(kind)}`);
+      if (kind !== 'method') throw new TypeError(`${name}: can decorate methods only, not a ${show(kind)}`);
     }
-    return keepName(function (this: unknown, ...args: unknown[]) {
+    return wrap(target);
+  };
+  const wrap = (target: Function): Function =>
+    keepName(function (this: unknown, ...args: unknown[]) {
       return run(list, new Call(target, this, args, MODE_ARGS, undefined, n));
     }, target);
-  };
   const policy = decorate as unknown as Policy<E, F> & M;
   const emitter = events ?? noEvents;
+  emitter.attach?.(family, name);
   Object.defineProperties(policy, {
+    name: { value: name, configurable: true },
     execute: {
       value: (fn: unknown, signal?: unknown) => {
         try {
-          const target = checkTarget('policy.execute', fn);
-          return run(list, new Call(target, undefined, undefined, MODE_CONTEXT, checkSignal('policy.execute', signal), n));
+          const target = checkTarget(`${name}.execute`, fn);
+          return run(list, new Call(target, undefined, undefined, MODE_CONTEXT, checkSignal(`${name}.execute`, signal), n));
         } catch (error) {
           return Promise.reject(error);
         }
@@ -100,7 +153,7 @@ export function createPolicy<E extends EventMap, F, M extends object>(
     },
     withContext: {
       value: (fn: unknown) => {
-        const target = checkTarget('policy.withContext', fn);
+        const target = checkTarget(`${name}.withContext`, fn);
         return keepName(function (this: unknown, ...args: unknown[]) {
           return run(list, new Call(target, this, args, MODE_CONTEXT_ARGS, undefined, n));
         }, target);
@@ -117,18 +170,50 @@ export function createPolicy<E extends EventMap, F, M extends object>(
 export type FallbackOf<P> = P extends { readonly [FALLBACK_TYPE]?: () => infer F } ? F : never;
 
 /**
- * `compose(a, b, c)` is the policy `a(b(c(fn)))`: the first policy is the outermost. It runs as one fused
- * pipeline (one await of the function per attempt). Recommended order, outermost first:
- * fallback, retry, circuitBreaker, rateLimit, bulkhead, timeout (see docs/concepts.md for why).
+ * Any executor with cockatiel's shape: `execute(fn, signal?)` runs `fn` once (it may retry it), passing
+ * a context with the signal to honour. `compose` runs such an object as one opaque, nested stage.
  */
-export function compose<const P extends readonly AnyPolicy[]>(...policies: P): Policy<{}, FallbackOf<P[number]>> {
-  const stages: Stage[] = [];
-  policies.forEach((policy, index) => {
+export interface Executor {
+  execute(fn: (context: { readonly signal: AbortSignal }) => unknown, signal?: AbortSignal): PromiseLike<unknown>;
+}
+
+/**
+ * `compose(a, b, c)` is the policy `a(b(c(fn)))`: the first policy is the outermost. weir policies (built-in
+ * or made with `definePolicy`) run as one fused pipeline (one await of the function per attempt); any
+ * other object with `execute(fn, signal)` (a cockatiel policy, say) runs as one opaque stage around the
+ * policies after it. Recommended order, outermost first: fallback, retry, circuitBreaker, rateLimit,
+ * bulkhead, timeout (see docs/concepts.md for why).
+ *
+ * A policy that keeps state shared by its calls (a circuit breaker, a bulkhead, a rate limit, a stateful
+ * custom policy) may appear only once: twice would count each call twice or wait for itself.
+ */
+export function compose<const P extends readonly (AnyPolicy | Executor)[]>(
+  ...policies: P
+): Policy<{}, FallbackOf<P[number]>> & { readonly policies: P } {
+  const seen = new Map<Stage, number>();
+  let stages: Stage[] = [];
+  for (let index = policies.length - 1; index >= 0; index--) {
+    const policy = policies[index];
     const own = (policy as { [STAGES]?: unknown } | null | undefined)?.[STAGES];
-    if (typeof policy !== 'function' || !Array.isArray(own)) {
-      throw new TypeError(`compose: argument ${index} is not a weir policy, got ${show(policy)}`);
+    if (typeof policy === 'function' && Array.isArray(own)) {
+      for (const stage of own as Stage[]) {
+        const other = seen.get(stage);
+        if (other !== undefined && isStateful(stage)) {
+          const name = OWNERS.get(stage) ?? (policy as AnyPolicy).name;
+          throw new TypeError(
+            `compose: policy "${name}" appears twice (arguments ${index} and ${other}); it keeps state shared by its calls, so each call would pass it twice. Create a second policy instead.`,
+          );
+        }
+        seen.set(stage, index);
+      }
+      stages = [...(own as Stage[]), ...stages];
+    } else if (typeof (policy as Partial<Executor> | null | undefined)?.execute === 'function') {
+      stages = [new NestedStage(policy as Executor, stages)];
+    } else {
+      throw new TypeError(
+        `compose: argument ${index} is not a weir policy nor an object with execute(fn, signal), got ${show(policy)}`,
+      );
     }
-    stages.push(...(own as Stage[]));
-  });
-  return createPolicy<{}, FallbackOf<P[number]>, { readonly policies: P }>(stages, undefined, { policies });
+  }
+  return createPolicy<{}, FallbackOf<P[number]>, { readonly policies: P }>(stages, undefined, { policies }, 'compose');
 }

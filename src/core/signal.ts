@@ -3,6 +3,75 @@ import type { Clock, TimerHandle } from './clock.js';
 /** A signal that never aborts: the context's signal when the caller gave none and no timeout applies. */
 export const neverAborted: AbortSignal = new AbortController().signal;
 
+/** What an abort notifies: the same `handleEvent` an `EventTarget` listener object has. */
+export interface AbortTarget {
+  handleEvent(): void;
+}
+
+/**
+ * The one `abort` listener weir keeps on a signal, however many calls, sleeps and queue waits share that
+ * signal (a request's signal handed to a thousand calls adds one listener, not a thousand, so Node never
+ * warns about a leak). It is added with the first target and removed with the last, so nothing stays on
+ * the signal once the calls that used it have ended.
+ */
+export class AbortFanout {
+  private readonly targets = new Set<AbortTarget>();
+  constructor(readonly signal: AbortSignal) {}
+
+  add(target: AbortTarget): void {
+    if (this.targets.size === 0) this.signal.addEventListener('abort', this);
+    this.targets.add(target);
+  }
+
+  /** Stops notifying `target` (a no-op if it was not watching or was already notified). */
+  remove(target: AbortTarget): void {
+    if (this.targets.delete(target) && this.targets.size === 0) this.signal.removeEventListener('abort', this);
+  }
+
+  /** How many targets are watching (for tests). */
+  get size(): number {
+    return this.targets.size;
+  }
+
+  handleEvent(): void {
+    this.signal.removeEventListener('abort', this);
+    const targets = [...this.targets];
+    this.targets.clear();
+    for (const target of targets) {
+      try {
+        target.handleEvent();
+      } catch (error) {
+        // As an EventTarget does with a throwing listener: report it, and still notify the others.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+}
+
+const fanouts = new WeakMap<AbortSignal, AbortFanout>();
+
+/**
+ * Notifies `target` once when `signal` aborts, through the signal's one shared listener; returns the fanout
+ * to call `remove(target)` on. The caller checks `signal.aborted` first: like `addEventListener`, this never
+ * fires for a signal that has already aborted.
+ */
+export function watchAbort(signal: AbortSignal, target: AbortTarget): AbortFanout {
+  let fanout = fanouts.get(signal);
+  if (fanout === undefined) {
+    fanout = new AbortFanout(signal);
+    fanouts.set(signal, fanout);
+  }
+  fanout.add(target);
+  return fanout;
+}
+
+/** The fanout of `signal`, if weir ever watched it (for tests). */
+export function fanoutOf(signal: AbortSignal): AbortFanout | undefined {
+  return fanouts.get(signal);
+}
+
 /** Node clamps longer timer delays to 1 ms: longer sleeps are taken in steps of at most this. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -12,6 +81,7 @@ class Sleep {
   reject!: (reason: unknown) => void;
   readonly promise: Promise<void>;
   private readonly until: number;
+  private fanout: AbortFanout | undefined = undefined;
   constructor(
     private readonly clock: Clock,
     ms: number,
@@ -24,7 +94,7 @@ class Sleep {
     this.until = clock.now() + ms;
     // An infinite sleep arms no timer: only the signal ends it.
     if (ms !== Number.POSITIVE_INFINITY) this.timer = clock.setTimer(() => this.done(), Math.min(ms, MAX_TIMER_MS), true);
-    if (signal !== neverAborted) signal.addEventListener('abort', this);
+    if (signal !== neverAborted) this.fanout = watchAbort(signal, this);
   }
   private done(): void {
     const left = this.until - this.clock.now();
@@ -32,13 +102,13 @@ class Sleep {
       this.timer = this.clock.setTimer(() => this.done(), Math.min(left, MAX_TIMER_MS), true);
       return;
     }
-    if (this.signal !== neverAborted) this.signal.removeEventListener('abort', this);
+    this.fanout?.remove(this);
     this.resolve();
   }
   /** Abort listener: stop at once, clear the timer, reject with the abort reason. */
   handleEvent(): void {
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
-    this.signal.removeEventListener('abort', this);
+    this.fanout?.remove(this);
     this.reject(this.signal.reason);
   }
 }
@@ -70,18 +140,36 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
     promise.then(undefined, ignore);
     return Promise.reject(signal.reason);
   }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
+  return new UntilAborted(promise, signal).promise;
+}
+
+class UntilAborted<T> implements AbortTarget {
+  resolve!: (value: T) => void;
+  reject!: (reason: unknown) => void;
+  readonly promise: Promise<T>;
+  private readonly fanout: AbortFanout;
+  constructor(
+    work: Promise<T>,
+    private readonly signal: AbortSignal,
+  ) {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.fanout = watchAbort(signal, this);
+    work.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
+        this.fanout.remove(this);
+        this.resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
+        this.fanout.remove(this);
+        this.reject(error);
       },
     );
-  });
+  }
+
+  handleEvent(): void {
+    this.reject(this.signal.reason);
+  }
 }

@@ -436,6 +436,7 @@ function policyClock(clock: VirtualClock, seed: number): Clock {
     wallNow: () => clock.wallNow(),
     setTimer: (callback, ms) => clock.setTimer(callback, ms),
     clearTimer: (handle) => clock.clearTimer(handle),
+    turn: () => clock.turn(),
     random: () => random.random(),
   };
 }
