@@ -30,6 +30,8 @@
  * 2^53), never with Lua's `tostring`, which keeps only 14 significant digits.
  */
 
+import { checkCount, show } from '../../src/core/validate.js';
+import { storedKey } from '../../src/rate-limit/keys.js';
 import { REFUND_FRAGMENTS } from '../../src/rate-limit/lua/refunds.js';
 import {
   GCRA_FN,
@@ -170,9 +172,13 @@ export interface ScriptCall {
   readonly args: (string | number)[];
 }
 
-/** The Redis keys of `key` under `prefix` for an algorithm of `kind` (one, or two for the sliding log). */
+/**
+ * The Redis keys of `key` under `prefix` for an algorithm of `kind` (one, or two for the sliding log). The
+ * key goes through the same byte bound as in memory (`storedKey`: past 256 UTF-16 units, a readable
+ * prefix and a SHA-256), so a Redis key name is bounded whatever the client sends.
+ */
 export function keysFor(kind: AlgorithmKind, prefix: string, key: string): string[] {
-  const state = stateKey(prefix, key);
+  const state = stateKey(prefix, storedKey(key));
   return LUA_ALGORITHMS[kind].keyCount === 2 ? [state, state + LOG_TOTAL_SUFFIX] : [state];
 }
 
@@ -214,6 +220,20 @@ export function refundCall(
     keys: keysFor(kind, prefix, key),
     args: [nowUs, originSeconds, cost, 0, p[0], p[1], p[2], p[3]],
   };
+}
+
+/**
+ * The `timeOriginSeconds` rule: an integer number of epoch seconds, not after now (a future origin makes
+ * Redis time negative, and every decision would fail). Returns it, or throws a RangeError naming the option.
+ */
+export function checkTimeOriginSeconds(where: string, value: unknown, nowMs: number = Date.now()): number {
+  const origin = checkCount(where, 'timeOriginSeconds', value, 0);
+  if (origin > nowMs / 1000) {
+    throw new RangeError(
+      `${where}: option "timeOriginSeconds" must not be in the future (now is ${Math.floor(nowMs / 1000)} s since the epoch), got ${show(value)}`,
+    );
+  }
+  return origin;
 }
 
 /** A script that does nothing but answer: the floor the benchmarks compare against. */

@@ -168,10 +168,16 @@ export class MemoryTable implements BoundRateLimitStore {
       if (log === undefined) {
         const estimate = this.estimatedLog(key, now);
         slidingLogRefund(estimate, now, cost, config, step);
-        if (step.fullUs > 0) this.curLogs[this.insert(key, now)] = copyLog(estimate);
+        if (step.fullUs > 0) {
+          const slot = this.insert(key, now); // may rotate: read curLogs after it
+          this.curLogs[slot] = copyLog(estimate);
+        }
       } else {
         slidingLogRefund(log, now, cost, config, step);
-        if (!this.cur.has(key)) this.curLogs[this.insert(key, now)] = log;
+        if (!this.cur.has(key)) {
+          const slot = this.insert(key, now);
+          this.curLogs[slot] = log;
+        }
       }
       return step;
     }
@@ -201,7 +207,10 @@ export class MemoryTable implements BoundRateLimitStore {
         slidingCounterRefund(nums[at] as number, nums[at + 1] as number, nums[at + 2] as number, now, cost, config, step);
     }
     if (inCur) this.save(this.curNums, at);
-    else if (slot !== undefined || step.fullUs > 0) this.save(this.curNums, this.insert(key, now) * width);
+    else if (slot !== undefined || step.fullUs > 0) {
+      const to = this.insert(key, now) * width; // may rotate or grow: read curNums after it
+      this.save(this.curNums, to);
+    }
     return step;
   }
 

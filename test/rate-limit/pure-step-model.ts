@@ -3,6 +3,7 @@
  * model-based test) and the Redis Lua twins (their differential test) are both held to.
  */
 import { StepResult, slidingLogStep } from '../../src/rate-limit/algorithms.js';
+import { gcraRefund, slidingCounterRefund, slidingLogRefund, tokenBucketRefund } from '../../src/rate-limit/refunds.js';
 import { type AlgorithmConfig, runFixedStep } from '../../src/rate-limit/store.js';
 
 export class PureStepModel {
@@ -30,6 +31,24 @@ export class PureStepModel {
       runFixedStep(this.config, state, 0, now, cost, out);
       if (out.allowed && write) this.fixed.set(key, [out.s0, out.s1, out.s2]);
     }
+    return out;
+  }
+
+  /** The refund step's result for `key` at `now`; the state it leaves is kept. */
+  refund(key: string, cost: number, now: number): StepResult {
+    const out = this.out;
+    const c = this.config;
+    if (c.kind === 'sliding-window-log') {
+      const log = this.logs.get(key) ?? { times: [], costs: [], head: 0, total: 0 };
+      slidingLogRefund(log, now, cost, c, out);
+      this.logs.set(key, log);
+      return out;
+    }
+    const s = this.fixed.get(key) ?? [0, 0, 0];
+    if (c.kind === 'token-bucket') tokenBucketRefund(s[0] as number, s[1] as number, now, cost, c, out);
+    else if (c.kind === 'gcra') gcraRefund(s[0] as number, now, cost, c, out);
+    else slidingCounterRefund(s[0] as number, s[1] as number, s[2] as number, now, cost, c, out);
+    this.fixed.set(key, [out.s0, out.s1, out.s2]);
     return out;
   }
 
