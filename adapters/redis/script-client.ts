@@ -43,7 +43,7 @@ export interface ScriptClient {
   readonly keyPrefix: string;
 }
 
-/** Whether a Redis error says the script is not in the server's cache. */
+/** Whether a Redis error says the script is not in the server's cache (GLIDE words it "NoScriptError"). */
 export function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+  return error instanceof Error && /^NOSCRIPT|NoScript/.test(error.message);
 }

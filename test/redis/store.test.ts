@@ -12,6 +12,7 @@ import {
   VirtualClock,
 } from '../../src/index.js';
 import { RedisProcess, redisAvailable } from '../helpers/redis-server.js';
+import { CLIENT_NAMES, closeAll, connectWith } from './clients.js';
 import { connect, disconnectAll, freshPrefix, redisOf } from './support.js';
 
 /** Every key under `prefix` with its PTTL (-1: no expiry). */
@@ -37,14 +38,19 @@ describe('escapeKey', () => {
   });
 });
 
-describe.skipIf(!redisAvailable)('redisStore on Redis time', () => {
+describe.skipIf(!redisAvailable).each(CLIENT_NAMES)('redisStore on Redis time (%s)', (clientName) => {
   let redis: RedisProcess;
-  let client: Redis;
+  /** The tests' own view of the server. */
+  let admin: Redis;
+  /** The store's client, of the library under test. */
+  let client: object;
   beforeAll(async () => {
     redis = await RedisProcess.start();
-    client = await connect(redis.port);
+    admin = await connect(redis.port);
+    client = (await connectWith(clientName, redis.port)).client;
   });
   afterAll(async () => {
+    await closeAll();
     await disconnectAll();
     await redis?.stop();
   });
@@ -77,7 +83,7 @@ describe.skipIf(!redisAvailable)('redisStore on Redis time', () => {
           const d = await limiter.take(`k${i % 2}`);
           maxReset = Math.max(maxReset, d.resetAfterMs);
         }
-        for (const [key, pttl] of await ttls(client, prefix)) {
+        for (const [key, pttl] of await ttls(admin, prefix)) {
           expect(pttl, key).not.toBe(-1);
           expect(pttl, key).toBeLessThanOrEqual(Math.max(1, maxReset));
         }
@@ -93,13 +99,13 @@ describe.skipIf(!redisAvailable)('redisStore on Redis time', () => {
       expect(decisions[3]).toMatchObject({ limit: 3, remaining: 0, reason: 'limit' });
       expect(decisions[3]?.retryAfterMs).toBeGreaterThan(0);
       expect((await limiter.take('u', 4)).reason).toBe('cost-exceeds-limit');
-      expect(await client.keys(`${prefix}*`)).toHaveLength(name === 'log' ? 2 : 1);
+      expect(await admin.keys(`${prefix}*`)).toHaveLength(name === 'log' ? 2 : 1);
       await limiter.peek('p');
       await limiter.take('z', 0);
       await limiter.take('never', 4);
-      expect(await client.keys(`${prefix}*`)).toHaveLength(name === 'log' ? 2 : 1);
+      expect(await admin.keys(`${prefix}*`)).toHaveLength(name === 'log' ? 2 : 1);
       await limiter.reset('u');
-      expect(await client.keys(`${prefix}*`)).toHaveLength(0);
+      expect(await admin.keys(`${prefix}*`)).toHaveLength(0);
       expect((await limiter.take('u', 3)).allowed).toBe(true);
     });
   }
@@ -108,10 +114,10 @@ describe.skipIf(!redisAvailable)('redisStore on Redis time', () => {
     const prefix = freshPrefix('vanish');
     const limiter = slidingWindow({ limit: 2, windowMs: 30, store: redisStore({ client, prefix, onError: 'deny' }) });
     for (let i = 0; i < 10; i++) await limiter.take(`k${i}`);
-    expect((await client.keys(`${prefix}*`)).length).toBe(20);
+    expect((await admin.keys(`${prefix}*`)).length).toBe(20);
     const deadline = Date.now() + 5000;
-    while ((await client.keys(`${prefix}*`)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(await client.keys(`${prefix}*`)).toHaveLength(0);
+    while ((await admin.keys(`${prefix}*`)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(await admin.keys(`${prefix}*`)).toHaveLength(0);
   });
 
   test('the rateLimit policy runs on the Redis store (async path) and rejects with RateLimitedError', async () => {
@@ -148,13 +154,13 @@ describe.skipIf(!redisAvailable)('redisStore on Redis time', () => {
     expect((await limiter.take('hot')).allowed).toBe(true);
     const refused = await limiter.take('hot');
     expect(refused.allowed).toBe(false);
-    const before = Number((await client.info('stats')).match(/total_commands_processed:(\d+)/)?.[1]);
+    const before = Number((await admin.info('stats')).match(/total_commands_processed:(\d+)/)?.[1]);
     for (let i = 0; i < 100; i++) {
       const d = await limiter.take('hot');
       expect(d).toMatchObject({ allowed: false, reason: 'limit', remaining: 0 });
       expect(d.retryAfterMs).toBeLessThanOrEqual(refused.retryAfterMs);
     }
-    const after = Number((await client.info('stats')).match(/total_commands_processed:(\d+)/)?.[1]);
+    const after = Number((await admin.info('stats')).match(/total_commands_processed:(\d+)/)?.[1]);
     expect(after - before).toBeLessThanOrEqual(1); // the INFO call itself
     // Another cost is not served from the cache; neither are other keys. The cache holds at most 2 keys.
     expect((await limiter.take('hot', 0)).allowed).toBe(true);

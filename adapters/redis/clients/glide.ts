@@ -1,6 +1,6 @@
 /**
  * Valkey GLIDE (`@valkey/valkey-glide`): a `GlideClient` or `GlideClusterClient`. Scripts go out as
- * EVALSHA through `customCommand` (EVAL once after NOSCRIPT); GLIDE routes a keyed command to the slot's
+ * EVALSHA through `customCommand` (EVAL on first use and once after NOSCRIPT); GLIDE routes a keyed command to the slot's
  * node itself. GLIDE reconnects on its own and has no public connection state or slot map: the store
  * treats it as always ready (a lost connection shows as errors and timeouts, which suspend as usual) and
  * counts a GLIDE cluster's failures together rather than per node.
@@ -30,6 +30,8 @@ class NoScriptRetry {
 class GlideScriptClient implements ScriptClient {
   readonly kind = 'glide' as const;
   readonly keyPrefix = '';
+  /** Scripts sent with EVAL once (GLIDE logs every NOSCRIPT as a warning: avoid one per script at start). */
+  private readonly loaded = new Set<LuaScript>();
   constructor(
     private readonly client: GlideLike,
     readonly cluster: boolean,
@@ -44,7 +46,9 @@ class GlideScriptClient implements ScriptClient {
   }
 
   run(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    const argv = ['EVALSHA', script.sha, String(keys.length)];
+    const first = !this.loaded.has(script);
+    if (first) this.loaded.add(script);
+    const argv = first ? ['EVAL', script.lua, String(keys.length)] : ['EVALSHA', script.sha, String(keys.length)];
     for (let i = 0; i < keys.length; i++) argv.push(keys[i] as string);
     for (let i = 0; i < args.length; i++) argv.push(String(args[i]));
     return this.client.customCommand(argv).catch(new NoScriptRetry(this.client, script, argv).onError);

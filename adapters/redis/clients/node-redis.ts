@@ -1,7 +1,7 @@
 /**
  * node-redis (the `redis` package, v5 and v6): a client from `createClient` or a cluster from
  * `createCluster`. Scripts go out as raw EVALSHA with `sendCommand` (EVAL once after NOSCRIPT), so nothing
- * has to be declared when the client is created. node-redis applies its `keyPrefix` option to typed
+ * has to be declared when the client is created (EVAL on a script's first use). node-redis applies its `keyPrefix` option to typed
  * commands only, not to `sendCommand`, so the prefix is added here, as the typed commands would.
  */
 import { isNoScript, type LuaScript, type ScriptClient } from '../script-client.js';
@@ -39,6 +39,8 @@ class NodeRedisScriptClient implements ScriptClient {
   readonly kind = 'node-redis' as const;
   readonly cluster: boolean;
   readonly keyPrefix: string;
+  /** Scripts sent with EVAL once: the first call then costs one round trip, not a NOSCRIPT and a retry. */
+  private readonly loaded = new Set<LuaScript>();
 
   constructor(private readonly client: NodeRedisLike) {
     this.cluster = Array.isArray(client.masters);
@@ -60,7 +62,9 @@ class NodeRedisScriptClient implements ScriptClient {
   }
 
   run(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    const argv = ['EVALSHA', script.sha, String(keys.length)];
+    const first = !this.loaded.has(script);
+    if (first) this.loaded.add(script);
+    const argv = first ? ['EVAL', script.lua, String(keys.length)] : ['EVALSHA', script.sha, String(keys.length)];
     const prefix = this.keyPrefix;
     for (let i = 0; i < keys.length; i++) argv.push(prefix + (keys[i] as string));
     for (let i = 0; i < args.length; i++) argv.push(String(args[i]));
