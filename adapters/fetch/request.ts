@@ -20,21 +20,29 @@ export function isOneShotBody(body: unknown): boolean {
   return typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
 }
 
-/** Whether `headers` (any `HeadersInit`) has a field named `name` (lower case). */
-export function hasHeader(headers: unknown, name: string): boolean {
-  if (headers === null || headers === undefined || typeof headers !== 'object') return false;
+/** The value of the field `name` (lower case) in `headers` (any `HeadersInit`), or undefined without one. */
+export function headerValue(headers: unknown, name: string): string | undefined {
+  if (headers === null || headers === undefined || typeof headers !== 'object') return undefined;
   if (typeof (headers as Headers).has === 'function' && typeof (headers as Headers).get === 'function') {
-    return (headers as Headers).has(name);
+    return (headers as Headers).get(name) ?? undefined;
   }
   if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') {
     for (const pair of headers as Iterable<unknown>) {
       const key = Array.isArray(pair) ? pair[0] : undefined;
-      if (typeof key === 'string' && key.toLowerCase() === name) return true;
+      if (typeof key === 'string' && key.toLowerCase() === name) return String((pair as unknown[])[1]);
     }
-    return false;
+    return undefined;
   }
-  for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return true;
-  return false;
+  for (const key of Object.keys(headers)) {
+    if (key.toLowerCase() === name) return String((headers as Record<string, unknown>)[key]);
+  }
+  return undefined;
+}
+
+/** Whether `headers` has a field named `name` (lower case) with a non-empty value. */
+export function hasHeader(headers: unknown, name: string): boolean {
+  const value = headerValue(headers, name);
+  return value !== undefined && value.trim() !== '';
 }
 
 export interface RequestFacts {
@@ -51,7 +59,7 @@ export interface RequestFacts {
 
 /**
  * Reads what matters for retrying from fetch's arguments. `methods` are the retryable methods (upper
- * case); a request with the `idempotencyKeyHeader` field is retryable whatever its method.
+ * case); a request with the `idempotencyKeyHeader` field (non-empty) is retryable whatever its method.
  *
  * A `Request` input's body is a stream whatever it was made from (a string or a `ReadableStream` look the
  * same), so it is sent at most once unless `replayRequestBodies` says to replay it from clones (which

@@ -6,16 +6,16 @@ describe('bad options fail at construction, naming the option and the value', ()
   const cases: Array<[string, unknown, RegExp, ErrorConstructor]> = [
     ['unknown option', { retries: 3 }, /unknown option "retries"/, TypeError],
     ['options not an object', 5, /options must be an object, got 5/, TypeError],
-    ['timeoutMs', { timeoutMs: 0 }, /"timeoutMs" must be a finite number of milliseconds > 0, got 0/, RangeError],
+    ['timeoutMs', { timeoutMs: 0 }, /"timeoutMs" must be a finite number of milliseconds > 0 .*got 0/, RangeError],
     ['deadlineMs', { deadlineMs: Number.NaN }, /"deadlineMs" .* got NaN/, RangeError],
-    ['maxOrigins', { maxOrigins: 1.5 }, /"maxOrigins" must be an integer >= 1, got 1.5/, RangeError],
+    ['maxOrigins', { maxOrigins: 1.5 }, /"maxOrigins" must be an integer >= 1.*got 1.5/, RangeError],
     ['fetch', { fetch: 'x' }, /"fetch" must be a function/, TypeError],
     ['retry type', { retry: true }, /"retry" must be retry options or false, got true/, TypeError],
     ['retry.statuses', { retry: { statuses: [503, 700] } }, /"retry.statuses" .* got \[503,700\]/, RangeError],
     ['retry.methods', { retry: { methods: ['GET', 'BAD METHOD'] } }, /"retry.methods"/, TypeError],
     ['retry.retryOnResult', { retry: { retryOnResult: () => true } }, /use|statuses/, TypeError],
-    ['retry.maxAttempts', { retry: { maxAttempts: 0 } }, /option "retry": retry: option "maxAttempts"/, RangeError],
-    ['retry unknown', { retry: { attempts: 2 } }, /option "retry": retry: unknown option "attempts"/, TypeError],
+    ['retry.maxAttempts', { retry: { maxAttempts: 0 } }, /option "retry.maxAttempts" must be an integer >= 1.*got 0/, RangeError],
+    ['retry unknown', { retry: { attempts: 2 } }, /option "retry": unknown option "attempts"/, TypeError],
     ['retry.backoff', { retry: { backoff: -1 } }, /"retry.backoff" .* got -1/, RangeError],
     ['retry.idempotencyKeyHeader', { retry: { idempotencyKeyHeader: 'a b' } }, /idempotencyKeyHeader/, TypeError],
     [
@@ -32,7 +32,7 @@ describe('bad options fail at construction, naming the option and the value', ()
     ],
     ['bulkhead', { bulkhead: 0 }, /option "bulkhead": bulkhead/, RangeError],
     ['bulkhead type', { bulkhead: 'x' }, /"bulkhead" must be a number or bulkhead options/, TypeError],
-    ['rateLimit', { rateLimit: {} }, /option "rateLimit": rateLimit: expected a limiter/, TypeError],
+    ['rateLimit', { rateLimit: {} }, /option "rateLimit": rateLimit: .*limiter/, TypeError],
     ['clock', { clock: {} }, /option "clock"/, TypeError],
   ];
   test.each(cases)('%s', (_name, options, message, kind) => {

@@ -29,6 +29,10 @@ describe('requestFacts', () => {
       [new Headers({ 'Idempotency-Key': 'k1' }), true],
       [{ 'x-idempotency': 'k1' }, false],
       [new Headers({ accept: 'text/plain' }), false],
+      // An empty key identifies nothing: it does not make a request safe to send twice.
+      [{ 'Idempotency-Key': '' }, false],
+      [new Headers({ 'Idempotency-Key': '  ' }), false],
+      [[['Idempotency-Key', '']], false],
     );
     const body = fc.constantFrom<[() => BodyInit | undefined, boolean]>(
       [() => undefined, false],
