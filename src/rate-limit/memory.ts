@@ -119,9 +119,7 @@ export class MemoryTable implements BoundRateLimitStore {
 
   /** Forgets `key`'s usage in the table (usage folded into the sketch by a flood stays there, conservatively). */
   reset(key: string): Promise<void> {
-    key = storedKey(key);
-    this.cur.delete(key);
-    this.prev.delete(key);
+    this.forget(storedKey(key));
     return Promise.resolve();
   }
 
@@ -157,45 +155,31 @@ export class MemoryTable implements BoundRateLimitStore {
     return step;
   }
 
-  /** Gives back up to `cost` units of `key`'s usage (a refund step); the result is in `this.step`. */
+  /**
+   * Gives back up to `cost` units of `key`'s usage (a refund step); the result is in `this.step`. A state
+   * full under the refund's limits is dropped, as the Redis twin deletes it.
+   */
   giveBack(key: string, cost: number, limits: RateLimitAlgorithm = this.algorithm): StepResult {
     const now = this.tick(limits);
     key = storedKey(key);
     const step = this.step;
     const config = limits.config;
+    const inCur = this.cur.get(key);
+    const inPrev = inCur === undefined ? this.prev.get(key) : undefined;
     if (config.kind === 'sliding-window-log') {
-      const log = this.logOf(key);
-      if (log === undefined) {
-        const estimate = this.estimatedLog(key, now);
-        slidingLogRefund(estimate, now, cost, config, step);
-        if (step.fullUs > 0) {
-          const slot = this.insert(key, now); // may rotate: read curLogs after it
-          this.curLogs[slot] = copyLog(estimate);
-        }
-      } else {
-        slidingLogRefund(log, now, cost, config, step);
-        if (!this.cur.has(key)) {
-          const slot = this.insert(key, now);
-          this.curLogs[slot] = log;
-        }
+      const log = inCur !== undefined ? this.curLogs[inCur] : inPrev !== undefined ? this.prevLogs[inPrev] : undefined;
+      const target = log ?? copyLog(this.estimatedLog(key, now));
+      slidingLogRefund(target, now, cost, config, step);
+      if (step.fullUs === 0) this.forget(key);
+      else if (inCur === undefined) {
+        const slot = this.insert(key, now); // may rotate: read curLogs after it
+        this.curLogs[slot] = target;
       }
       return step;
     }
     const width = this.width;
-    let nums: ArrayLike<number>;
-    let at = 0;
-    let slot = this.cur.get(key);
-    const inCur = slot !== undefined;
-    if (slot !== undefined) {
-      nums = this.curNums;
-      at = slot * width;
-    } else {
-      slot = this.prev.get(key);
-      if (slot !== undefined) {
-        nums = this.prevNums;
-        at = slot * width;
-      } else nums = this.estimated(key, now, limits);
-    }
+    const nums = inCur !== undefined ? this.curNums : inPrev !== undefined ? this.prevNums : this.estimated(key, now, limits);
+    const at = inCur !== undefined ? inCur * width : inPrev !== undefined ? inPrev * width : 0;
     switch (config.kind) {
       case 'token-bucket':
         tokenBucketRefund(nums[at] as number, nums[at + 1] as number, now, cost, config, step);
@@ -206,12 +190,18 @@ export class MemoryTable implements BoundRateLimitStore {
       default:
         slidingCounterRefund(nums[at] as number, nums[at + 1] as number, nums[at + 2] as number, now, cost, config, step);
     }
-    if (inCur) this.save(this.curNums, at);
-    else if (slot !== undefined || step.fullUs > 0) {
+    if (step.fullUs === 0) this.forget(key);
+    else if (inCur !== undefined) this.save(this.curNums, at);
+    else {
       const to = this.insert(key, now) * width; // may rotate or grow: read curNums after it
       this.save(this.curNums, to);
     }
     return step;
+  }
+
+  private forget(key: string): void {
+    this.cur.delete(key);
+    this.prev.delete(key);
   }
 
   /** The time now, after a rotation by idle time if one is due. */

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { redisStore } from '../../adapters/redis/index.js';
-import { LUA_ARITHMETIC } from '../../adapters/redis/scripts.js';
+import { batchScript, LUA_ARITHMETIC, refundCall, type ScriptCall, takeCall } from '../../adapters/redis/scripts.js';
 import { gcra, type RateLimiter, slidingWindow, tokenBucket } from '../../src/index.js';
 import { ceilDiv, floorDiv, type StepResult } from '../../src/rate-limit/algorithms.js';
 import { toDecision } from '../../src/rate-limit/store.js';
@@ -267,5 +267,120 @@ return out`;
     const keys = KEYS.flatMap((k) => bound.keysOf(k));
     expect(new Set(keys).size).toBe(KEYS.length);
     for (const key of keys) expect(await client.exists(key)).toBe(1);
+  });
+});
+
+describe.skipIf(!redisAvailable)('Lua twins = pure steps with tiers, refunds and reconfiguration', () => {
+  let redis: RedisProcess;
+  let client: Redis;
+  beforeAll(async () => {
+    redis = await RedisProcess.start();
+    client = await connect(redis.port);
+  });
+  afterAll(async () => {
+    await disconnectAll();
+    await redis?.stop();
+  });
+
+  /** Runs one call of the builders at an explicit time, as the store would send it. */
+  const send = async (call: ScriptCall): Promise<number[]> =>
+    (await client.eval(call.script, call.keys.length, ...call.keys, ...call.args.map(String))) as number[];
+  const stepOf = (r: number[]) => ({ allowed: r[0] === 1, never: r[1] === 1, remaining: r[2], waitUs: r[3], fullUs: r[4] });
+
+  interface TierOp {
+    advance: number;
+    key: string;
+    tier: number;
+    cost: number;
+    kind: 'take' | 'peek' | 'refund' | 'reconfigure';
+  }
+  const tierOp: fc.Arbitrary<TierOp> = fc.record({
+    advance: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 0.4, noNaN: true }), fc.constantFrom(0.5, 1)),
+    key: fc.constantFrom('a', 'b', 'c'),
+    tier: fc.integer({ min: 0, max: 2 }),
+    cost: fc.oneof(
+      { weight: 6, arbitrary: fc.integer({ min: 0, max: 4 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 70 }) },
+    ),
+    kind: fc.constantFrom('take', 'take', 'take', 'peek', 'refund', 'reconfigure'),
+  });
+
+  for (const [name, config] of Object.entries(configs)) {
+    test(`${name}: three tiers on one prefix, refunds and live reconfiguration decide identically`, async () => {
+      const seen = { refund: 0, reconfigure: 0, refused: 0 };
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(config, { minLength: 4, maxLength: 4 }),
+          fc.integer({ min: 0, max: 2 ** 40 }),
+          fc.array(tierOp, { minLength: 10, maxLength: 50 }),
+          async (makes, base, ops) => {
+            // Each maker becomes a set of limits (its algorithm); all of one kind by construction.
+            const limits = [];
+            try {
+              for (const make of makes) limits.push(make(undefined as never).algorithm);
+            } catch {
+              fc.pre(false);
+              return;
+            }
+            const tiers = limits.slice(0, 3);
+            const model = new Model(tiers[0]!.config);
+            const prefix = freshPrefix('tiers');
+            const full = Math.max(...tiers.map((t) => t.fullAfterUs));
+            let now = base;
+            for (const o of ops) {
+              now += Math.floor(o.advance * full);
+              const t = tiers[o.tier]!;
+              if (o.kind === 'reconfigure') {
+                tiers[o.tier] = limits[3]!;
+                limits[3] = t;
+                seen.reconfigure++;
+                continue;
+              }
+              if (o.kind === 'refund') {
+                const want = model.refund(o.key, o.cost, now, t.config);
+                const got = stepOf(await send(refundCall(t, prefix, o.key, o.cost, now, 0)));
+                expect(got).toEqual({ allowed: true, never: false, remaining: want.remaining, waitUs: 0, fullUs: want.fullUs });
+                expect(toDecision(t, want).remaining).toBeLessThanOrEqual(t.limit);
+                seen.refund++;
+                continue;
+              }
+              const consume = o.kind === 'take';
+              const want = model.step(o.key, o.cost, now, consume, t.config);
+              const got = stepOf(await send(takeCall(t, prefix, o.key, o.cost, consume, now, 0)));
+              expect(got).toEqual(micros(want));
+              if (!got.allowed) seen.refused++;
+            }
+          },
+        ),
+        { numRuns: 60 },
+      );
+      expect(seen.refund).toBeGreaterThan(20);
+      expect(seen.reconfigure).toBeGreaterThan(20);
+      expect(seen.refused).toBeGreaterThan(20);
+    });
+  }
+
+  test('a batch script decides like single calls, in order', async () => {
+    const limits = tokenBucket({ capacity: 3, refillPerSecond: 1 }).algorithm;
+    const prefix = freshPrefix('batch');
+    const script = batchScript('token-bucket');
+    const keys: string[] = [];
+    const args: (string | number)[] = [1_000_000, 0];
+    const model = new Model(limits.config);
+    const expected = [];
+    for (const [key, cost] of [
+      ['a', 2],
+      ['a', 2],
+      ['b', 1],
+      ['a', 1],
+      ['b', 3],
+    ] as const) {
+      const call = takeCall(limits, prefix, key, cost, true, 1_000_000, 0);
+      keys.push(...call.keys);
+      args.push(...call.args.slice(2, 4), ...call.args.slice(4));
+      expected.push(micros(model.step(key, cost, 1_000_000, true)));
+    }
+    const replies = (await client.eval(script, keys.length, ...keys, ...args.map(String))) as number[][];
+    expect(replies.map(stepOf)).toEqual(expected);
   });
 });
