@@ -124,31 +124,45 @@ export class RateLimitedError extends WeirError {
   readonly reason: RateLimitReason;
   readonly limit: number;
   readonly remaining: number;
-  constructor(retryAfterMs: number, options: { reason?: RateLimitReason; limit?: number; remaining?: number } = {}) {
+  /** The name of the limiter that refused (undefined when unknown). */
+  readonly policy: string | undefined;
+  constructor(
+    retryAfterMs: number,
+    options: { reason?: RateLimitReason; limit?: number; remaining?: number; policy?: string } = {},
+  ) {
     const reason = options.reason ?? 'limit';
-    super(rateMessage(retryAfterMs, reason));
+    super(rateMessage(retryAfterMs, reason, options.policy));
     this.retryAfterMs = retryAfterMs;
     this.reason = reason;
     this.limit = options.limit ?? 0;
     this.remaining = options.remaining ?? 0;
+    this.policy = options.policy;
   }
   /** @internal */
-  static fast(retryAfterMs: number, reason: RateLimitReason, limit: number, remaining: number): RateLimitedError {
+  static fast(
+    retryAfterMs: number,
+    reason: RateLimitReason,
+    limit: number,
+    remaining: number,
+    policy?: string,
+  ): RateLimitedError {
     return fast(RateLimitedError.prototype, {
       retryAfterMs,
       reason,
       limit,
       remaining,
-      message: rateMessage(retryAfterMs, reason),
+      policy,
+      message: rateMessage(retryAfterMs, reason, policy),
     });
   }
 }
 brand(RateLimitedError, 'ERR_WEIR_RATE_LIMITED', 'RateLimitedError');
 
-function rateMessage(retryAfterMs: number, reason: RateLimitReason): string {
+function rateMessage(retryAfterMs: number, reason: RateLimitReason, policy: string | undefined): string {
+  const by = policy === undefined ? '' : ` by "${policy}"`;
   return reason === 'cost-exceeds-limit'
-    ? 'Rate limited: the cost exceeds the limit and can never pass'
-    : `Rate limited; retry after ${Math.ceil(retryAfterMs)} ms`;
+    ? `Rate limited${by}: the cost exceeds the limit and can never pass`
+    : `Rate limited${by}; retry after ${Math.ceil(retryAfterMs)} ms`;
 }
 
 /** Why `retry` stopped: attempts, time budget, retry budget, or a Retry-After hint that says never (Infinity). */
