@@ -15,6 +15,7 @@ const GENERATED = new Set(['docs/benchmarks.md']);
 
 const pages = [
   'README.md',
+  'ARCHITECTURE.md',
   ...readdirSync(join(root, 'docs'))
     .filter((name) => name.endsWith('.md'))
     .map((name) => `docs/${name}`)
