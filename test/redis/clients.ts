@@ -53,7 +53,13 @@ async function until(check: () => boolean, what: string, timeoutMs = 15_000): Pr
 
 const IOREDIS_OPTIONS = { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 50 };
 
-function ioredisLike(name: ClientName, client: Ioredis | Iovalkey | IoredisCluster | IovalkeyCluster): Connected {
+interface IoredisShape {
+  status: string;
+  on(event: string, listener: () => void): unknown;
+  disconnect(): void;
+}
+
+function ioredisLike(name: ClientName, client: IoredisShape): Connected {
   client.on('error', () => {}); // connection errors are expected in the fault tests
   return {
     name,
@@ -65,10 +71,14 @@ function ioredisLike(name: ClientName, client: Ioredis | Iovalkey | IoredisClust
   };
 }
 
-type NodeRedis = ReturnType<typeof createClient> | ReturnType<typeof createClient5>;
-type NodeRedisCluster = ReturnType<typeof createCluster> | ReturnType<typeof createCluster5>;
+interface NodeRedisShape {
+  readonly isReady: boolean;
+  readonly isOpen: boolean;
+  on(event: string, listener: () => void): unknown;
+  destroy(): void;
+}
 
-function nodeRedisLike(name: ClientName, client: NodeRedis | NodeRedisCluster): Connected {
+function nodeRedisLike(name: ClientName, client: NodeRedisShape): Connected {
   client.on('error', () => {});
   return {
     name,
@@ -127,13 +137,13 @@ export async function connectWith(name: ClientName, port: number): Promise<Conne
       break;
     case 'node-redis': {
       const client = createClient({ socket: { host, port, reconnectStrategy: () => 50 }, disableOfflineQueue: true });
-      connected = nodeRedisLike(name, client);
+      connected = nodeRedisLike(name, client as unknown as NodeRedisShape);
       await client.connect();
       break;
     }
     case 'node-redis v5': {
       const client = createClient5({ socket: { host, port, reconnectStrategy: () => 50 }, disableOfflineQueue: true });
-      connected = nodeRedisLike(name, client);
+      connected = nodeRedisLike(name, client as unknown as NodeRedisShape);
       await client.connect();
       break;
     }
@@ -171,12 +181,12 @@ export async function connectClusterWith(name: ClientName, nodes: { host: string
       break;
     case 'node-redis':
     case 'node-redis v5': {
-      const make = name === 'node-redis' ? createCluster : createCluster5;
+      const make = (name === 'node-redis' ? createCluster : createCluster5) as typeof createCluster;
       const client = make({
         rootNodes: nodes.map((n) => ({ socket: { host: n.host, port: n.port } })),
         defaults: { socket: { reconnectStrategy: () => 50 }, disableOfflineQueue: true },
       });
-      connected = nodeRedisLike(name, client as NodeRedisCluster);
+      connected = nodeRedisLike(name, client as unknown as NodeRedisShape);
       await client.connect();
       break;
     }
