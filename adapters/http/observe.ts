@@ -8,7 +8,7 @@
  * `action: 'allow'`), it goes to `onStoreError`, and when none of these has a listener the first one prints
  * a process warning (`WEIR_STORE_FAILURE_ALLOWED`), once per process.
  */
-import { emitWarning } from '../../src/core/runtime.js';
+import { diagnosticsChannel, emitWarning } from '../../src/core/runtime.js';
 import type { RateLimitDecision } from '../../src/index.js';
 
 /** What a limit did with a request. */
@@ -46,10 +46,6 @@ interface Channel {
   publish(message: unknown): void;
 }
 
-interface ChannelModule {
-  channel(name: string): Channel;
-}
-
 let channel: Channel | null | undefined;
 
 /**
@@ -58,14 +54,7 @@ let channel: Channel | null | undefined;
  */
 function rateLimitChannel(): Channel | null {
   if (channel !== undefined) return channel;
-  channel = null;
-  try {
-    const process = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    const module = process?.getBuiltinModule?.('node:diagnostics_channel') as ChannelModule | undefined;
-    if (module !== undefined && typeof module.channel === 'function') channel = module.channel(RATE_LIMIT_CHANNEL);
-  } catch {
-    channel = null;
-  }
+  channel = diagnosticsChannel(RATE_LIMIT_CHANNEL) ?? null;
   return channel;
 }
 

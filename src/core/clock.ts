@@ -136,7 +136,7 @@ export class VirtualClock implements Clock {
   /** A real macrotask, counted so that {@link runAllAsync} waits for the work it resumes. */
   turn(): Promise<void> {
     this.turns++;
-    return macrotask().then(() => {
+    return nextMacrotask().then(() => {
       this.turns--;
     });
   }
@@ -245,20 +245,11 @@ function flush(): Promise<void> {
   return nextMacrotask();
 }
 
-const setImmediateFn = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
-
-function macrotask(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (setImmediateFn !== undefined) setImmediateFn(resolve);
-    else setTimeout(resolve, 0);
-  });
-}
-
 /**
  * Resolves after the event loop has turned once (timers and I/O had their chance), through the clock's
  * `turn` if it has one: what a zero delay between two attempts means, so that a storm of instant
  * failures never starves the process.
  */
 export function nextTurn(clock: Clock): Promise<void> {
-  return clock.turn === undefined ? macrotask() : clock.turn();
+  return clock.turn === undefined ? nextMacrotask() : clock.turn();
 }

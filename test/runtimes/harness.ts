@@ -136,6 +136,8 @@ export interface Workerd {
 export interface WorkerdOptions {
   /** The bundled worker module: a file name inside the directory given to startWorkerd. */
   script: string;
+  /** More ES modules the worker imports (file names inside the same directory). */
+  modules?: readonly string[];
   /** Text bindings, visible to the worker as `env.NAME`. */
   bindings?: Record<string, string>;
   /** Let the worker's fetch reach loopback addresses (a server run by the test). */
@@ -150,6 +152,9 @@ export async function startWorkerd(dir: string, options: WorkerdOptions): Promis
   const bindings = Object.entries(options.bindings ?? {})
     .map(([name, text]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(text)})`)
     .join(', ');
+  const modules = [options.script, ...(options.modules ?? [])]
+    .map((name) => `(name = ${JSON.stringify(name)}, esModule = embed ${JSON.stringify(name)})`)
+    .join(', ');
   const flags = (options.compatibilityFlags ?? []).map((flag) => JSON.stringify(flag)).join(', ');
   const config = `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
@@ -160,7 +165,7 @@ const config :Workerd.Config = (
   sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
 );
 const worker :Workerd.Worker = (
-  modules = [ (name = "worker.js", esModule = embed ${JSON.stringify(options.script)}) ],
+  modules = [ ${modules} ],
   compatibilityDate = "2025-01-01",
   compatibilityFlags = [${flags}],
   bindings = [${bindings}],
