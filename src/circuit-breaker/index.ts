@@ -12,3 +12,4 @@ export {
   type OpenDurationBackoff,
 } from './circuit-breaker.js';
 export type { CircuitState, CircuitTransitionReason } from './machine.js';
+export { CIRCUIT_BREAKER_DEFAULTS, MAX_COUNT_WINDOW, MAX_TIME_BUCKETS } from './options.js';

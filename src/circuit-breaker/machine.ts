@@ -66,6 +66,16 @@ export interface MachineConfig {
 
 export type TransitionListener = (from: StateCode, to: StateCode, reason: CircuitTransitionReason) => void;
 
+/**
+ * The `now` a shell passes when it has not read its clock (closed, count window, slow calls not
+ * measured: the outcome needs no time). The machine then asks its `readNow` only if it must stamp a trip.
+ */
+export const NOW_UNREAD = Number.NaN;
+
+function noClock(): number {
+  throw new Error('BreakerMachine: a transition needs the time, and no readNow was given');
+}
+
 /** Which threshold (if any) a closed breaker's window crosses. Pure. */
 export function tripReason(
   calls: number,
@@ -120,6 +130,8 @@ export class BreakerMachine {
     readonly config: MachineConfig,
     readonly window: OutcomeWindow,
     private readonly notify: TransitionListener,
+    /** Reads the time when `record` was given {@link NOW_UNREAD} and the outcome trips the breaker. */
+    private readonly readNow: () => number = noClock,
   ) {}
 
   /** Applies the transitions that time alone causes (open → half-open, half-open timeout → open). */
@@ -173,14 +185,17 @@ export class BreakerMachine {
     return mark >= this.generationStart && (this.state === CLOSED || this.state === HALF_OPEN);
   }
 
-  /** Records the outcome of a call for which `counts` just returned true, and applies what it decides. */
+  /**
+   * Records the outcome of a call for which `counts` just returned true, and applies what it decides.
+   * In closed state with a count window, `now` may be {@link NOW_UNREAD}: the time is read only to trip.
+   */
   record(now: number, outcome: number): void {
     if (this.state !== CLOSED) {
       this.recordTrial(now, outcome);
       return;
     }
     const reason = this.recordClosed(outcome, now);
-    if (reason !== undefined) this.trip(now, reason);
+    if (reason !== undefined) this.trip(Number.isNaN(now) ? this.readNow() : now, reason);
   }
 
   /**

@@ -1,0 +1,129 @@
+/**
+ * The circuit breaker's pipeline stage: it reads the clock, classifies outcomes and emits events; the
+ * decisions are the machine's (machine.ts).
+ */
+import type { Clock } from '../core/clock.js';
+import { CircuitOpenError, type CircuitRejectedState, ERROR_BRAND } from '../core/errors.js';
+import type { Emitter } from '../core/events.js';
+import { type Call, CONTINUE, type Directive, STAGE_CIRCUIT_BREAKER, type Stage } from '../core/pipeline.js';
+import type { CircuitBreakerEvents, CountingState } from './circuit-breaker.js';
+import {
+  BreakerMachine,
+  type CircuitState,
+  type CircuitTransitionReason,
+  CLOSED,
+  HALF_OPEN,
+  type MachineConfig,
+  NOW_UNREAD,
+  OPEN,
+  OUTCOME_IGNORED,
+  STATE_NAMES,
+  type StateCode,
+} from './machine.js';
+import { OUTCOME_FAILURE, OUTCOME_SLOW, OUTCOME_SUCCESS, type OutcomeWindow, TimeWindow } from './window.js';
+
+export class CircuitBreakerStage implements Stage {
+  readonly kind = STAGE_CIRCUIT_BREAKER;
+  readonly machine: BreakerMachine;
+  /** Whether completions need the time: slow calls are measured or the window is time-based. */
+  private readonly exitNeedsTime: boolean;
+
+  constructor(
+    config: MachineConfig,
+    window: OutcomeWindow,
+    private readonly clock: Clock,
+    private readonly events: Emitter<CircuitBreakerEvents>,
+    private readonly slowCallDurationMs: number,
+    private readonly isFailure: ((error: unknown) => boolean) | undefined,
+    private readonly isResultFailure: ((value: unknown) => boolean) | undefined,
+    private readonly countInnerRejections: boolean,
+  ) {
+    this.machine = new BreakerMachine(
+      config,
+      window,
+      (from, to, reason) => this.transitioned(from, to, reason),
+      () => clock.now(),
+    );
+    this.exitNeedsTime = config.timed || window instanceof TimeWindow;
+  }
+
+  private transitioned(from: StateCode, to: StateCode, reason: CircuitTransitionReason): void {
+    if (this.events.has('stateChange')) {
+      this.events.emit('stateChange', { from: STATE_NAMES[from] as CircuitState, to: STATE_NAMES[to] as CircuitState, reason });
+    }
+  }
+
+  enter(call: Call, slot: number): unknown {
+    const machine = this.machine;
+    // Closed without slow-call measurement needs no clock read to admit.
+    const now = machine.state === CLOSED && !machine.config.timed ? 0 : this.clock.now();
+    const mark = machine.admit(now);
+    if (mark !== undefined) {
+      call.slots[slot] = mark;
+      return undefined;
+    }
+    return this.reject(now);
+  }
+
+  private reject(now: number): CircuitOpenError {
+    const machine = this.machine;
+    const state: CircuitRejectedState = machine.state === OPEN ? 'open' : machine.state === HALF_OPEN ? 'half-open' : 'isolated';
+    const retryAfterMs = machine.retryAfterMs(now);
+    if (this.events.has('rejected')) this.events.emit('rejected', { state, retryAfterMs });
+    return CircuitOpenError.fast(retryAfterMs, state);
+  }
+
+  exit(call: Call, slot: number): Directive {
+    const mark = call.slots[slot] as number;
+    call.slots[slot] = undefined;
+    const machine = this.machine;
+    const now = this.exitNeedsTime || machine.state !== CLOSED ? this.clock.now() : NOW_UNREAD;
+    if (!machine.counts(now, mark)) return CONTINUE;
+    const state: CountingState = machine.state === CLOSED ? 'closed' : 'half-open';
+    let outcome: number;
+    let fault: unknown;
+    let faulted = false;
+    try {
+      outcome = this.classify(call);
+    } catch (error) {
+      // A throwing predicate: count a failure (so a half-open permit is never lost), then make its error the outcome.
+      outcome = OUTCOME_FAILURE;
+      fault = error;
+      faulted = true;
+    }
+    if (outcome !== OUTCOME_IGNORED) {
+      const durationMs = now - mark;
+      if (machine.config.timed && durationMs > this.slowCallDurationMs) {
+        outcome |= OUTCOME_SLOW;
+        if (this.events.has('slowCall'))
+          this.events.emit('slowCall', { durationMs, failed: (outcome & OUTCOME_FAILURE) !== 0, state });
+      }
+      if (outcome & OUTCOME_FAILURE) {
+        if (this.events.has('failure'))
+          this.events.emit('failure', { error: faulted ? fault : call.value, fromResult: !faulted && call.ok, state });
+      } else if (this.events.has('success')) {
+        this.events.emit('success', { state });
+      }
+    }
+    machine.record(now, outcome);
+    if (faulted) throw fault;
+    return CONTINUE;
+  }
+
+  private classify(call: Call): number {
+    if (call.ok) {
+      const judge = this.isResultFailure;
+      return judge?.(call.value) ? OUTCOME_FAILURE : OUTCOME_SUCCESS;
+    }
+    const error = call.value;
+    // One brand read instead of three `is*Error` guards: this runs on every failure.
+    const code = typeof error === 'object' && error !== null ? (error as Record<symbol, unknown>)[ERROR_BRAND] : undefined;
+    if (code === 'ERR_WEIR_CIRCUIT_OPEN' || code === 'ERR_WEIR_BULKHEAD_FULL' || code === 'ERR_WEIR_RATE_LIMITED') {
+      return this.countInnerRejections ? OUTCOME_FAILURE : OUTCOME_IGNORED;
+    }
+    // The caller gave up: that says nothing about the dependency.
+    if (call.aborted && error === call.abortReason) return OUTCOME_IGNORED;
+    const judge = this.isFailure;
+    return judge === undefined || judge(error) ? OUTCOME_FAILURE : OUTCOME_IGNORED;
+  }
+}
