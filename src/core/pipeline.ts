@@ -131,6 +131,8 @@ export class Call {
   interrupt: ((reason: unknown) => void) | undefined = undefined;
   /** Set by a stage that answered the call itself in `enter` (see the stage contract). */
   answered = false;
+  /** The caller's signal aborted (set by its listener: a field read is cheaper than `signal.aborted`). */
+  cancelled = false;
   /** The caller's signal's shared listener, while this call watches it. */
   watching: AbortFanout | undefined = undefined;
 
@@ -163,6 +165,7 @@ export class Call {
 
   /** The caller's signal aborted: interrupt the function's await (stages waiting on `signal` stop by themselves). */
   handleEvent(): void {
+    this.cancelled = true;
     const interrupt = this.interrupt;
     if (interrupt !== undefined) interrupt((this.outer as AbortSignal).reason);
   }
@@ -227,6 +230,12 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
       if (admitted === undefined) {
         i++;
         if (call.answered) break;
+        // The stage's admission dispatched the caller's abort: admit nothing further.
+        if (call.cancelled) {
+          call.ok = false;
+          call.value = call.abortReason;
+          break;
+        }
         continue;
       }
       if (admitted instanceof Promise) {
@@ -278,7 +287,7 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
           threw = true;
           result = error;
         }
-        if (outer?.aborted) {
+        if (call.cancelled) {
           // The caller aborted while the function ran synchronously (it, or something it called,
           // dispatched the abort): reject at once; what the function returned or threw is abandoned.
           if (!threw) absorb(result);

@@ -4,8 +4,8 @@
  * type becomes the union of its own and the fallback's. `context.signal` aborts when the caller's signal or
  * an enclosing timeout does, so a slow asynchronous substitute can stop too.
  */
-import type { Clock } from '../core/clock.js';
 import { Emitter } from '../core/events.js';
+import { policyName } from '../core/names.js';
 import {
   AWAIT,
   type Call,
@@ -17,13 +17,16 @@ import {
   type Stage,
 } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
-import { checkClock, checkFunction, checkOptions } from '../core/validate.js';
+import { checkFunction, checkOptions } from '../core/validate.js';
 
 export interface FallbackOptions {
   /** Which errors get the fallback (default: all). A throwing predicate makes its error the outcome. */
   when?: (error: unknown) => boolean;
-  /** Accepted for uniformity with every other policy; a fallback does not measure time. */
-  clock?: Clock;
+  /**
+   * The policy's name, in its events and diagnostics channels (default `fallback-<n>`, numbered in creation
+   * order per process).
+   */
+  name?: string;
 }
 
 export interface FallbackEvents {
@@ -33,7 +36,7 @@ export interface FallbackEvents {
 
 export type FallbackPolicy<F> = Policy<FallbackEvents, F>;
 
-const OPTIONS = ['when', 'clock'] as const;
+const OPTIONS = ['when', 'name'] as const;
 
 class FallbackStage implements Stage {
   readonly kind = STAGE_FALLBACK;
@@ -70,11 +73,13 @@ export function fallback(valueOrCompute: unknown, options: FallbackOptions = {})
   checkOptions('fallback', options, OPTIONS);
   const when =
     options.when === undefined ? undefined : checkFunction<(error: unknown) => boolean>('fallback', 'when', options.when);
-  if (options.clock !== undefined) checkClock('fallback', options.clock);
+  const name = policyName('fallback', options.name);
   const produce =
     typeof valueOrCompute === 'function'
       ? (valueOrCompute as (error: unknown, context: PolicyContext) => unknown)
       : () => valueOrCompute;
   const events = new Emitter<FallbackEvents>(new Set(['fallback']));
-  return createPolicy<FallbackEvents, unknown, object>([new FallbackStage(produce, when, events)], events, {});
+  return createPolicy<FallbackEvents, unknown, { readonly name: string }>([new FallbackStage(produce, when, events)], events, {
+    name,
+  });
 }

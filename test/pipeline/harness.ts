@@ -10,6 +10,7 @@
  * names and a snapshot of its observable state.
  */
 import fc from 'fast-check';
+import { singleFlight, timed } from '../../docs/examples/custom-policies.js';
 import { neverAborted } from '../../src/core/signal.js';
 import {
   type AnyPolicy,
@@ -282,8 +283,21 @@ const rateLimitKind = kind({
   },
 });
 
+/**
+ * Custom policies written with the public SPI only (the examples of docs/custom-policies.md): a timing
+ * policy (enter/exit, events) and a single flight (answers calls itself, stateful).
+ */
+const customKind = kind({
+  spec: fc.constantFrom('timed', 'singleFlight'),
+  build: (spec, clock) => {
+    if (spec === 'timed') return { policy: timed({ name: 'timed', clock }), events: ['timed'], state: () => null };
+    return { policy: singleFlight({ name: 'single-flight' }), events: ['joined'], state: () => null };
+  },
+});
+
 /** Every policy kind the generator draws from. One entry per kind. */
 export const KINDS = {
+  custom: customKind,
   timeout: timeoutKind,
   fallback: fallbackKind,
   retry: retryKind,
