@@ -63,8 +63,9 @@ export class DeadlineQueue<E extends DeadlineEntry> {
     if (after === undefined) this.tail = entry;
     else after.prev = entry;
     this.size++;
-    // On workerd the shared timer may belong to a request that ends first: each entry also gets one of its own.
-    if (timersEndWithRequest && at !== Number.POSITIVE_INFINITY) this.clock.setTimer(this.fire, Math.min(at - this.clock.now(), MAX_TIMER_MS), true);
+    // On workerd the shared timer may belong to a request that ends first, and a request with nothing pending
+    // is cancelled as hung: each entry (even one that never expires) also gets a timer of its own request.
+    if (timersEndWithRequest) this.clock.setTimer(this.fire, Math.min(at - this.clock.now(), MAX_TIMER_MS), true);
     if (this.armed) {
       // An armed timer that fires no later than this deadline will re-arm for it in time.
       if (at < this.armedAt) this.rearm(at);

@@ -105,4 +105,22 @@ describe('workerd (no Node compatibility: no process, no setImmediate, numeric t
     }
     expectHonoLimits(responses, '100');
   });
+
+  it('queues a request behind another request in a bulkhead, and leaves no slot taken', async () => {
+    const get = async (path: string) => (await fetch(`${server?.url}${path}`)).json();
+    for (let round = 0; round < 2; round++) {
+      const holding = get('/bulkhead/hold');
+      // Poll (bounded) until the holder runs, so that the next request has to queue.
+      const deadline = Date.now() + 10_000;
+      while ((await get('/bulkhead/state')).running !== 1) {
+        if (Date.now() > deadline) throw new Error(`the holder never ran\n${server?.output()}`);
+      }
+      const queued = fetch(`${server?.url}/bulkhead/queued`);
+      expect(await holding).toEqual({ sawQueued: true });
+      const response = await queued;
+      expect(response.status, server?.output()).toBe(200);
+      expect(await response.json()).toEqual({ ran: 'after waiting' });
+      expect(await get('/bulkhead/state')).toEqual({ running: 0, queued: 0 });
+    }
+  });
 });
