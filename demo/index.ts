@@ -1,9 +1,10 @@
 // `npm run demo`: weir protecting a service whose dependency misbehaves on a schedule.
 // DEMO_SECONDS (default 30) sets the length; REDIS_URL, when set, keeps the per-client limits in Redis so
-// that two demo processes share them.
+// that two demo processes share them. DEMO_OTEL=0 turns off the weir/otel metrics in the summary.
 
 import type { RateLimitStore } from '../src/index.js';
 import { type Service, startService } from './service.js';
+import { startTelemetry, type Telemetry } from './telemetry.js';
 import { type Phase, startUpstream } from './upstream.js';
 
 const seconds = Math.max(4, Number(process.env.DEMO_SECONDS ?? 30));
@@ -76,10 +77,12 @@ async function main(): Promise<void> {
   const phaseNow = (): Phase => (PHASES.find((p) => elapsed() < p.until * totalMs) ?? PHASES[PHASES.length - 1]!).phase;
   const redis = await redisStoreFromEnv();
   const upstream = await startUpstream(phaseNow, 400);
+  const telemetry: Telemetry | undefined = process.env.DEMO_OTEL === '0' ? undefined : startTelemetry();
   const service: Service = await startService({
     upstream: upstream.url,
     breakerOpenMs: Math.max(300, totalMs / 15),
     ...(redis === undefined ? {} : { store: redis.store }),
+    ...(telemetry === undefined ? {} : { observe: telemetry.observe }),
   });
   console.log(
     `weir demo: ${seconds} s, per-client limits in ${redis === undefined ? 'memory' : `Redis (${process.env.REDIS_URL})`}`,
@@ -160,6 +163,11 @@ async function main(): Promise<void> {
   await redis?.close();
 
   report(history);
+  if (telemetry !== undefined) {
+    console.log('\nMetrics (weir/otel, read from an OpenTelemetry MeterProvider)');
+    for (const line of await telemetry.summary()) console.log(line);
+    await telemetry.close();
+  }
 }
 
 function report(history: Second[]): void {

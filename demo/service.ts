@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import weir from '../adapters/fastify/index.js'; // 'weir/fastify'
 import { resilientFetch } from '../adapters/fetch/index.js'; // 'weir/fetch'
-import { bulkhead, exponentialBackoff, fallback, type RateLimitStore, tokenBucket } from '../src/index.js'; // 'weir'
+import { type AnyPolicy, bulkhead, exponentialBackoff, fallback, type RateLimitStore, tokenBucket } from '../src/index.js'; // 'weir'
 
 export interface ServiceOptions {
   upstream: string;
@@ -12,6 +12,8 @@ export interface ServiceOptions {
   breakerOpenMs: number;
   /** Where the per-client limits live: memory (default) or Redis. */
   store?: RateLimitStore;
+  /** Called with the service's policies as they are created (the upstream's breaker on its first request). */
+  observe?: (...policies: AnyPolicy[]) => void;
 }
 
 export interface Service {
@@ -38,6 +40,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       openDurationMs: options.breakerOpenMs,
       halfOpen: { permits: 2 },
     },
+    onOrigin: (_origin, policies) => {
+      if (policies.circuitBreaker !== undefined) options.observe?.(policies.circuitBreaker);
+    },
   });
   let retries = 0;
   let maxRetryDelay = 0;
@@ -47,16 +52,19 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   });
 
   // When the upstream cannot answer (an error status, a timeout, an open breaker), serve a cached quote.
-  const getQuote = fallback((error: unknown) => ({ source: 'fallback' as const, reason: (error as Error).name }))(
-    async (id: string) => {
-      const res = await upstreamFetch(`${options.upstream}/quote/${id}`);
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new Error(`upstream answered ${res.status}`);
-      }
-      return { source: 'upstream' as const, quote: await res.json() };
-    },
-  );
+  const quoteFallback = fallback((error: unknown) => ({ source: 'fallback' as const, reason: (error as Error).name }));
+  const getQuote = quoteFallback(async (id: string) => {
+    const res = await upstreamFetch(`${options.upstream}/quote/${id}`);
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new Error(`upstream answered ${res.status}`);
+    }
+    return { source: 'upstream' as const, quote: await res.json() };
+  });
+
+  const shedding = bulkhead({ maxConcurrent: 40 });
+  if (upstreamFetch.retry !== undefined) options.observe?.(upstreamFetch.retry);
+  options.observe?.(quoteFallback, shedding);
 
   const app = Fastify();
   const store = options.store;
@@ -66,7 +74,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       limiter: tokenBucket({ capacity: 20, refillPerSecond: 10, ...(store === undefined ? {} : { store }) }),
       key: (request) => String(request.headers['x-client'] ?? request.ip),
     },
-    loadShedding: { bulkhead: bulkhead({ maxConcurrent: 40 }), retryAfter: 1 },
+    loadShedding: { bulkhead: shedding, retryAfter: 1 },
   });
   app.get<{ Params: { id: string } }>('/quote/:id', async (request, reply) => {
     const answer = await getQuote(request.params.id);

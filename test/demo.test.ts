@@ -33,6 +33,32 @@ function checkSummary(output: string): void {
   expect(sent).toBeGreaterThan(200);
   expect(limited).toBeGreaterThan(0); // the greedy client was limited
   expect(output).toMatch(/per-attempt timeout cut \d+ slow attempts short/); // measured, not asserted by the demo
+  checkMetrics(output, sent as number, limited as number, Number(total?.[3]), Number(total?.[4]));
+}
+
+/**
+ * The weir/otel lines agree with what the clients saw: the SDK counted the same requests, 429s and 503s
+ * (up to the requests that got no answer, which the server may or may not have seen).
+ */
+function checkMetrics(output: string, sent: number, limited: number, shed: number, errors: number): void {
+  const within = (value: number, low: number) => {
+    expect(value).toBeGreaterThanOrEqual(low);
+    expect(value).toBeLessThanOrEqual(low + errors);
+  };
+  expect(output).toMatch(/^Metrics \(weir\/otel/m);
+  const breaker = /^- weir\.policy\.calls \(upstream breaker\): (\d+) success, (\d+) failure, (\d+) rejected/m.exec(output);
+  expect(breaker).not.toBeNull();
+  expect(Number(breaker?.[3])).toBeGreaterThan(0); // the breaker opened, so it rejected calls
+  expect(output).toMatch(/^- weir\.circuit_breaker\.time: [\d.]+ s open, [\d.]+ s half-open; opened [1-9]\d* times/m);
+  expect(output).toMatch(/^- retry amplification \(weir\.retry\.attempts \/ calls\): \d+ attempts for \d+ calls = [\d.]+\./m);
+  const limits =
+    /^- weir\.rate_limiting\.requests \(per-client, http\.route \/quote\/:id\): (\d+) acquired, (\d+) rejected\./m.exec(output);
+  expect(limits).not.toBeNull();
+  within(Number(limits?.[2]), limited);
+  const shedding = /^- weir\.policy\.calls \(load shedding bulkhead\): (\d+) admitted, (\d+) rejected/m.exec(output);
+  expect(shedding).not.toBeNull();
+  within(Number(shedding?.[2]), shed);
+  within(Number(shedding?.[1]) + Number(shedding?.[2]), sent - errors);
 }
 
 test('the demo runs in memory, shows each phase, and exits by itself with status 0', async () => {
