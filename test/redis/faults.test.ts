@@ -1,14 +1,16 @@
 /**
- * Faults on a real redis-server, for each onError mode: paused (SIGSTOP: connections open, no answers),
- * killed mid-traffic, restarted empty, SCRIPT FLUSH. Every decision settles (by Redis or by onError), none
- * later than timeoutMs plus scheduling slack, nothing is unhandled, and decisions return to Redis when it
- * does (a `recovered` event) without touching the store.
+ * Faults on a real redis-server, for every client library and each onError mode: paused (SIGSTOP:
+ * connections open, no answers), killed mid-traffic, restarted empty, SCRIPT FLUSH, CLIENT KILL, and out of
+ * memory (`maxmemory` with `noeviction`: scripts that write fail with OOM). Every decision settles (by Redis
+ * or by onError), none later than timeoutMs plus scheduling slack, nothing is unhandled, and decisions return
+ * to Redis when it does (a `recovered` event) without touching the store.
  */
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { type RedisStoreEvents, redisStore } from '../../adapters/redis/index.js';
 import { type RateLimitDecision, type RateLimiter, tokenBucket } from '../../src/index.js';
 import { RedisProcess, redisAvailable } from '../helpers/redis-server.js';
+import { CLIENT_NAMES, type Connected, closeAll, connectWith } from './clients.js';
 import { connect, disconnectAll, freshPrefix } from './support.js';
 
 const TIMEOUT_MS = 100;
@@ -34,24 +36,30 @@ function waitFor(client: Redis, status: string): Promise<void> {
   });
 }
 
-describe.skipIf(!redisAvailable)('faults', () => {
+describe.skipIf(!redisAvailable).each(CLIENT_NAMES)('faults (%s)', (clientName) => {
   let redis: RedisProcess;
-  let client: Redis;
+  /** The store's client. */
+  let connected: Connected;
+  /** The tests' own connection (CLIENT KILL spares it). */
+  let admin: Redis;
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
   beforeAll(async () => {
     process.on('unhandledRejection', onUnhandled);
     redis = await RedisProcess.start();
-    client = await connect(redis.port);
+    connected = await connectWith(clientName, redis.port);
+    admin = await connect(redis.port);
   });
   afterAll(async () => {
     process.off('unhandledRejection', onUnhandled);
+    await closeAll();
     await disconnectAll();
     await redis?.stop();
   });
   beforeEach(async () => {
     redis.resume();
-    if (client.status !== 'ready') await waitFor(client, 'ready');
+    await connected.waitReady();
+    if (admin.status !== 'ready') await waitFor(admin, 'ready');
   });
   afterEach(() => {
     expect(unhandled).toEqual([]);
@@ -60,7 +68,7 @@ describe.skipIf(!redisAvailable)('faults', () => {
   function setup(mode: Mode) {
     const local = tokenBucket({ capacity: 2, refillPerSecond: 0.001 });
     const store = redisStore({
-      client,
+      client: connected.client,
       prefix: freshPrefix(`fault-${mode}`),
       onError: mode === 'limiter' ? local : mode,
       timeoutMs: TIMEOUT_MS,
@@ -79,6 +87,17 @@ describe.skipIf(!redisAvailable)('faults', () => {
     const start = performance.now();
     const decision = await limiter.take(key);
     return { decision, ms: performance.now() - start };
+  }
+
+  /** Takes every 20 ms until Redis decides again (no fallback); returns that decision. */
+  async function untilRedisDecides(limiter: RateLimiter, fallbacks: unknown[], key: string): Promise<RateLimitDecision> {
+    for (let i = 0; i < 500; i++) {
+      const before = fallbacks.length;
+      const decision = await limiter.take(key);
+      if (fallbacks.length === before) return decision;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error('decisions never returned to Redis');
   }
 
   function expectFallbackDecisions(mode: Mode, decisions: RateLimitDecision[]): void {
@@ -147,55 +166,107 @@ describe.skipIf(!redisAvailable)('faults', () => {
         await new Promise((r) => setTimeout(r, 30));
         await redis.kill();
         try {
-          if (client.status === 'ready') await new Promise((resolve) => client.once('close', resolve));
-          // While Redis is down the client is not ready: onError decides at once, with no round trip.
-          const down = await Promise.all([timed(limiter, 'd'), timed(limiter, 'd'), timed(limiter, 'd')]);
-          for (const r of down) expect(r.ms).toBeLessThan(SLACK_MS);
+          const down: { decision: RateLimitDecision; ms: number }[] = [];
+          if (connected.reportsReadiness) {
+            while (connected.isReady()) await new Promise((resolve) => setTimeout(resolve, 5));
+            // While Redis is down the client is not ready: onError decides at once, with no round trip.
+            down.push(...(await Promise.all([timed(limiter, 'd'), timed(limiter, 'd'), timed(limiter, 'd')])));
+            expect(fallbacks.filter((f) => f.key === 'd').map((f) => f.cause)).toEqual(['not-ready', 'not-ready', 'not-ready']);
+          } else {
+            // A client that does not report its connection: errors and timeouts, then suspension.
+            down.push(...(await Promise.all([timed(limiter, 'd'), timed(limiter, 'd'), timed(limiter, 'd')])));
+            for (const f of fallbacks.filter((f) => f.key === 'd')) expect(['error', 'timeout', 'suspended']).toContain(f.cause);
+          }
+          for (const r of down) expect(r.ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
           if (mode !== 'limiter')
             expectFallbackDecisions(
               mode,
               down.map((r) => r.decision),
             );
-          expect(fallbacks.filter((f) => f.key === 'd').map((f) => f.cause)).toEqual(['not-ready', 'not-ready', 'not-ready']);
           // Errors in a row suspend the store; a decision that finds the client not ready ends that.
           for (const f of fallbacks) expect(['not-ready', 'error', 'timeout', 'suspended']).toContain(f.cause);
         } finally {
           await redis.restart();
         }
-        await waitFor(client, 'ready');
+        await connected.waitReady();
         stop = true;
         await Promise.all(loops);
         expect(settled).toBeGreaterThan(32);
         expect(slowest).toBeLessThan(TIMEOUT_MS + SLACK_MS);
-        // Empty: the spent key is full again (ioredis loads the scripts on the new server by itself).
-        expect(await limiter.take('spent')).toMatchObject({ allowed: true, remaining: 4 });
+        // Empty: the spent key is full again (the client loads the scripts on the new server by itself).
+        expect(await untilRedisDecides(limiter, fallbacks, 'spent')).toMatchObject({ allowed: true, remaining: 4 });
         expect(recoveries.length).toBeGreaterThanOrEqual(1);
       });
 
-      test('SCRIPT FLUSH: ioredis reloads the scripts; no decision falls back', async () => {
+      test('SCRIPT FLUSH: the client reloads the scripts (NOSCRIPT, then EVAL); no decision falls back', async () => {
         const { limiter, fallbacks } = setup(mode);
         expect((await limiter.take('k')).remaining).toBe(4);
-        await client.script('FLUSH');
+        await admin.script('FLUSH');
         const [a, b] = await Promise.all([limiter.take('k'), limiter.take('k')]);
         expect([a.remaining, b.remaining].sort()).toEqual([2, 3]);
         expect(fallbacks).toEqual([]);
       });
+
+      test('CLIENT KILL: the connection drops mid-traffic; every take settles, then Redis decides again', async () => {
+        const { limiter, fallbacks } = setup(mode);
+        expect((await limiter.take('k')).allowed).toBe(true);
+        let stop = false;
+        let slowest = 0;
+        const loops = Array.from({ length: 16 }, async (_, i) => {
+          while (!stop) {
+            const r = await timed(limiter, `c${i % 5}`);
+            slowest = Math.max(slowest, r.ms);
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        });
+        await new Promise((r) => setTimeout(r, 20));
+        await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+        await new Promise((r) => setTimeout(r, 50));
+        await connected.waitReady();
+        stop = true;
+        await Promise.all(loops);
+        expect(slowest).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+        for (const f of fallbacks) expect(['not-ready', 'error', 'timeout', 'suspended']).toContain(f.cause);
+        await untilRedisDecides(limiter, fallbacks, 'k');
+      });
+
+      test('out of memory (maxmemory, noeviction): writes fail with OOM, onError decides, then Redis again', async () => {
+        const { limiter, fallbacks } = setup(mode);
+        expect((await limiter.take('k')).allowed).toBe(true);
+        await admin.config('SET', 'maxmemory-policy', 'noeviction');
+        await admin.config('SET', 'maxmemory', '1');
+        let decisions: RateLimitDecision[];
+        try {
+          decisions = [];
+          for (let i = 0; i < 3; i++) decisions.push(await limiter.take('oom'));
+        } finally {
+          await admin.config('SET', 'maxmemory', '0');
+        }
+        expect(fallbacks.map((f) => f.cause)).toEqual(['error', 'error', 'error']);
+        expect(String(fallbacks[0]?.error)).toMatch(/OOM/);
+        expectFallbackDecisions(mode, decisions);
+        // Three errors in a row suspended the store: Redis decides again after SUSPEND_FOR_MS.
+        expect(await untilRedisDecides(limiter, fallbacks, 'k')).toMatchObject({ allowed: true, remaining: 3 });
+      });
     });
   }
 
-  test('a client that never connected (lazyConnect) fails fast and starts connecting', async () => {
-    const lazy = await connectLazy(redis.port);
-    const store = redisStore({ client: lazy, prefix: freshPrefix('lazy'), onError: 'allow' });
-    const causes: string[] = [];
-    store.on('fallback', (e) => causes.push(e.cause));
-    const limiter = tokenBucket({ capacity: 1, refillPerSecond: 1, store });
-    expect((await limiter.take('k')).allowed).toBe(true);
-    expect(causes).toEqual(['not-ready']);
-    await waitFor(lazy, 'ready');
-    expect((await limiter.take('k')).allowed).toBe(true);
-    expect((await limiter.take('k')).allowed).toBe(false);
-    lazy.disconnect();
-  });
+  test.runIf(clientName === 'ioredis')(
+    'a client that never connected (lazyConnect) fails fast and starts connecting',
+    async () => {
+      const lazy = await connectLazy(redis.port);
+      const store = redisStore({ client: lazy, prefix: freshPrefix('lazy'), onError: 'allow' });
+      const causes: string[] = [];
+      store.on('fallback', (e) => causes.push(e.cause));
+      const limiter = tokenBucket({ capacity: 1, refillPerSecond: 1, store });
+      expect((await limiter.take('k')).allowed).toBe(true);
+      expect(causes).toEqual(['not-ready']);
+      await waitFor(lazy, 'ready');
+      expect((await limiter.take('k')).allowed).toBe(true);
+      expect((await limiter.take('k')).allowed).toBe(false);
+      lazy.disconnect();
+    },
+  );
 
   test('reset rejects (never hangs) when Redis is down', async () => {
     const { limiter } = setup('allow');
