@@ -21,16 +21,23 @@ export function tempDir(prefix: string): { dir: string; remove: () => void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Bundles `entry` (relative to the repository) into `outfile` as one ES module for the browser platform. */
-export async function bundle(entry: string, outfile: string): Promise<void> {
+/**
+ * Bundles `entry` (relative to the repository) into `outfile` as one ES module, for the browser platform by
+ * default. For the Node platform (a bundle with Node client libraries in it, run by Bun or Deno through
+ * their Node compatibility), CommonJS dependencies get a `require` from `node:module`.
+ */
+export async function bundle(entry: string, outfile: string, platform: 'browser' | 'node' = 'browser'): Promise<void> {
   await build({
     entryPoints: [join(ROOT, entry)],
     outfile,
     bundle: true,
     format: 'esm',
-    platform: 'browser',
+    platform,
     target: 'es2022',
     logLevel: 'silent',
+    ...(platform === 'node'
+      ? { banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } }
+      : {}),
   });
 }
 
