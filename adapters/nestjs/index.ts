@@ -34,21 +34,13 @@ import {
   show,
 } from '../http/limit.js';
 import { type LoadSheddingOptions, Shedder, type ShedHost } from '../http/shed.js';
-import { isUnshed, type RouteLimits, routeLimits } from './metadata.js';
+import { isUnshed, type NestRequest, type RouteLimits, routeLimits } from './metadata.js';
 
 export type { HeaderStyle, ProblemDetails } from '../http/headers.js';
 export { ipKey, UNKNOWN_CLIENT } from '../http/ip.js';
 export type { LimitedInfo, LimitOptions, ResponseOptions, StoreErrorInfo, StoreFailureAction } from '../http/limit.js';
 export type { LoadSheddingOptions } from '../http/shed.js';
-export { RateLimit, SkipLoadShedding, SkipRateLimit } from './metadata.js';
-
-/** The request as both platforms give it to a guard: Express's `req` or Fastify's `request`. */
-export interface NestRequest {
-  /** The client address after the platform's proxy rules. */
-  readonly ip?: string | undefined;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly url?: string | undefined;
-}
+export { type NestRequest, RateLimit, SkipLoadShedding, SkipRateLimit } from './metadata.js';
 
 /** Express's response (a Node response) or Fastify's reply (with `raw`). */
 type NestResponse = ServerResponse | FastifyReplyLike;

@@ -7,6 +7,14 @@
  */
 import { CompiledLimit, type LimitOptions } from '../http/limit.js';
 
+/** The request as both platforms give it to a guard: Express's `req` or Fastify's `request`. */
+export interface NestRequest {
+  /** The client address after the platform's proxy rules. */
+  readonly ip?: string | undefined;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly url?: string | undefined;
+}
+
 /** A controller class or a route handler function. */
 type Target = object;
 
@@ -49,7 +57,7 @@ type ClassOrMethodDecorator = <T>(target: T, keyOrContext?: unknown, descriptor?
  * ones of weir/express's `rateLimit` limits (`limiter`, `name`, `key`, `cost`, `skip`, ...); `key`, `cost`
  * and `skip` get the platform's request (Express or Fastify). Checked when the class is defined.
  */
-export function RateLimit<Req = never>(...limits: LimitOptions<Req>[]): ClassOrMethodDecorator {
+export function RateLimit<Req extends NestRequest = NestRequest>(...limits: LimitOptions<Req>[]): ClassOrMethodDecorator {
   if (limits.length === 0) throw new TypeError('weir/nestjs @RateLimit: give at least one limit ({ limiter, ... })');
   for (const limit of limits) new CompiledLimit('weir/nestjs @RateLimit', limit, 'none');
   return (target, keyOrContext, descriptor) => {
@@ -58,7 +66,7 @@ export function RateLimit<Req = never>(...limits: LimitOptions<Req>[]): ClassOrM
     const existing = limitsOf.get(holder);
     if (existing === false) return; // @SkipRateLimit() wins on the same target
     // Decorators run bottom-up: the one written first comes first.
-    limitsOf.set(holder, [...(limits as LimitOptions<never>[]), ...(existing ?? [])]);
+    limitsOf.set(holder, [...(limits as unknown as LimitOptions<never>[]), ...(existing ?? [])]);
   };
 }
 

@@ -14,11 +14,14 @@ import ts from 'typescript';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Directories whose type errors fail the compile (the rest of the sources are other tests' business). */
-const CHECKED = ['test/nestjs/app/', 'adapters/nestjs/'];
+const EXAMPLE = 'docs/examples/nestjs.ts';
+const CHECKED = ['test/nestjs/app/', 'adapters/nestjs/', EXAMPLE];
 
 export interface Compiled {
   /** Imports one compiled application module, by its path under test/nestjs/app (without extension). */
   load<T>(name: string): Promise<T>;
+  /** Imports the compiled docs/examples/nestjs.ts. */
+  loadExample<T>(): Promise<T>;
 }
 
 let compiled: Compiled | undefined;
@@ -40,6 +43,7 @@ function fingerprint(): string {
 function loader(outDir: string): Compiled {
   return {
     load: <T>(name: string) => import(pathToFileURL(join(outDir, 'test/nestjs/app', `${name}.js`)).href) as Promise<T>,
+    loadExample: <T>() => import(pathToFileURL(join(outDir, 'docs/examples/nestjs.js')).href) as Promise<T>,
   };
 }
 
@@ -52,7 +56,7 @@ export function compileNestApps(): Compiled {
   const outDir = join(cache, `tmp-${process.pid}`);
   rmSync(outDir, { recursive: true, force: true });
   const appDir = join(root, 'test/nestjs/app');
-  const names = ts.sys.readDirectory(appDir, ['.ts']);
+  const names = [...ts.sys.readDirectory(appDir, ['.ts']), join(root, EXAMPLE)];
   const program = ts.createProgram(names, {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.NodeNext,
