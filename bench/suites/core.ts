@@ -1,44 +1,114 @@
-import { fallback as cFallback, timeout as cTimeout, handleAll, TimeoutStrategy, wrap } from 'cockatiel';
-import { compose, fallback, timeout } from '../../src/index.js';
-import { type BenchSuite, failingLeaf, leaf } from '../lib.js';
+/**
+ * The three call forms of every policy (decorated `p(fn)`, `p.execute(fn)`, `p.withContext(fn)`) and of
+ * the four- and six-policy compositions, beside cockatiel's `execute` of the same policies, all in one
+ * run. The baseline is the floor: the cheapest async wrapper that awaits the function inside a
+ * try/finally, which any policy must at least be.
+ */
+import {
+  ConsecutiveBreaker,
+  bulkhead as cBulkhead,
+  circuitBreaker as cCircuitBreaker,
+  fallback as cFallback,
+  retry as cRetry,
+  timeout as cTimeout,
+  handleAll,
+  TimeoutStrategy,
+  wrap,
+} from 'cockatiel';
+import {
+  type AnyPolicy,
+  bulkhead,
+  circuitBreaker,
+  compose,
+  fallback,
+  rateLimit,
+  retry,
+  timeout,
+  tokenBucket,
+} from '../../src/index.js';
+import { type BenchCase, type BenchSuite, leaf } from '../lib.js';
 
-const wTimeout = timeout(10_000);
-const wFallback = fallback(0);
-const wBoth = compose(fallback(0), timeout(10_000));
-const timed = wTimeout(leaf);
-const guarded = wFallback(leaf);
-const both = wBoth(leaf);
-const guardedFailure = wFallback(failingLeaf);
+/** The floor: an async wrapper that awaits the function in a try/finally and does nothing else. */
+const floor =
+  <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+  async (...args: A): Promise<R> => {
+    try {
+      return await fn(...args);
+    } finally {
+    }
+  };
+const floored = floor(leaf);
 
-const cTimeoutCoop = cTimeout(10_000, TimeoutStrategy.Cooperative);
-const cTimeoutAggressive = cTimeout(10_000, TimeoutStrategy.Aggressive);
-const cFb = cFallback(handleAll, () => 0);
-const cBoth = wrap(
-  cFallback(handleAll, () => 0),
-  cTimeout(10_000, TimeoutStrategy.Aggressive),
-);
+const bucket = () => tokenBucket({ capacity: 1e6, refillPerSecond: 1e7 });
+
+/** Each policy, built once per call form so that no form warms another's state. */
+const POLICIES: [string, () => AnyPolicy][] = [
+  ['timeout', () => timeout(10_000)],
+  ['fallback', () => fallback(0)],
+  ['retry', () => retry({ maxAttempts: 3 })],
+  ['circuitBreaker', () => circuitBreaker()],
+  ['bulkhead', () => bulkhead({ maxConcurrent: 100 })],
+  ['rateLimit(tokenBucket)', () => rateLimit(bucket())],
+  ['compose of 4', () => compose(retry({ maxAttempts: 3 }), circuitBreaker(), bulkhead({ maxConcurrent: 100 }), timeout(10_000))],
+  [
+    'compose of 6',
+    () =>
+      compose(
+        fallback(0),
+        retry({ maxAttempts: 3 }),
+        circuitBreaker(),
+        rateLimit(bucket()),
+        bulkhead({ maxConcurrent: 100 }),
+        timeout(10_000),
+      ),
+  ],
+];
+
+const COCKATIEL: Record<string, { execute(fn: () => Promise<number>): Promise<unknown> }> = {
+  timeout: cTimeout(10_000, TimeoutStrategy.Aggressive),
+  fallback: cFallback(handleAll, () => 0),
+  retry: cRetry(handleAll, { maxAttempts: 2 }),
+  circuitBreaker: cCircuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }),
+  bulkhead: cBulkhead(100),
+  'compose of 4': wrap(
+    cRetry(handleAll, { maxAttempts: 2 }),
+    cCircuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }),
+    cBulkhead(100),
+    cTimeout(10_000, TimeoutStrategy.Aggressive),
+  ),
+};
+
+const cases: BenchCase[] = [
+  {
+    name: 'floor: async wrapper, try/finally around await fn()',
+    lib: 'floor',
+    path: 'success',
+    fn: () => floored(1),
+    baseline: true,
+  },
+  { name: 'bare await leaf()', lib: 'bare', path: 'success', fn: () => leaf(1) },
+];
+for (const [label, make] of POLICIES) {
+  const decorated = make()(leaf);
+  const executor = make();
+  const run = () => leaf(1);
+  const withContext = make().withContext((_context, x: number) => leaf(x));
+  cases.push(
+    { name: `weir ${label}: decorated`, lib: 'weir', path: 'success', fn: () => decorated(1) },
+    { name: `weir ${label}: execute`, lib: 'weir', path: 'success', fn: () => executor.execute(run) },
+    { name: `weir ${label}: withContext`, lib: 'weir', path: 'success', fn: () => withContext(1) },
+  );
+  const peer = COCKATIEL[label];
+  if (peer !== undefined) {
+    cases.push({ name: `cockatiel ${label}: execute`, lib: 'cockatiel', path: 'success', fn: () => peer.execute(run) });
+  }
+}
 
 const suite: BenchSuite = {
-  name: 'core: timeout, fallback, compose',
+  name: 'call forms: every policy and composition, decorated / execute / withContext',
   description:
-    'Success path of an async function wrapped in weir timeout / fallback / compose(fallback, timeout) against cockatiel, plus the handled-failure path of fallback.',
-  cases: [
-    { name: 'bare await leaf()', lib: 'bare', path: 'success', fn: () => leaf(1), baseline: true },
-    { name: 'weir timeout(10 s)', lib: 'weir', path: 'success', fn: () => timed(1) },
-    { name: 'cockatiel timeout cooperative', lib: 'cockatiel', path: 'success', fn: () => cTimeoutCoop.execute(() => leaf(1)) },
-    {
-      name: 'cockatiel timeout aggressive',
-      lib: 'cockatiel',
-      path: 'success',
-      fn: () => cTimeoutAggressive.execute(() => leaf(1)),
-    },
-    { name: 'weir fallback', lib: 'weir', path: 'success', fn: () => guarded(1) },
-    { name: 'cockatiel fallback', lib: 'cockatiel', path: 'success', fn: () => cFb.execute(() => leaf(1)) },
-    { name: 'weir compose(fallback, timeout)', lib: 'weir', path: 'success', fn: () => both(1) },
-    { name: 'cockatiel wrap(fallback, timeout)', lib: 'cockatiel', path: 'success', fn: () => cBoth.execute(() => leaf(1)) },
-    { name: 'weir fallback on failure', lib: 'weir', path: 'failure', fn: () => guardedFailure(1) },
-    { name: 'cockatiel fallback on failure', lib: 'cockatiel', path: 'failure', fn: () => cFb.execute(() => failingLeaf(1)) },
-  ],
+    'Success path of each policy and of compose(retry, circuitBreaker, bulkhead, timeout) and the six-policy stack (fallback, retry, circuitBreaker, rateLimit, bulkhead, timeout), in each call form, beside cockatiel `execute` of the same policy (cockatiel has no rate limiter; its four-policy row is `wrap`). The ratio column is to the floor row.',
+  cases,
 };
 
 export default suite;
