@@ -13,7 +13,8 @@ import {
   MAX_TIMER_MS,
   show,
 } from '../../src/core/validate.js';
-import type { RateLimitDecision, RateLimiter } from '../../src/index.js';
+import type { RateLimitAlgorithm, RateLimitDecision, RateLimiter } from '../../src/index.js';
+import { checkRateLimiter } from '../../src/rate-limit/limiter.js';
 import { checkPolicyName, HEADER_STYLES, type HeaderStyle, type ProblemDetails, QuotaHeaders } from './headers.js';
 import { checkIpv6Prefix } from './ip.js';
 import type { RateLimitOutcome } from './observe.js';
@@ -120,29 +121,21 @@ export function optionalFunction<F>(where: string, name: string, value: unknown)
   return value === undefined ? undefined : checkFunction<F>(where, name, value);
 }
 
-function isLimiter(value: unknown): value is RateLimiter {
-  const limiter = value as Partial<RateLimiter> | null;
-  return (
-    typeof limiter === 'object' &&
-    limiter !== null &&
-    typeof limiter.take === 'function' &&
-    typeof limiter.limit === 'number' &&
-    typeof limiter.algorithm === 'object' &&
-    typeof limiter.clock?.now === 'function'
-  );
-}
-
-/** The `w` of a limiter in ms: the window of a sliding window, else the time to refill from empty. */
-export function windowMsOf(limiter: RateLimiter): number {
-  const config = limiter.algorithm.config;
+/** The `w` of limits in ms: the window of a sliding window, else the time to refill from empty. */
+export function windowMsOf(limits: RateLimiter | RateLimitAlgorithm): number {
+  const algorithm = 'algorithm' in limits ? limits.algorithm : limits;
+  const config = algorithm.config;
   if (config.kind === 'sliding-window-log' || config.kind === 'sliding-window-counter') return config.windowUs / 1000;
-  return limiter.algorithm.fullAfterUs / 1000;
+  return algorithm.fullAfterUs / 1000;
 }
 
-/** A limiter whose store can give units back. */
-interface Refundable {
-  refund(key: string, cost: number): Promise<unknown>;
+/** The policy name of limits without a given name: `"<q>-in-<w>s"`. */
+function defaultName(limit: number, windowMs: number): string {
+  return `${limit}-in-${Math.max(1, Math.ceil(windowMs / 1000))}s`;
 }
+
+/** Header variants per quota for decisions that do not say their limits (custom stores); bounded. */
+const MAX_QUOTA_VARIANTS = 64;
 
 /** A limit with its options checked and its header fields prepared. */
 export class CompiledLimit<Req> {
@@ -159,31 +152,35 @@ export class CompiledLimit<Req> {
   readonly countOnly: ((response: CountedResponse, req: Req) => boolean) | undefined;
   readonly takeSync: ((key?: string, cost?: number) => RateLimitDecision) | undefined;
 
+  /** The limits `headers` were made for, and the `windowMs` option (it applies to the default limits only). */
+  private readonly defaultLimits: RateLimitAlgorithm;
+  private readonly windowOption: number | undefined;
+  /** Header fields per limits object (tiers, reconfigured limits): held as long as the limits are. */
+  private readonly byLimits = new WeakMap<RateLimitAlgorithm, QuotaHeaders>();
+  private readonly byQuota = new Map<number, QuotaHeaders>();
+
   /** Gives back units a request was charged (for `countOnly`). */
   refund(key: string, cost: number): Promise<unknown> {
-    return (this.limiter as unknown as Refundable).refund(key, cost);
+    return this.limiter.refund(key, cost);
   }
 
-  constructor(where: string, options: LimitOptions<Req>, style: HeaderStyle) {
+  constructor(
+    where: string,
+    options: LimitOptions<Req>,
+    private readonly style: HeaderStyle,
+  ) {
     checkKnown(where, options, LIMIT_OPTIONS);
-    if (!isLimiter(options.limiter)) {
-      throw new TypeError(
-        `${where}: option "limiter" must be a rate limiter (tokenBucket, slidingWindow or gcra), got ${show(options.limiter)}`,
-      );
-    }
-    const limiter = options.limiter;
+    const limiter = checkRateLimiter(where, 'option "limiter"', options.limiter);
     this.limiter = limiter;
     this.takeSync = limiter.takeSync;
-    const windowMs = options.windowMs === undefined ? windowMsOf(limiter) : checkPositive(where, 'windowMs', options.windowMs);
-    const wSeconds = Math.max(1, Math.ceil(windowMs / 1000));
+    this.defaultLimits = limiter.algorithm;
+    this.windowOption = options.windowMs === undefined ? undefined : checkPositive(where, 'windowMs', options.windowMs);
+    const windowMs = this.windowOption ?? windowMsOf(limiter);
     this.named = options.name !== undefined;
-    this.name = options.name === undefined ? `${limiter.limit}-in-${wSeconds}s` : checkPolicyName(where, options.name);
+    this.name = options.name === undefined ? defaultName(limiter.limit, windowMs) : checkPolicyName(where, options.name);
     this.key = optionalFunction(where, 'key', options.key);
     this.skip = optionalFunction(where, 'skip', options.skip);
     this.countOnly = optionalFunction(where, 'countOnly', options.countOnly);
-    if (this.countOnly !== undefined && typeof (limiter as unknown as Refundable).refund !== 'function') {
-      throw new TypeError(`${where}: option "countOnly" needs a limiter that can refund, got ${show(limiter)}`);
-    }
     if (options.key !== undefined && options.ipv6Prefix !== undefined) {
       throw new TypeError(
         `${where}: option "ipv6Prefix" applies only to the default key; with your own "key", group addresses with ipKey(req.ip, prefix)`,
@@ -208,6 +205,39 @@ export class CompiledLimit<Req> {
     }
     this.headers = new QuotaHeaders(style, { name: this.name, windowMs }, limiter.limit, !this.named);
   }
+
+  /**
+   * The header fields of a decision: its own limits' quota, window and name (a key's tier, or limits
+   * reconfigured since), so each response reports the policy it was decided with. A tier of a named limit
+   * is reported as `<name>-<tier>`; unnamed, as `"<q>-in-<w>s"` of its limits.
+   */
+  headersFor(decision: RateLimitDecision): QuotaHeaders {
+    const limits = decision.limits;
+    if (limits === this.defaultLimits) return this.headers;
+    if (limits === undefined) return decision.limit === this.headers.limit ? this.headers : this.forQuota(decision.limit);
+    let headers = this.byLimits.get(limits);
+    if (headers === undefined) {
+      const windowMs = limits.tier === undefined && this.windowOption !== undefined ? this.windowOption : windowMsOf(limits);
+      let name = defaultName(limits.limit, windowMs);
+      if (this.named) name = limits.tier === undefined ? this.name : `${this.name}-${limits.tier}`;
+      headers = new QuotaHeaders(this.style, { name, windowMs }, limits.limit, !this.named);
+      this.byLimits.set(limits, headers);
+    }
+    return headers;
+  }
+
+  /** A decision from a store that does not say its limits, with a quota other than the limiter's. */
+  private forQuota(limit: number): QuotaHeaders {
+    let headers = this.byQuota.get(limit);
+    if (headers === undefined) {
+      const windowMs = this.headers.policy.windowMs;
+      const name = this.named ? this.name : defaultName(limit, windowMs);
+      headers = new QuotaHeaders(this.style, { name, windowMs }, limit, !this.named);
+      if (this.byQuota.size >= MAX_QUOTA_VARIANTS) this.byQuota.clear();
+      this.byQuota.set(limit, headers);
+    }
+    return headers;
+  }
 }
 
 export interface ChainSettings<Req> {
@@ -224,9 +254,9 @@ export interface ChainSettings<Req> {
 export const STORE_TIMEOUT_MARGIN_MS = 100;
 export const DEFAULT_STORE_TIMEOUT_MS = 1000;
 
-/** The store's own deadline for an answer (the Redis store's `timeoutMs`), if it declares one. */
+/** The store's own deadline for an answer (the Redis store's `timeoutMs`), if its contract declares one. */
 function ownTimeoutOf(limiter: RateLimiter): number | undefined {
-  const own = (limiter.bound as { timeoutMs?: unknown } | undefined)?.timeoutMs;
+  const own: unknown = limiter.bound.timeoutMs;
   return typeof own === 'number' && Number.isFinite(own) && own > 0 ? own : undefined;
 }
 

@@ -32,6 +32,10 @@ export interface Setup {
   host?: string;
   /** Awaited by every handler before it answers (to hold requests open). */
   gate?: () => Promise<void>;
+  /** The status every handler answers with (default 200), from the request. */
+  status?: (req: AnyRequest) => number;
+  /** Options of the Fastify plugin beyond the limits and response options (ignored by Express). */
+  fastify?: Partial<WeirFastifyOptions>;
 }
 
 export interface Running {
@@ -44,7 +48,7 @@ export interface Harness {
   start(setup: Setup): Promise<Running>;
 }
 
-const PATHS = ['/', '/a', '/b', '/strict', '/health'];
+const PATHS = ['/', '/a', '/b', '/strict', '/health', '/login'];
 
 async function handle(setup: Setup): Promise<string> {
   if (setup.gate !== undefined) await setup.gate();
@@ -74,8 +78,8 @@ function expressHarness(name: string, make: () => any): Harness {
       for (const path of PATHS) {
         const own = setup.routes?.[path];
         if (own === false) continue;
-        app.get(path, ...(own ?? []).map(limit), (_req: any, res: any, next: any) => {
-          handle(setup).then((body) => res.send(body), next);
+        app.get(path, ...(own ?? []).map(limit), (req: any, res: any, next: any) => {
+          handle(setup).then((body) => res.status(setup.status?.(req) ?? 200).send(body), next);
         });
       }
       const server: Server = await new Promise((resolve) => {
@@ -95,7 +99,7 @@ export const fastifyHarness: Harness = {
   name: 'fastify 5',
   async start(setup) {
     const app = Fastify({ trustProxy: setup.trustProxy === true });
-    const options: WeirFastifyOptions = { ...(setup.response as ResponseOptions<any>) };
+    const options: WeirFastifyOptions = { ...(setup.response as ResponseOptions<any>), ...setup.fastify };
     if (setup.global !== undefined) options.rateLimit = setup.global as FastifyLimit[];
     if (setup.loadShedding !== undefined) options.loadShedding = setup.loadShedding;
     await app.register(weir, options);
@@ -104,7 +108,11 @@ export const fastifyHarness: Harness = {
       // Route config replaces the global limits: list them again to add to them.
       const config =
         own === undefined ? {} : { rateLimit: own === false ? false : ([...(setup.global ?? []), ...own] as FastifyLimit[]) };
-      app.get(path, { config: config as object }, () => handle(setup));
+      app.get(path, { config: config as object }, async (request, reply) => {
+        const body = await handle(setup);
+        reply.code(setup.status?.(request as AnyRequest) ?? 200);
+        return body;
+      });
     }
     const address = await app.listen({ port: 0, host: setup.host ?? '127.0.0.1' });
     return {
