@@ -1,49 +1,69 @@
 /**
  * `rateLimit(limiter, options)`: admits a call when the limiter allows its cost for its key. By default a
  * refused call rejects at once with `RateLimitedError` (its `retryAfterMs` is exact); with
- * `wait: { maxWaitMs }` it waits (abortably, on the limiter's clock) when the wait fits within `maxWaitMs`
- * of entering the policy, then takes again, and rejects when it does not fit.
+ * `wait: { maxWaitMs, maxQueue }` it waits, first-come first-served per key (waiters.ts), when the wait
+ * fits within `maxWaitMs` of entering the policy, and rejects when it does not or the queue is full.
+ *
+ * With `countOnly`, a call is charged when it enters (so concurrent calls cannot overshoot) and refunded
+ * when it ends unless its outcome is one that counts (e.g. only failures: brute-force protection).
  *
  * With the memory store an allowed call stays on the synchronous fast path (no promise, no timer).
  */
 import type { Clock } from '../core/clock.js';
 import { RateLimitedError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
+import { policyName } from '../core/names.js';
 import { type Call, CONTINUE, type Directive, STAGE_RATE_LIMIT, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
-import { sleep, untilAborted } from '../core/signal.js';
-import { checkClock, checkFunction, checkMs, checkOptions, show } from '../core/validate.js';
+import { ignore, untilAborted } from '../core/signal.js';
+import { checkClock, checkCount, checkDuration, checkFunction, checkOptions, show } from '../core/validate.js';
 import { checkCost, checkRateLimiter, DEFAULT_KEY, type RateLimiter } from './limiter.js';
 import type { RateLimitDecision, RateLimitDecisionReason } from './store.js';
+import { type WaitHost, WaitQueues } from './waiters.js';
 
 /** A rate limit's key: a fixed string, or a function of the call's arguments that returns it. */
 export type KeyOption = string | ((...args: any[]) => string);
 /** A call's cost: a fixed number of units, or a function of the call's arguments that returns it. */
 export type CostOption = number | ((...args: any[]) => number);
 
+/** How a call ended, for `countOnly`. */
+export type RateLimitOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+
 export interface RateLimitOptions {
   /** The key, or a function of the call's arguments that returns it (default `'default'`). */
   key?: KeyOption;
   /** The cost, or a function of the call's arguments that returns it (default 1). */
   cost?: CostOption;
-  /** Wait for capacity instead of rejecting, when the wait is at most `maxWaitMs`. */
-  wait?: { maxWaitMs: number };
+  /**
+   * Wait for capacity instead of rejecting, when the wait is at most `maxWaitMs`; waiters of one key are
+   * served in arrival order, at most `maxQueue` of them at once across keys (default 1024).
+   */
+  wait?: { maxWaitMs: number; maxQueue?: number };
+  /**
+   * Which calls keep their charge: `'failures'` (a call that throws or rejects), or a predicate of the
+   * outcome. The others are refunded when they end. Default: every admitted call counts.
+   */
+  countOnly?: 'failures' | ((outcome: RateLimitOutcome) => boolean);
   /** The clock to wait on (default: the limiter's). */
   clock?: Clock;
+  /** The policy's name (default: the limiter's). */
+  name?: string;
 }
 
 export interface RateLimitEvents {
-  /** A call was refused. */
-  rejected: { key: string; cost: number; retryAfterMs: number; reason: RateLimitDecisionReason };
+  /** A call was refused. `name` is the limiter's. */
+  rejected: { key: string; cost: number; retryAfterMs: number; reason: RateLimitDecisionReason; name: string };
   /** A call is waiting `waitMs` for capacity. */
-  waiting: { key: string; cost: number; waitMs: number };
+  waiting: { key: string; cost: number; waitMs: number; name: string };
 }
 
 export interface RateLimitPolicy extends Policy<RateLimitEvents> {
   readonly limiter: RateLimiter;
+  readonly name: string;
 }
 
-const OPTIONS = ['key', 'cost', 'wait', 'clock'] as const;
+const OPTIONS = ['key', 'cost', 'wait', 'countOnly', 'clock', 'name'] as const;
+const DEFAULT_MAX_QUEUE = 1024;
 
 function keyOf(key: unknown): string {
   if (typeof key !== 'string') throw new TypeError(`rateLimit: the key function must return a string, got ${show(key)}`);
@@ -55,20 +75,40 @@ function costOf(cost: unknown): number {
   return checkCost('rateLimit: the cost function', cost);
 }
 
-class RateLimitStage implements Stage {
+/** What an admitted call was charged, kept in its slot until it ends (only with `countOnly`). */
+class Charge {
+  constructor(
+    readonly key: string,
+    readonly cost: number,
+  ) {}
+}
+
+class RateLimitStage implements Stage, WaitHost {
   readonly kind = STAGE_RATE_LIMIT;
+  readonly queues: WaitQueues | undefined;
   constructor(
     private readonly limiter: RateLimiter,
     private readonly key: KeyOption,
     private readonly cost: CostOption,
     private readonly maxWaitMs: number,
+    maxQueue: number,
+    private readonly countOnly: ((outcome: RateLimitOutcome) => boolean) | undefined,
     private readonly clock: Clock,
     private readonly events: Emitter<RateLimitEvents>,
-  ) {}
+    readonly policyName: string,
+  ) {
+    this.queues = maxWaitMs < 0 ? undefined : new WaitQueues(limiter, clock, maxQueue, this);
+  }
 
-  enter(call: Call): unknown {
+  enter(call: Call, slot: number): unknown {
     const key = typeof this.key === 'string' ? this.key : keyOf(this.applyTo(this.key, call));
     const cost = typeof this.cost === 'number' ? this.cost : costOf(this.applyTo(this.cost, call));
+    if (this.countOnly !== undefined) call.slots[slot] = new Charge(key, cost);
+    const queues = this.queues;
+    // Waiters for this key go first: a new call queues behind them instead of taking.
+    if (queues !== undefined && queues.size > 0 && queues.has(key)) {
+      return queues.join(key, cost, this.clock.now() + this.maxWaitMs, call.signal, undefined);
+    }
     const sync = this.limiter.bound.takeSync;
     if (sync !== undefined) {
       const decision = sync(key, cost, true, this.limiter.limitsFor(key));
@@ -77,12 +117,22 @@ class RateLimitStage implements Stage {
     return this.takeAsync(call, key, cost);
   }
 
-  exit(): Directive {
+  exit(call: Call, slot: number): Directive {
+    const countOnly = this.countOnly;
+    if (countOnly === undefined) return CONTINUE;
+    const charge = call.slots[slot] as Charge | undefined;
+    call.slots[slot] = undefined;
+    if (charge === undefined || charge.cost === 0) return CONTINUE;
+    const outcome: RateLimitOutcome = call.ok ? { ok: true, value: call.value } : { ok: false, error: call.value };
+    if (!countOnly(outcome)) this.giveBack(charge.key, charge.cost);
     return CONTINUE;
   }
 
-  private take(key: string, cost: number): Promise<RateLimitDecision> {
-    return this.limiter.bound.take(key, cost, true, this.limiter.limitsFor(key));
+  private giveBack(key: string, cost: number): void {
+    const bound = this.limiter.bound;
+    const limits = this.limiter.limitsFor(key);
+    if (bound.refundSync !== undefined) bound.refundSync(key, cost, limits);
+    else if (typeof bound.refund === 'function') bound.refund(key, cost, limits).then(undefined, ignore);
   }
 
   private applyTo(fn: Function, call: Call): unknown {
@@ -91,7 +141,7 @@ class RateLimitStage implements Stage {
 
   private async takeAsync(call: Call, key: string, cost: number): Promise<void> {
     // A store's round trip cannot be cancelled, but the call can stop waiting for it at once.
-    const decision = await untilAborted(this.take(key, cost), call.signal);
+    const decision = await untilAborted(this.limiter.bound.take(key, cost, true, this.limiter.limitsFor(key)), call.signal);
     if (decision.allowed) return;
     const outcome = this.refused(call, key, cost, decision, this.clock.now());
     if (outcome instanceof Promise) return outcome;
@@ -100,36 +150,38 @@ class RateLimitStage implements Stage {
 
   /** The error to reject with, or the wait (a promise) when waiting is on and the wait fits. */
   private refused(call: Call, key: string, cost: number, decision: RateLimitDecision, start: number): unknown {
-    if (decision.reason === 'limit' && decision.retryAfterMs <= this.maxWaitMs) {
-      return this.waitFor(call, key, cost, decision.retryAfterMs, start + this.maxWaitMs);
+    const queues = this.queues;
+    if (queues !== undefined && decision.reason === 'limit' && decision.retryAfterMs <= this.maxWaitMs) {
+      return queues.join(key, cost, start + this.maxWaitMs, call.signal, decision);
     }
-    return this.reject(key, cost, decision);
+    return this.refusal(key, cost, decision);
   }
 
-  private reject(key: string, cost: number, decision: RateLimitDecision): RateLimitedError {
+  refusal(key: string, cost: number, decision: RateLimitDecision): RateLimitedError {
     const reason = decision.reason === 'cost-exceeds-limit' ? 'cost-exceeds-limit' : 'limit';
-    if (this.events.has('rejected')) this.events.emit('rejected', { key, cost, retryAfterMs: decision.retryAfterMs, reason });
-    return RateLimitedError.fast(decision.retryAfterMs, reason, decision.limit, decision.remaining);
+    const name = this.limiter.name;
+    if (this.events.has('rejected')) {
+      this.events.emit('rejected', { key, cost, retryAfterMs: decision.retryAfterMs, reason, name });
+    }
+    return RateLimitedError.fast(decision.retryAfterMs, reason, decision.limit, decision.remaining, name);
   }
 
-  /**
-   * Sleeps, then takes again. Waiters are not queued: they wake when their wait ends and take like anyone
-   * else, and one that loses the race waits again while the deadline allows (so a take never consumes
-   * capacity before it is admitted).
-   */
-  private async waitFor(call: Call, key: string, cost: number, waitMs: number, deadline: number): Promise<void> {
-    const signal = call.signal;
-    for (;;) {
-      if (this.events.has('waiting')) this.events.emit('waiting', { key, cost, waitMs });
-      await sleep(this.clock, waitMs, signal);
-      const decision = await untilAborted(this.take(key, cost), signal);
-      if (decision.allowed) return;
-      const now = this.clock.now();
-      // A timer may fire a hair early: a retry of 0 would spin, so wait at least 1 ms.
-      waitMs = Math.max(1, decision.retryAfterMs);
-      if (decision.reason !== 'limit' || now + waitMs > deadline) throw this.reject(key, cost, decision);
-    }
+  waiting(key: string, cost: number, waitMs: number): void {
+    if (this.events.has('waiting')) this.events.emit('waiting', { key, cost, waitMs, name: this.limiter.name });
   }
+}
+
+function checkKeyOption(where: string, key: unknown): KeyOption {
+  if (key === undefined) return DEFAULT_KEY;
+  if (typeof key === 'string' || typeof key === 'function') return key as KeyOption;
+  throw new TypeError(`${where}: option "key" must be a string or a function, got ${show(key)}`);
+}
+
+function checkCountOnly(where: string, value: unknown): ((outcome: RateLimitOutcome) => boolean) | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'failures') return (outcome) => !outcome.ok;
+  if (typeof value === 'function') return value as (outcome: RateLimitOutcome) => boolean;
+  throw new TypeError(`${where}: option "countOnly" must be 'failures' or a function of the outcome, got ${show(value)}`);
 }
 
 /** Admits calls within `limiter`'s limit for their key; rejects (or waits, with `wait`) otherwise. */
@@ -137,16 +189,7 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions = {}):
   const where = 'rateLimit';
   checkRateLimiter(where, 'the first argument', limiter);
   checkOptions(where, options, OPTIONS);
-  const key: KeyOption =
-    options.key === undefined
-      ? DEFAULT_KEY
-      : typeof options.key === 'string'
-        ? options.key
-        : typeof options.key === 'function'
-          ? (options.key as (...args: any[]) => string)
-          : (() => {
-              throw new TypeError(`${where}: option "key" must be a string or a function, got ${show(options.key)}`);
-            })();
+  const key = checkKeyOption(where, options.key);
   let cost: CostOption = 1;
   if (typeof options.cost === 'number') {
     cost = checkCost(where, options.cost);
@@ -157,12 +200,20 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions = {}):
     }
   } else if (options.cost !== undefined) cost = checkFunction<(...args: any[]) => number>(where, 'cost', options.cost);
   let maxWaitMs = -1;
+  let maxQueue = DEFAULT_MAX_QUEUE;
   if (options.wait !== undefined) {
-    checkOptions(`${where}: option "wait"`, options.wait, ['maxWaitMs']);
-    maxWaitMs = checkMs(where, 'wait.maxWaitMs', (options.wait as { maxWaitMs?: unknown }).maxWaitMs);
+    checkOptions(`${where}: option "wait"`, options.wait, ['maxWaitMs', 'maxQueue']);
+    const wait = options.wait as { maxWaitMs?: unknown; maxQueue?: unknown };
+    maxWaitMs = checkDuration(where, 'wait.maxWaitMs', wait.maxWaitMs);
+    if (wait.maxQueue !== undefined) maxQueue = checkCount(where, 'wait.maxQueue', wait.maxQueue, 1, { max: 2 ** 30 });
   }
+  const countOnly = checkCountOnly(where, options.countOnly);
   const clock = options.clock === undefined ? limiter.clock : checkClock(where, options.clock);
+  const name = options.name === undefined ? limiter.name : policyName('rate-limit', options.name);
   const events = new Emitter<RateLimitEvents>(new Set(['rejected', 'waiting']));
-  const stage = new RateLimitStage(limiter, key, cost, maxWaitMs, clock, events);
-  return createPolicy<RateLimitEvents, never, { readonly limiter: RateLimiter }>([stage], events, { limiter });
+  const stage = new RateLimitStage(limiter, key, cost, maxWaitMs, maxQueue, countOnly, clock, events, name);
+  return createPolicy<RateLimitEvents, never, { readonly limiter: RateLimiter; readonly name: string }>([stage], events, {
+    limiter,
+    name,
+  });
 }

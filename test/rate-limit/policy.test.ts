@@ -154,7 +154,7 @@ describe('rateLimit policy', () => {
     await expect(work()).rejects.toMatchObject({ reason: 'limit' });
     await new Promise((r) => setImmediate(r));
     process.off('warning', onWarning);
-    expect(seen).toEqual([{ key: 'k', cost: 1, retryAfterMs: 1000, reason: 'limit' }]);
+    expect(seen).toEqual([{ key: 'k', cost: 1, retryAfterMs: 1000, reason: 'limit', name: limiter.name }]);
     expect(warnings).toHaveLength(1);
     expect(() => policy.on('nope' as never, () => {})).toThrow(TypeError);
   });

@@ -25,23 +25,22 @@ const families: Family[] = [
   {
     name: 'token bucket',
     limits: fc.record({ capacity: fc.integer({ min: 1, max: 8 }), refillPerSecond: fc.constantFrom(1, 2, 3, 10, 0.5, 1 / 3) }),
-    make: (base, tiers, tierOf, clock) => tokenBucket({ ...(base as never), tiers: tiers as never, tierOf, clock }),
+    make: (base, tiers, tierOf, clock) => tokenBucket({ ...base, tiers, tierOf, clock } as never),
   },
   {
     name: 'gcra',
     limits: fc.record({ burst: fc.integer({ min: 1, max: 8 }), ratePerSecond: fc.constantFrom(1, 2, 3, 10, 0.5, 1 / 3) }),
-    make: (base, tiers, tierOf, clock) => gcra({ ...(base as never), tiers: tiers as never, tierOf, clock }),
+    make: (base, tiers, tierOf, clock) => gcra({ ...base, tiers, tierOf, clock } as never),
   },
   {
     name: 'log',
     limits: fc.record({ limit: fc.integer({ min: 1, max: 8 }), windowMs: fc.constantFrom(500, 1000, 1500) }),
-    make: (base, tiers, tierOf, clock) => slidingWindow({ ...(base as never), tiers: tiers as never, tierOf, clock }),
+    make: (base, tiers, tierOf, clock) => slidingWindow({ ...base, tiers, tierOf, clock } as never),
   },
   {
     name: 'counter',
     limits: fc.record({ limit: fc.integer({ min: 1, max: 8 }), windowMs: fc.constantFrom(500, 1000, 1500) }),
-    make: (base, tiers, tierOf, clock) =>
-      slidingWindow({ ...(base as never), mode: 'counter', tiers: tiers as never, tierOf, clock }),
+    make: (base, tiers, tierOf, clock) => slidingWindow({ ...base, mode: 'counter', tiers, tierOf, clock } as never),
   },
 ];
 
