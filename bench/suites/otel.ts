@@ -22,19 +22,22 @@ function sixPolicies() {
 
 const plain = sixPolicies();
 const observed = sixPolicies();
+const timed = sixPolicies();
 const meterProvider = new MeterProvider({ readers: [new IdleReader()] });
 instrument(observed, { meterProvider });
 const plainCall = plain(leaf);
 const observedCall = observed(leaf);
+const timedCall = instrument(timed, { meterProvider }).measure(timed)(leaf);
 
 const suite: BenchSuite = {
   name: 'OpenTelemetry metrics (weir/otel)',
   description:
-    'Success path of the six-policy stack compose(fallback, retry, circuitBreaker, rateLimit, bulkhead, timeout) uninstrumented, and the same stack after instrument() on a real SDK MeterProvider (collection not running). The overhead is the ratio of the two rows of the same run; an uninstrumented stack is unchanged by another stack being instrumented (its row is taken while one is).',
+    'Success path of the six-policy stack compose(fallback, retry, circuitBreaker, rateLimit, bulkhead, timeout) uninstrumented, and the same stack after instrument() on a real SDK MeterProvider (collection not running), and the same again behind measure() (one duration histogram record per call). The overhead is the ratio of the two rows of the same run; an uninstrumented stack is unchanged by another stack being instrumented (its row is taken while one is).',
   cases: [
     { name: 'bare await leaf()', lib: 'bare', path: 'success', fn: () => leaf(1), baseline: true },
     { name: 'weir 6-policy stack, uninstrumented', lib: 'weir', path: 'success', fn: () => plainCall(1) },
     { name: 'weir 6-policy stack, instrument()ed', lib: 'weir', path: 'success', fn: () => observedCall(1) },
+    { name: 'weir 6-policy stack, instrument()ed and measure()d', lib: 'weir', path: 'success', fn: () => timedCall(1) },
   ],
 };
 
