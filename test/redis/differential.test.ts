@@ -383,4 +383,31 @@ describe.skipIf(!redisAvailable)('Lua twins = pure steps with tiers, refunds and
     const replies = (await client.eval(script, keys.length, ...keys, ...args.map(String))) as number[][];
     expect(replies.map(stepOf)).toEqual(expected);
   });
+
+  test('quotas: 10 000 000 per 30 days decide exactly as in memory (token bucket and GCRA)', async () => {
+    const rate = 10_000_000 / (30 * 86_400);
+    for (const limits of [
+      tokenBucket({ capacity: 10_000_000, refillPerSecond: rate }).algorithm,
+      gcra({ burst: 10_000_000, ratePerSecond: rate }).algorithm,
+    ]) {
+      const prefix = freshPrefix('quota');
+      const model = new Model(limits.config);
+      const day = 86_400_000_000;
+      const schedule: [number, number][] = [
+        [0, 9_999_999],
+        [0, 1],
+        [0, 1],
+        [259_199, 1],
+        [259_200, 1],
+        [day, 333_333],
+        [day, 1],
+        [30 * day, 10_000_000],
+      ];
+      for (const [at, cost] of schedule) {
+        const now = 2 ** 40 + at;
+        const got = stepOf(await send(takeCall(limits, prefix, 'tenant', cost, true, now, 0)));
+        expect(got).toEqual(micros(model.step('tenant', cost, now, true)));
+      }
+    }
+  });
 });
