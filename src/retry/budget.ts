@@ -11,8 +11,8 @@
  * {@link BudgetWindow} is the pure decision logic (every method takes `now`); {@link retryBudget} wraps it
  * with a clock.
  */
-import { type Clock, systemClock } from '../core/clock.js';
-import { checkClock, checkNumber, checkOptions, checkPositive } from '../core/validate.js';
+import type { Clock } from '../core/clock.js';
+import { parseRetryBudgetOptions } from './options.js';
 
 export const SLICES = 10;
 
@@ -106,21 +106,14 @@ export class BudgetWindow {
   }
 }
 
-const OPTIONS = ['ttlMs', 'minRetriesPerSec', 'percentCanRetry', 'clock'] as const;
-
 /**
  * A retry budget to share between retry policies (pass it as their `budget` option): one budget can guard
  * a whole client. Defaults are Finagle's: 10 s window, 10 retries per second, 20 % of calls.
  */
 export function retryBudget(options: RetryBudgetOptions = {}): RetryBudget {
-  const where = 'retryBudget';
-  checkOptions(where, options, OPTIONS);
-  const ttlMs = options.ttlMs === undefined ? 10_000 : checkPositive(where, 'ttlMs', options.ttlMs);
-  const minRetriesPerSec =
-    options.minRetriesPerSec === undefined ? 10 : checkNumber(where, 'minRetriesPerSec', options.minRetriesPerSec, 0);
-  const percentCanRetry =
-    options.percentCanRetry === undefined ? 0.2 : checkNumber(where, 'percentCanRetry', options.percentCanRetry, 0);
-  const clock = options.clock === undefined ? systemClock : checkClock(where, options.clock);
+  const { ttlMs, minRetriesPerSec, percentCanRetry, clock } = parseRetryBudgetOptions(
+    options as Record<string, unknown> | undefined,
+  );
   const window = new BudgetWindow(ttlMs, minRetriesPerSec, percentCanRetry, clock.now());
   return Object.freeze({
     ttlMs,

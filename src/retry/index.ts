@@ -11,7 +11,7 @@ export {
   type RetryOutcome,
 } from './backoff.js';
 export { type RetryBudget, type RetryBudgetLike, type RetryBudgetOptions, retryBudget } from './budget.js';
-export { BACKOFF_DEFAULTS, RETRY_DEFAULTS } from './options.js';
+export { BACKOFF_DEFAULTS, RETRY_BUDGET_DEFAULTS, RETRY_DEFAULTS } from './options.js';
 export {
   type GiveUpReason,
   type RetryEvents,

@@ -9,7 +9,10 @@ import {
   checkCount,
   checkDuration,
   checkFunction,
+  checkNumber,
   checkOneOf,
+  checkOptions,
+  checkPositive,
   isUnset,
   show,
 } from '../core/validate.js';
@@ -159,5 +162,40 @@ export function parseRetryConfig(where: string, options: Record<string, unknown>
       ? false
       : checkOneOf(where, name('exhaustedResult'), options.exhaustedResult, ['return', 'throw']) === 'throw',
     clock: isUnset(where, name('clock'), options.clock) ? systemClock : checkClock(where, options.clock),
+  };
+}
+
+/** The defaults of `retryBudget`'s options (Finagle's). */
+export const RETRY_BUDGET_DEFAULTS = Object.freeze({
+  ttlMs: 10_000,
+  minRetriesPerSec: 10,
+  percentCanRetry: 0.2,
+});
+
+export interface RetryBudgetConfig {
+  ttlMs: number;
+  minRetriesPerSec: number;
+  percentCanRetry: number;
+  clock: Clock;
+}
+
+/** Validates `retryBudget`'s options. */
+export function parseRetryBudgetOptions(options: Record<string, unknown> | undefined): RetryBudgetConfig {
+  const where = 'retryBudget';
+  checkOptions(where, options, ['ttlMs', 'minRetriesPerSec', 'percentCanRetry', 'clock']);
+  const raw = options ?? {};
+  const defaults = RETRY_BUDGET_DEFAULTS;
+  return {
+    // The window is compared with the clock, never armed: any finite duration > 0.
+    ttlMs: isUnset(where, 'ttlMs', raw.ttlMs)
+      ? defaults.ttlMs
+      : checkPositive(where, 'ttlMs', raw.ttlMs),
+    minRetriesPerSec: isUnset(where, 'minRetriesPerSec', raw.minRetriesPerSec)
+      ? defaults.minRetriesPerSec
+      : checkNumber(where, 'minRetriesPerSec', raw.minRetriesPerSec, 0),
+    percentCanRetry: isUnset(where, 'percentCanRetry', raw.percentCanRetry)
+      ? defaults.percentCanRetry
+      : checkNumber(where, 'percentCanRetry', raw.percentCanRetry, 0),
+    clock: isUnset(where, 'clock', raw.clock) ? systemClock : checkClock(where, raw.clock),
   };
 }

@@ -9,14 +9,14 @@
  * duration and a monotonic clock make appending keep the order), removes a call in O(1) when it settles,
  * and keeps at most one clock timer armed, for the earliest deadline it knows of.
  */
-import { type Clock, systemClock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { DeadlineEntry, DeadlineQueue } from '../core/deadlines.js';
 import { TimeoutError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
 import { type Call, CONTINUE, type Directive, type SignalScope, STAGE_TIMEOUT, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { neverAborted } from '../core/signal.js';
-import { checkBoolean, checkClock, checkDuration, checkOptions } from '../core/validate.js';
+import { parseTimeoutOptions } from './options.js';
 
 export interface TimeoutOptions {
   /** Milliseconds from entering the policy to the deadline. */
@@ -24,6 +24,8 @@ export interface TimeoutOptions {
   /** `false` (default): reject at the deadline. `true`: abort the signal and wait for the function. */
   cooperative?: boolean;
   clock?: Clock;
+  /** Names the policy in its events and messages (default `timeout-<n>`). */
+  name?: string;
 }
 
 export interface TimeoutEvents {
@@ -37,9 +39,6 @@ export interface TimeoutPolicy extends Policy<TimeoutEvents> {
   /** Calls currently running under this timeout. */
   readonly pending: number;
 }
-
-const OPTIONS = ['ms', 'cooperative', 'clock'] as const;
-const LONG = { long: true } as const;
 
 /** One call's deadline, and the signal scope it opens (its signal is created only if somebody reads it). */
 class Deadline extends DeadlineEntry implements SignalScope {
@@ -157,13 +156,7 @@ class TimeoutStage implements Stage {
 /** Rejects with `TimeoutError` (and aborts the context's signal) when a call outlives `ms`. */
 export function timeout(msOrOptions: number | TimeoutOptions): TimeoutPolicy {
   const options: TimeoutOptions = typeof msOrOptions === 'number' ? { ms: msOrOptions } : msOrOptions;
-  checkOptions('timeout', options, OPTIONS);
-  if (options === undefined)
-    throw new TypeError('timeout: expected a number of milliseconds or an options object, got undefined');
-  // A deadline beyond the timer range is reached in chunks, so any finite duration is meaningful.
-  const ms = checkDuration('timeout', 'ms', options.ms, LONG);
-  const cooperative = options.cooperative === undefined ? false : checkBoolean('timeout', 'cooperative', options.cooperative);
-  const clock = options.clock === undefined ? systemClock : checkClock('timeout', options.clock);
+  const { ms, cooperative, clock } = parseTimeoutOptions(options);
   const events = new Emitter<TimeoutEvents>(new Set(['timeout']));
   const stage = new TimeoutStage(ms, cooperative, clock, events);
   return createPolicy<TimeoutEvents, never, Omit<TimeoutPolicy, keyof Policy<TimeoutEvents>>>([stage], events, {
