@@ -86,7 +86,8 @@ export async function nestPolicies(platform: Platform, clock: Clock = systemCloc
   // #region policies
   @Injectable()
   class PricesService {
-    // Two attempts, then the breaker counts one failure; five in a row open it for 30 s.
+    // Listed outermost first: two attempts, each through the breaker (five failures in a row open it
+    // for 30 s) and a 2 s timeout.
     @retry({ maxAttempts: 2, backoff: 0 })
     @circuitBreaker({ consecutiveFailures: 5, openDurationMs: 30_000, clock })
     @timeout({ ms: 2_000, clock })
