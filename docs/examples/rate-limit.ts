@@ -3,7 +3,16 @@
  * A per-user token bucket guards an API call; one call rejects fast, another waits for its token.
  */
 import { pathToFileURL } from 'node:url';
-import { type Clock, isRateLimitedError, rateLimit, systemClock, tokenBucket } from '../../src/index.js';
+import {
+  type Clock,
+  isRateLimitedError,
+  memoryStore,
+  rateLimit,
+  slidingWindow,
+  systemClock,
+  tokenBucket,
+  VirtualClock,
+} from '../../src/index.js';
 
 export async function example(clock: Clock = systemClock): Promise<string[]> {
   const log: string[] = [];
@@ -63,6 +72,89 @@ export async function samples(): Promise<string[]> {
   const post = new Request('https://api.example.com/orders', { method: 'POST', headers: { 'x-forwarded-for': '10.0.0.1' } });
   log.push(await handle(post));
   log.push(`10.0.0.1 has ${(await limiter.peek('10.0.0.1')).remaining} left`);
+  return log;
+}
+
+/** Stand-ins for an account lookup and a login check. */
+const planOf = (apiKey: string): 'free' | 'pro' | undefined =>
+  apiKey.startsWith('pro_') ? 'pro' : apiKey.startsWith('free_') ? 'free' : undefined;
+const checkPassword = async (_user: string, password: string) => {
+  if (password !== 'correct horse') throw new Error('wrong password');
+  return 'session';
+};
+
+/** The product samples of docs/rate-limiting.md: plans, reconfiguration, refunds, counting, quotas, fair waiting. */
+export async function productSamples(clock: VirtualClock = new VirtualClock()): Promise<string[]> {
+  const log: string[] = [];
+  // #region plans
+  const api = tokenBucket({
+    name: 'api',
+    capacity: 10, // keys without a plan
+    refillPerSecond: 1,
+    tiers: {
+      free: { capacity: 20, refillPerSecond: 2 },
+      pro: { capacity: 200, refillPerSecond: 50 },
+    },
+    tierOf: (apiKey) => planOf(apiKey), // synchronous; undefined means the default limits
+    clock,
+  });
+  const pro = await api.take('pro_acme', 50);
+  // pro.limits.tier === 'pro', pro.limit === 200, pro.remaining === 150
+  // #endregion plans
+  log.push(`pro: tier=${pro.limits?.tier} limit=${pro.limit} remaining=${pro.remaining}`);
+  log.push(`free: remaining=${(await api.take('free_bob')).remaining}`);
+
+  // #region reconfigure
+  api.reconfigure({ capacity: 400, refillPerSecond: 100 }, 'pro'); // one tier, live
+  api.reconfigure({ capacity: 5, refillPerSecond: 1 }); // the default limits, live
+  // #endregion reconfigure
+  log.push(`pro after reconfigure: limit=${(await api.take('pro_acme', 0)).limit}`);
+
+  // #region refund
+  const uploads = tokenBucket({ capacity: 100, refillPerSecond: 1, clock });
+  await uploads.take('ann', 40); // charge the declared size up front...
+  const after = await uploads.refund('ann', 15); // ...and give back what was not used (never beyond full)
+  // after.remaining === 75
+  // #endregion refund
+  log.push(`refund: remaining=${after.remaining}`);
+
+  // #region countOnly
+  const attempts = tokenBucket({ capacity: 5, refillPerSecond: 1 / 60, clock }); // 5 failures, then 1 a minute
+  const login = rateLimit(attempts, { key: (user: string) => user, countOnly: 'failures' })(checkPassword);
+  // #endregion countOnly
+  for (let i = 0; i < 5; i++) await login('eve', 'guess').catch(() => {});
+  const locked = await login('eve', 'correct horse').catch((error: unknown) => (isRateLimitedError(error) ? 'locked' : 'error'));
+  log.push(`login after 5 failures: ${locked}; successes are free: ${await login('ann', 'correct horse')}`);
+
+  // #region quota
+  const monthly = tokenBucket({
+    capacity: 10_000_000, // the quota
+    refillPerSecond: 10_000_000 / (30 * 86_400), // comes back continuously over 30 days
+    clock,
+  });
+  const used = await monthly.take('tenant-7', 10_000_000);
+  // used.resetAfterMs === 30 days: when the whole quota is back; a refused take's retryAfterMs: the next unit
+  // #endregion quota
+  log.push(`quota: resetAfterMs=${used.resetAfterMs} retryAfterMs=${(await monthly.take('tenant-7')).retryAfterMs}`);
+
+  // #region fairWait
+  const search = rateLimit(slidingWindow({ limit: 2, windowMs: 1000, clock }), {
+    key: (user: string) => user,
+    wait: { maxWaitMs: 5000, maxQueue: 100 }, // waiters of a key are served in arrival order
+  })(async (user: string, query: string) => `${user}: ${query}`);
+  // #endregion fairWait
+  const order: string[] = [];
+  const calls = ['a', 'b', 'c', 'd'].map((q) => search('ann', q).then((r) => order.push(r)));
+  await clock.runAllAsync();
+  await Promise.all(calls);
+  log.push(`served in order: ${order.join(', ')}`);
+
+  // #region sizing
+  // Size maxKeys above twice the keys active within one refill period; beyond that, evicted usage is kept
+  // in a sketch, so flooding unique keys never gives any key more budget.
+  const perIp = tokenBucket({ capacity: 100, refillPerSecond: 10, store: memoryStore({ maxKeys: 200_000 }), clock });
+  // #endregion sizing
+  log.push(`per-ip limit=${perIp.limit}`);
   return log;
 }
 

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { example, samples } from '../../docs/examples/rate-limit.js';
+import { example, productSamples, samples } from '../../docs/examples/rate-limit.js';
 import { VirtualClock } from '../../src/index.js';
 
 test('the docs example runs and prints what the docs say', async () => {
@@ -24,4 +24,19 @@ test('the samples of docs/rate-limiting.md run (docs/examples/rate-limit.ts#intr
     'POST served',
     '10.0.0.1 has 5 left',
   ]);
+});
+
+test('the product samples of docs/rate-limiting.md run (#plans, #reconfigure, #refund, #countOnly, #quota, #fairWait, #sizing)', async () => {
+  const clock = new VirtualClock();
+  expect(await productSamples(clock)).toEqual([
+    'pro: tier=pro limit=200 remaining=150',
+    'free: remaining=19',
+    'pro after reconfigure: limit=400',
+    'refund: remaining=75',
+    'login after 5 failures: locked; successes are free: session',
+    'quota: resetAfterMs=2592000000 retryAfterMs=260',
+    'served in order: ann: a, ann: b, ann: c, ann: d',
+    'per-ip limit=100',
+  ]);
+  expect(clock.pendingTimers).toBe(0);
 });
