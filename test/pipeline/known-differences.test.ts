@@ -3,13 +3,24 @@
  * (found and shrunk by the property in fused-vs-nested.test.ts; `withinAgreement` there excludes them).
  *
  * A and B were fused-pipeline bugs against docs/concepts.md, found by that property and fixed in
- * src/core/pipeline.ts; they stay as regression tests. C and D are differences by design, asserted as they are.
+ * src/core/pipeline.ts; they stay as regression tests. C and D are differences by design, asserted as they
+ * are, beside decorated functions nested by hand; docs/concepts.md ("Where compose differs from nesting")
+ * states them, and case E (calls meeting in one instant), which the property skips.
  */
 import { expect, test } from 'vitest';
 import { type AnyPolicy, compose, fallback, type PolicyContext, timeout, VirtualClock } from '../../src/index.js';
 import { nestedExecute } from './harness.js';
 
-type Mode = 'fused' | 'nested';
+/** fused: compose(...); nested: executors, each handed the outer context's signal; decorated: p1(p2(fn)). */
+type Mode = 'fused' | 'nested' | 'decorated';
+
+/** The policies' decorators nested by hand: `policies[0](policies[1](...(fn)))`, with no signal passed inward. */
+function decoratedExecute(policies: AnyPolicy[]) {
+  return (fn: (context: PolicyContext) => unknown, _signal?: AbortSignal) => {
+    const bare = () => fn({ attempt: 1, signal: new AbortController().signal });
+    return policies.reduceRight<(...args: unknown[]) => Promise<unknown>>((inner, policy) => policy(inner), bare as never)();
+  };
+}
 
 /** Runs `fn` once through `policies` (fused or nested) and reports how and when the call settled. */
 async function once(
@@ -19,7 +30,8 @@ async function once(
   fn: (context: PolicyContext) => unknown,
   signal?: AbortSignal,
 ): Promise<{ at: number; ok: boolean; value: unknown }> {
-  const execute = mode === 'fused' ? compose(...policies).execute : nestedExecute(policies);
+  const execute =
+    mode === 'fused' ? compose(...policies).execute : mode === 'nested' ? nestedExecute(policies) : decoratedExecute(policies);
   let settled: { at: number; ok: boolean; value: unknown } | undefined;
   execute(fn, signal).then(
     (value) => (settled = { at: clock.now(), ok: true, value }),
@@ -109,6 +121,8 @@ test('C: below an outer cooperative timeout, fused inner stages see the late out
     return once(clock, policies, mode, failAfter(clock, 2));
   };
   expect(await run('fused')).toEqual({ at: 2, ok: true, value: 'saw boom' });
+  // Decorated functions nested by hand pass no signal inward: they behave like the fused pipeline.
+  expect(await run('decorated')).toEqual({ at: 2, ok: true, value: 'saw boom' });
   const nested = await run('nested');
   expect(nested.at).toBe(1);
   expect(nested.ok).toBe(false);
@@ -123,11 +137,14 @@ test('D: below an aggressive timeout, fused runs the innermost fallback only, ne
     const outer = fallback('outer');
     const inner = fallback('inner');
     const fired: string[] = [];
-    outer.on('fallback', () => fired.push('outer'));
-    inner.on('fallback', () => fired.push('inner'));
+    outer.on('fallback', ({ error }) => fired.push(`outer at ${clock.now()}: ${message(error)}`));
+    inner.on('fallback', ({ error }) => fired.push(`inner at ${clock.now()}: ${message(error)}`));
     const result = await once(clock, [timeout({ ms: 1, clock }), outer, inner], mode, failAfter(clock, 5));
     return { fired, ok: result.ok, at: result.at };
   };
-  expect(await run('fused')).toEqual({ fired: ['inner'], ok: false, at: 1 });
-  expect(await run('nested')).toEqual({ fired: ['outer', 'inner'], ok: false, at: 1 });
+  const timedOut = 'Operation timed out after 1 ms';
+  expect(await run('fused')).toEqual({ fired: [`inner at 1: ${timedOut}`], ok: false, at: 1 });
+  expect(await run('nested')).toEqual({ fired: [`outer at 1: ${timedOut}`, `inner at 1: ${timedOut}`], ok: false, at: 1 });
+  // Decorated functions nested by hand: the inner layers keep waiting, and see the function's own late error.
+  expect(await run('decorated')).toEqual({ fired: ['inner at 5: boom'], ok: false, at: 1 });
 });
