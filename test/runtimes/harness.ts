@@ -22,22 +22,29 @@ export function tempDir(prefix: string): { dir: string; remove: () => void } {
 }
 
 /**
- * Bundles `entry` (relative to the repository) into `outfile` as one ES module, for the browser platform by
- * default. For the Node platform (a bundle with Node client libraries in it, run by Bun or Deno through
- * their Node compatibility), CommonJS dependencies get a `require` from `node:module`.
+ * Bundles `entry` (relative to the repository) into `outfile` as one ES module: for the browser platform
+ * (`'browser'`, the default), or for Node compatibility layers with Node client libraries inside (`'node'`
+ * for Bun and Deno, `'workerd-node'` for workerd), where CommonJS dependencies get a `require` from
+ * `node:module`.
  */
-export async function bundle(entry: string, outfile: string, platform: 'browser' | 'node' = 'browser'): Promise<void> {
+export async function bundle(
+  entry: string,
+  outfile: string,
+  target: 'browser' | 'node' | 'workerd-node' = 'browser',
+): Promise<void> {
+  // workerd has no import.meta.url; any absolute path serves to resolve built-in modules.
+  const base = target === 'workerd-node' ? "'/'" : 'import.meta.url';
   await build({
     entryPoints: [join(ROOT, entry)],
     outfile,
     bundle: true,
     format: 'esm',
-    platform,
+    platform: target === 'browser' ? 'browser' : 'node',
     target: 'es2022',
     logLevel: 'silent',
-    ...(platform === 'node'
-      ? { banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } }
-      : {}),
+    ...(target === 'browser'
+      ? {}
+      : { banner: { js: `import { createRequire } from 'node:module'; const require = createRequire(${base});` } }),
   });
 }
 
@@ -149,8 +156,13 @@ export interface WorkerdOptions {
   bindings?: Record<string, string>;
   /** Let the worker's fetch reach loopback addresses (a server run by the test). */
   allowLocalNetwork?: boolean;
-  /** workerd compatibility flags, e.g. `nodejs_compat` (default none: no Node APIs at all). */
+  /** workerd compatibility flags, e.g. `nodejs_compat`. */
   compatibilityFlags?: readonly string[];
+  /**
+   * The compatibility date (default 2025-01-01: no Node APIs at all). From 2026-08-04 on, Node
+   * compatibility (`node:net`, `process`...) is on by default.
+   */
+  compatibilityDate?: string;
 }
 
 /** Serves `script` on a local workerd, on a free port; resolves once it accepts connections. */
@@ -173,7 +185,7 @@ const config :Workerd.Config = (
 );
 const worker :Workerd.Worker = (
   modules = [ ${modules} ],
-  compatibilityDate = "2025-01-01",
+  compatibilityDate = ${JSON.stringify(options.compatibilityDate ?? '2025-01-01')},
   compatibilityFlags = [${flags}],
   bindings = [${bindings}],
   ${options.allowLocalNetwork ? 'globalOutbound = "net",' : ''}
