@@ -8,7 +8,7 @@
  * `action: 'allow'`), it goes to `onStoreError`, and when none of these has a listener the first one prints
  * a process warning (`WEIR_STORE_FAILURE_ALLOWED`), once per process.
  */
-import { diagnosticsChannel, emitWarning } from '../../src/core/runtime.js';
+import { type DiagnosticsChannel, diagnosticsChannel, emitWarning } from '../../src/core/runtime.js';
 import type { RateLimitDecision } from '../../src/index.js';
 
 /** What a limit did with a request. */
@@ -41,23 +41,6 @@ export interface RateLimitOutcome {
 /** The diagnostics channel every HTTP adapter publishes its outcomes on. */
 export const RATE_LIMIT_CHANNEL = 'weir:http:rate-limit';
 
-interface Channel {
-  readonly hasSubscribers: boolean;
-  publish(message: unknown): void;
-}
-
-let channel: Channel | null | undefined;
-
-/**
- * The channel, where the runtime has `node:diagnostics_channel` (Node, Bun, Deno; looked up without a
- * static import so the adapters' core still loads on runtimes that lack it), else null.
- */
-function rateLimitChannel(): Channel | null {
-  if (channel !== undefined) return channel;
-  channel = diagnosticsChannel(RATE_LIMIT_CHANNEL) ?? null;
-  return channel;
-}
-
 let warnedStoreFailure = false;
 
 /** Reports an error thrown by a user hook; it never fails the request. */
@@ -83,7 +66,7 @@ class Outcome implements RateLimitOutcome {
 
 /** One chain's listeners: its `onResult` option and the process-wide channel. */
 export class Observer<Req> {
-  private readonly channel = rateLimitChannel();
+  private readonly channel: DiagnosticsChannel | null = diagnosticsChannel(RATE_LIMIT_CHANNEL) ?? null;
 
   constructor(
     private readonly adapter: string,
