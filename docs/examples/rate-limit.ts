@@ -3,6 +3,8 @@
  * A per-user token bucket guards an API call; one call rejects fast, another waits for its token.
  */
 import { pathToFileURL } from 'node:url';
+import express from 'express';
+import { rateLimit as limitRequests } from '../../adapters/express/index.js';
 import {
   type Clock,
   isRateLimitedError,
@@ -155,6 +157,62 @@ export async function productSamples(clock: VirtualClock = new VirtualClock()): 
   const perIp = tokenBucket({ capacity: 100, refillPerSecond: 10, store: memoryStore({ maxKeys: 200_000 }), clock });
   // #endregion sizing
   log.push(`per-ip limit=${perIp.limit}`);
+  return log;
+}
+
+/** Stand-ins for docs/migrating.md: a user's plan, a points table, and a login handler. */
+const users: Record<string, { plan: 'free' | 'pro' }> = { 'key-1': { plan: 'pro' }, 'key-2': { plan: 'free' } };
+const pointsByKey: Record<string, number> = { partner: 100 };
+
+/** The rate-limit sections of docs/migrating.md (express-rate-limit, rate-limiter-flexible), run as a server. */
+export async function migrationSamples(): Promise<string[]> {
+  const log: string[] = [];
+  const app = express();
+  // #region erl-skip-successful
+  // express-rate-limit: rateLimit({ windowMs: 15 * 60_000, limit: 5, skipSuccessfulRequests: true })
+  const logins = slidingWindow({ limit: 5, windowMs: 15 * 60_000 });
+  app.post('/login', limitRequests({ limiter: logins, name: 'login', countOnly: (res) => res.statusCode >= 400 }), (req, res) => {
+    res.status(req.query.password === 'right' ? 200 : 401).end();
+  });
+  // #endregion erl-skip-successful
+  // #region erl-dynamic-limit
+  // express-rate-limit: rateLimit({ limit: (req) => (users[req.get('x-api-key')]?.plan === 'pro' ? 1000 : 100) })
+  const perKey = slidingWindow({
+    limit: 100,
+    windowMs: 60_000,
+    tiers: { pro: { limit: 1000, windowMs: 60_000 } },
+    tierOf: (apiKey) => (users[apiKey]?.plan === 'pro' ? 'pro' : undefined), // others: the default 100
+  });
+  app.use('/api', limitRequests({ limiter: perKey, name: 'api', key: (req) => req.get('x-api-key') ?? 'anonymous' }));
+  // #endregion erl-dynamic-limit
+  app.get('/api/data', (_req, res) => {
+    res.json({ ok: true });
+  });
+  const server = app.listen(0);
+  await new Promise((resolve) => server.once('listening', resolve));
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await fetch(`${base}/login?password=right`, { method: 'POST' })).status);
+    for (let i = 0; i < 6; i++) statuses.push((await fetch(`${base}/login?password=wrong`, { method: 'POST' })).status);
+    log.push(`logins: ${statuses.join(' ')}`);
+    const pro = await fetch(`${base}/api/data`, { headers: { 'x-api-key': 'key-1' } });
+    const free = await fetch(`${base}/api/data`, { headers: { 'x-api-key': 'key-2' } });
+    log.push(`pro: ${pro.headers.get('ratelimit-policy')}; free: ${free.headers.get('ratelimit-policy')}`);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+  // #region rlf-per-key-points
+  // rate-limiter-flexible: one RateLimiterMemory per points value, picked by key
+  const byKey = tokenBucket({
+    capacity: 10,
+    refillPerSecond: 10,
+    tiers: { partner: { capacity: 100, refillPerSecond: 100 } },
+    tierOf: (key) => (pointsByKey[key] === undefined ? undefined : 'partner'),
+  });
+  const decision = await byKey.take('partner', 60); // 100 points for 'partner', 10 for everyone else
+  // #endregion rlf-per-key-points
+  log.push(`partner: allowed=${decision.allowed} remaining=${decision.remaining}; others: ${(await byKey.take('x', 60)).reason}`);
   return log;
 }
 

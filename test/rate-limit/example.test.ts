@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { example, productSamples, samples } from '../../docs/examples/rate-limit.js';
+import { example, migrationSamples, productSamples, samples } from '../../docs/examples/rate-limit.js';
 import { VirtualClock } from '../../src/index.js';
 
 test('the docs example runs and prints what the docs say', async () => {
@@ -39,4 +39,11 @@ test('the product samples of docs/rate-limiting.md run (#plans, #reconfigure, #r
     'per-ip limit=100',
   ]);
   expect(clock.pendingTimers).toBe(0);
+});
+
+test('the rate-limit samples of docs/migrating.md run on a real Express server', async () => {
+  const log = await migrationSamples();
+  expect(log[0]).toBe('logins: 200 200 200 200 200 200 200 200 401 401 401 401 401 429');
+  expect(log[1]).toBe('pro: "api-pro";q=1000;w=60; free: "api";q=100;w=60');
+  expect(log[2]).toBe('partner: allowed=true remaining=40; others: cost-exceeds-limit');
 });
