@@ -3,11 +3,12 @@
  * retries of a command, quick reconnects so the fault tests recover fast). The Redis suites run once per
  * client through this list; an ioredis client stays the tests' own view of the server (keys, TTLs, INFO).
  */
-import { GlideClient, GlideClusterClient, Logger } from '@valkey/valkey-glide';
-import { Redis as Ioredis, Cluster as IoredisCluster } from 'ioredis';
-import { Redis as Iovalkey, Cluster as IovalkeyCluster } from 'iovalkey';
-import { createClient, createCluster } from 'redis';
-import { createClient as createClient5, createCluster as createCluster5 } from 'redis5';
+// Each library is imported when first used, so a worker process loads only its own.
+const glide = () => import('@valkey/valkey-glide');
+const ioredis = () => import('ioredis');
+const iovalkey = () => import('iovalkey');
+const nodeRedis = () => import('redis');
+const nodeRedis5 = () => import('redis5');
 
 export type ClientName = 'ioredis' | 'ioredis auto-pipelining' | 'iovalkey' | 'node-redis' | 'node-redis v5' | 'glide';
 
@@ -40,8 +41,12 @@ export interface Connected {
 
 const open = new Set<Connected>();
 
-// GLIDE logs every server error (NOSCRIPT after a flush, connection refused in the fault tests) as a warning.
-Logger.setLoggerConfig('error');
+async function loadGlide() {
+  const module = await glide();
+  // GLIDE logs every server error (NOSCRIPT after a flush, connection refused in the fault tests) as a warning.
+  module.Logger.setLoggerConfig('error');
+  return module;
+}
 
 async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -92,7 +97,12 @@ function nodeRedisLike(name: ClientName, client: NodeRedisShape): Connected {
   };
 }
 
-function glideLike(client: GlideClient | GlideClusterClient): Connected {
+interface GlideShape {
+  customCommand(args: string[]): Promise<unknown>;
+  close(): void;
+}
+
+function glideLike(client: GlideShape): Connected {
   return {
     name: 'glide',
     client,
@@ -127,28 +137,36 @@ export async function connectWith(name: ClientName, port: number): Promise<Conne
   let connected: Connected;
   switch (name) {
     case 'ioredis':
-      connected = ioredisLike(name, new Ioredis({ host, port, ...IOREDIS_OPTIONS }));
+      connected = ioredisLike(name, new (await ioredis()).Redis({ host, port, ...IOREDIS_OPTIONS }));
       break;
     case 'ioredis auto-pipelining':
-      connected = ioredisLike(name, new Ioredis({ host, port, ...IOREDIS_OPTIONS, enableAutoPipelining: true }));
+      connected = ioredisLike(name, new (await ioredis()).Redis({ host, port, ...IOREDIS_OPTIONS, enableAutoPipelining: true }));
       break;
     case 'iovalkey':
-      connected = ioredisLike(name, new Iovalkey({ host, port, ...IOREDIS_OPTIONS }));
+      connected = ioredisLike(name, new (await iovalkey()).Redis({ host, port, ...IOREDIS_OPTIONS }));
       break;
     case 'node-redis': {
-      const client = createClient({ socket: { host, port, reconnectStrategy: () => 50 }, disableOfflineQueue: true });
+      const client = (await nodeRedis()).createClient({
+        socket: { host, port, reconnectStrategy: () => 50 },
+        disableOfflineQueue: true,
+      });
       connected = nodeRedisLike(name, client as unknown as NodeRedisShape);
       await client.connect();
       break;
     }
     case 'node-redis v5': {
-      const client = createClient5({ socket: { host, port, reconnectStrategy: () => 50 }, disableOfflineQueue: true });
+      const client = (await nodeRedis5()).createClient({
+        socket: { host, port, reconnectStrategy: () => 50 },
+        disableOfflineQueue: true,
+      });
       connected = nodeRedisLike(name, client as unknown as NodeRedisShape);
       await client.connect();
       break;
     }
     case 'glide':
-      connected = glideLike(await GlideClient.createClient({ addresses: [{ host, port }], ...GLIDE_OPTIONS }));
+      connected = glideLike(
+        await (await loadGlide()).GlideClient.createClient({ addresses: [{ host, port }], ...GLIDE_OPTIONS }),
+      );
       break;
   }
   open.add(connected);
@@ -165,7 +183,7 @@ export async function connectClusterWith(name: ClientName, nodes: { host: string
     case 'ioredis auto-pipelining':
       connected = ioredisLike(
         name,
-        new IoredisCluster(nodes, {
+        new (await ioredis()).Cluster(nodes, {
           enableOfflineQueue: false,
           enableAutoPipelining: name !== 'ioredis',
           redisOptions,
@@ -176,12 +194,14 @@ export async function connectClusterWith(name: ClientName, nodes: { host: string
     case 'iovalkey':
       connected = ioredisLike(
         name,
-        new IovalkeyCluster(nodes, { enableOfflineQueue: false, redisOptions, clusterRetryStrategy: () => 50 }),
+        new (await iovalkey()).Cluster(nodes, { enableOfflineQueue: false, redisOptions, clusterRetryStrategy: () => 50 }),
       );
       break;
     case 'node-redis':
     case 'node-redis v5': {
-      const make = (name === 'node-redis' ? createCluster : createCluster5) as typeof createCluster;
+      const make = (name === 'node-redis' ? (await nodeRedis()).createCluster : (await nodeRedis5()).createCluster) as Awaited<
+        ReturnType<typeof nodeRedis>
+      >['createCluster'];
       const client = make({
         rootNodes: nodes.map((n) => ({ socket: { host: n.host, port: n.port } })),
         defaults: { socket: { reconnectStrategy: () => 50 }, disableOfflineQueue: true },
@@ -191,7 +211,7 @@ export async function connectClusterWith(name: ClientName, nodes: { host: string
       break;
     }
     case 'glide':
-      connected = glideLike(await GlideClusterClient.createClient({ addresses: nodes, ...GLIDE_OPTIONS }));
+      connected = glideLike(await (await loadGlide()).GlideClusterClient.createClient({ addresses: nodes, ...GLIDE_OPTIONS }));
       break;
   }
   open.add(connected);

@@ -1,13 +1,14 @@
 /**
- * A worker process of concurrency.test.ts: builds the same limiters on the same prefixes as its siblings,
+ * A worker process of concurrency.test.ts (one client library per worker): builds the same limiters on the same prefixes as its siblings,
  * waits for "go", hammers the hot keys with `inFlight` takes at a time on Redis's clock, and reports how
  * many each limiter admitted.
  */
-import { Redis } from 'ioredis';
 import { redisStore } from '../../adapters/redis/index.js';
 import { gcra, type RateLimiter, slidingWindow, tokenBucket } from '../../src/index.js';
+import { type ClientName, closeAll, connectWith } from './clients.js';
 
 interface Job {
+  client: ClientName;
   port: number;
   prefix: string;
   attempts: number;
@@ -15,8 +16,7 @@ interface Job {
 }
 
 const job = JSON.parse(process.argv[2] as string) as Job;
-const client = new Redis({ port: job.port, host: '127.0.0.1', enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-client.on('error', () => {});
+const { client } = await connectWith(job.client, job.port);
 
 const store = (name: string) => redisStore({ client, prefix: `${job.prefix}${name}:`, onError: 'deny', timeoutMs: 5000 });
 const limiters: Record<string, RateLimiter> = {
@@ -28,7 +28,7 @@ const limiters: Record<string, RateLimiter> = {
 };
 const names = Object.keys(limiters);
 
-client.once('ready', () => process.send?.({ ready: true }));
+process.send?.({ ready: true });
 process.on('message', async () => {
   const admitted: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
   let next = 0;
@@ -43,7 +43,6 @@ process.on('message', async () => {
     }),
   );
   process.send?.({ admitted }, () => {
-    client.disconnect();
-    process.exit(0);
+    closeAll().finally(() => process.exit(0));
   });
 });
