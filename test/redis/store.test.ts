@@ -112,7 +112,11 @@ describe.skipIf(!redisAvailable).each(CLIENT_NAMES)('redisStore on Redis time (%
 
   test('idle keys vanish when their state is back to full', async () => {
     const prefix = freshPrefix('vanish');
-    const limiter = slidingWindow({ limit: 2, windowMs: 30, store: redisStore({ client, prefix, onError: 'deny' }) });
+    const limiter = slidingWindow({
+      limit: 2,
+      windowMs: 300,
+      store: redisStore({ client, prefix, onError: 'deny', timeoutMs: 1000 }),
+    });
     for (let i = 0; i < 10; i++) await limiter.take(`k${i}`);
     expect((await admin.keys(`${prefix}*`)).length).toBe(20);
     const deadline = Date.now() + 5000;
