@@ -25,6 +25,21 @@ const wCounter = slidingWindow({ limit: HUGE, windowMs: 1000, mode: 'counter' })
 // The log keeps one entry per admitted take in the window: a 1 ms window keeps it to what 1 ms admits.
 const wLog = slidingWindow({ limit: 1_000_000, windowMs: 1, mode: 'log' });
 const wMany = tokenBucket({ capacity: HUGE, refillPerSecond: HUGE / 1000, store: memoryStore({ maxKeys: 100_000 }) });
+const wManySync = wMany.takeSync!;
+
+// A flood: unique keys, each charged, well beyond maxKeys: every key is evicted with usage (folded into the
+// store's sketch), the case that used to give keys their budget back.
+const FLOOD = Array.from({ length: 400_000 }, (_, i) => `flood:${i}`);
+let flooded = 0;
+const nextFloodKey = (): string => FLOOD[(flooded = (flooded + 1) % FLOOD.length)] as string;
+const wFlood = tokenBucket({ capacity: 10, refillPerSecond: 1, store: memoryStore({ maxKeys: 100_000 }) }).takeSync!;
+// Per-key tiers: the same decision with a resolver picking one of two tiers.
+const wTiered = tokenBucket({
+  capacity: HUGE,
+  refillPerSecond: HUGE / 1000,
+  tiers: { pro: { capacity: HUGE, refillPerSecond: HUGE / 100 } },
+  tierOf: (key) => (key.charCodeAt(5) & 1 ? 'pro' : undefined),
+}).takeSync!;
 
 const rlf = new RateLimiterMemory({ points: HUGE, duration: 1000 });
 const lBucket = new TokenBucket({ bucketSize: HUGE, tokensPerInterval: HUGE / 1000, interval: 'second' });
@@ -42,7 +57,7 @@ const noop = (): void => {};
 const suite: BenchSuite = {
   name: 'rate-limit: take and the rateLimit policy',
   description:
-    'One decision per op on one key (and over 10 000 keys) with a limit never reached: weir memory store (`take` returns a promise, `takeSync` does not) vs rate-limiter-flexible RateLimiterMemory.consume and limiter TokenBucket / RateLimiter.tryRemoveTokens (one bucket, no keys). Then rateLimit(tokenBucket)(leaf) admitted, and refused (RateLimitedError, caught) vs rlf consume refused.',
+    'One decision per op on one key (and over 10 000 keys, with two tiers, and a flood of unique keys past maxKeys) with a limit never reached: weir memory store (`take` returns a promise, `takeSync` does not) vs rate-limiter-flexible RateLimiterMemory.consume and limiter TokenBucket / RateLimiter.tryRemoveTokens (one bucket, no keys). Then rateLimit(tokenBucket)(leaf) admitted, and refused (RateLimitedError, caught) vs rlf consume refused.',
   cases: [
     { name: 'bare await leaf()', lib: 'bare', path: 'success', fn: () => leaf(1), baseline: true },
     { name: 'weir tokenBucket.take(key)', lib: 'weir', path: 'success', fn: () => wBucket.take('k') },
@@ -52,6 +67,19 @@ const suite: BenchSuite = {
     { name: 'weir slidingWindow log.take(key)', lib: 'weir', path: 'success', fn: () => wLog.take('k') },
     { name: 'rlf RateLimiterMemory.consume(key)', lib: 'rate-limiter-flexible', path: 'success', fn: () => rlf.consume('k') },
     { name: 'weir tokenBucket.take(10k keys)', lib: 'weir', path: 'success', fn: () => wMany.take(nextKey()) },
+    { name: 'weir tokenBucket.takeSync(10k keys)', lib: 'weir', path: 'success', fn: () => wManySync(nextKey()) },
+    {
+      name: 'weir tokenBucket.takeSync(10k keys, 2 tiers)',
+      lib: 'weir',
+      path: 'success',
+      fn: () => wTiered(nextKey()),
+    },
+    {
+      name: 'weir tokenBucket.takeSync(flood of unique keys > maxKeys)',
+      lib: 'weir',
+      path: 'success',
+      fn: () => wFlood(nextFloodKey()),
+    },
     { name: 'rlf consume(10k keys)', lib: 'rate-limiter-flexible', path: 'success', fn: () => rlf.consume(nextKey()) },
     { name: 'limiter TokenBucket.tryRemoveTokens', lib: 'limiter', path: 'success', fn: () => lBucket.tryRemoveTokens(1) },
     { name: 'limiter RateLimiter.tryRemoveTokens', lib: 'limiter', path: 'success', fn: () => lLimiter.tryRemoveTokens(1) },
