@@ -77,6 +77,36 @@ export async function honoWorkerSample(clock: Clock = systemClock): Promise<stri
   return log;
 }
 
+/** docs/migrating.md, from hono-rate-limiter: the same limit, and a login route that counts failures only. */
+export async function fromHonoRateLimiter(clock: Clock = systemClock): Promise<string[]> {
+  // #region from-hono-rate-limiter
+  const app = new Hono();
+  app.use(
+    rateLimit({
+      limiter: slidingWindow({ limit: 100, windowMs: 15 * 60_000, clock }),
+      key: (c) => c.req.header('x-api-key') ?? 'anonymous', // keyGenerator
+      headers: 'draft-6', // standardHeaders
+    }),
+  );
+  // skipSuccessfulRequests: count only the responses that failed.
+  const failedLogins = rateLimit({
+    limiter: slidingWindow({ limit: 2, windowMs: 60_000, clock }),
+    key: (c) => `account:${c.req.header('x-account')}`,
+    countOnly: (response) => response.statusCode >= 400,
+  });
+  app.post('/login', failedLogins, (c) =>
+    c.req.header('x-password') === 'right' ? c.json({ ok: true }) : c.json({ ok: false }, 401),
+  );
+  // #endregion from-hono-rate-limiter
+
+  const log: string[] = [];
+  for (const password of ['right', 'right', 'right', 'wrong', 'wrong', 'right']) {
+    const res = await app.request('/login', { method: 'POST', headers: { 'x-account': 'ada', 'x-password': password } });
+    log.push(`${password}: ${res.status} ${res.headers.get('ratelimit-remaining')} left, login: ${res.headers.get('ratelimit')}`);
+  }
+  return log;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   for (const line of await honoExample()) console.log(line);
   for (const line of await honoWorkerSample()) console.log(line);

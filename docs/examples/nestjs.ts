@@ -129,3 +129,49 @@ export async function nestPolicies(platform: Platform, clock: Clock = systemCloc
     await app.close();
   }
 }
+
+/** docs/migrating.md, from @nestjs/throttler: two named limits for every route, legacy fields, a skipped route. */
+export async function fromThrottler(platform: Platform, clock: Clock = systemClock): Promise<string[]> {
+  // #region from-nestjs-throttler
+  @Controller()
+  class CatsController {
+    @Get('cats')
+    @RateLimit({ limiter: slidingWindow({ limit: 1, windowMs: 60_000, clock }), name: 'cats' }) // @Throttle(...)
+    cats() {
+      return ['tom'];
+    }
+
+    @Get('status')
+    @SkipRateLimit() // @SkipThrottle()
+    status() {
+      return 'up';
+    }
+  }
+
+  // ThrottlerModule.forRoot([{ name: 'short', ttl: 1000, limit: 3 }, { name: 'long', ttl: 60000, limit: 100 }])
+  // and { provide: APP_GUARD, useClass: ThrottlerGuard }:
+  const guard = new RateLimitGuard({
+    rateLimit: [
+      { limiter: slidingWindow({ limit: 3, windowMs: 1_000, clock }), name: 'short' },
+      { limiter: slidingWindow({ limit: 100, windowMs: 60_000, clock }), name: 'long' },
+    ],
+    headers: 'legacy', // X-RateLimit-*, as the throttler sends
+  });
+
+  @Module({ controllers: [CatsController], providers: [{ provide: APP_GUARD, useValue: guard }] })
+  class CatsModule {}
+  // #endregion from-nestjs-throttler
+
+  const app = await start(CatsModule, platform);
+  const log: string[] = [];
+  try {
+    for (const path of ['cats', 'cats', 'status']) {
+      const res = await fetch(`${urlOf(app)}/${path}`);
+      const body = res.status === 429 ? (await res.json())['violated-policies'] : await res.text();
+      log.push(`${path}: ${res.status} X-RateLimit-Remaining: ${res.headers.get('x-ratelimit-remaining')} ${body}`);
+    }
+  } finally {
+    await app.close();
+  }
+  return log;
+}

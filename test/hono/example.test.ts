@@ -21,3 +21,17 @@ test('the Workers sample of docs/hono.md (docs/examples/hono.ts#workers): keys f
     '/api/ping 2001:db8::1: 200 "2-in-2s";r=1;t=1',
   ]);
 });
+
+test('docs/migrating.md, from hono-rate-limiter (docs/examples/hono.ts#from-hono-rate-limiter): countOnly counts failed logins only', async () => {
+  const { fromHonoRateLimiter } = await import('../../docs/examples/hono.js');
+  expect(await fromHonoRateLimiter(new VirtualClock())).toEqual([
+    // Charged on arrival (the fields show the charged state), refunded when the response is a success.
+    'right: 200 99 left, login: "2-in-60s";r=1;t=60',
+    'right: 200 98 left, login: "2-in-60s";r=1;t=60',
+    'right: 200 97 left, login: "2-in-60s";r=1;t=60',
+    'wrong: 401 96 left, login: "2-in-60s";r=1;t=60',
+    'wrong: 401 95 left, login: "2-in-60s";r=0;t=60',
+    // Two failures in the window: refused, even with the right password.
+    'right: 429 94 left, login: "2-in-60s";r=0;t=60',
+  ]);
+});

@@ -6,6 +6,7 @@ import { compileNestApps } from './compile.js';
 type Example = {
   nestExample(platform: Platform, clock: VirtualClock, port: number): Promise<string[]>;
   nestPolicies(platform: Platform, clock: VirtualClock): Promise<string[]>;
+  fromThrottler(platform: Platform, clock: VirtualClock): Promise<string[]>;
 };
 
 const compiled = compileNestApps();
@@ -27,6 +28,15 @@ describe.each(['express', 'fastify'] as const)('docs/examples/nestjs.ts on %s (c
     const { nestPolicies } = await compiled.loadExample<Example>();
     expect(await nestPolicies(platform, new VirtualClock())).toEqual([
       '200 {"sku":"widget","price":42} calls: 2 RateLimit: "10-in-10s";r=9;t=1',
+    ]);
+  });
+
+  test('docs/migrating.md, from @nestjs/throttler (#from-nestjs-throttler): two limits, legacy fields, a skipped route', async () => {
+    const { fromThrottler } = await compiled.loadExample<Example>();
+    expect(await fromThrottler(platform, new VirtualClock())).toEqual([
+      'cats: 200 X-RateLimit-Remaining: 0 ["tom"]',
+      'cats: 429 X-RateLimit-Remaining: 0 cats',
+      'status: 200 X-RateLimit-Remaining: null up',
     ]);
   });
 });
