@@ -16,8 +16,9 @@ import { DeadlineEntry, DeadlineQueue } from '../core/deadlines.js';
 import { BulkheadFullError, isAbortError, isTimeoutError, isWeirError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
 import { type Call, CONTINUE, type Directive, STAGE_BULKHEAD, type Stage } from '../core/pipeline.js';
+import { policyName } from '../core/names.js';
 import { createPolicy, type Policy } from '../core/policy.js';
-import { neverAborted } from '../core/signal.js';
+import { neverAborted, unwatchAbort, watchAbort } from '../core/signal.js';
 import { checkOptions, checkSignal, show } from '../core/validate.js';
 import type { AdaptiveLimitOptions, LimitAlgorithm, LimitSample, LimitState, SampleKind } from './limits.js';
 import { BULKHEAD_OPTIONS, parseBulkheadOptions, type QueueOrder } from './options.js';
@@ -170,6 +171,7 @@ class Pool implements Stage {
     private readonly events: Emitter<BulkheadEvents>,
     readonly algorithm: LimitAlgorithm<any> | undefined,
     private readonly classifyError: ((error: unknown) => SampleKind) | undefined,
+    readonly name: string,
   ) {
     this.lifo = order === 'lifo';
     this.queue = new DeadlineQueue<Waiter>(clock, (waiter) => this.timedOut(waiter));
@@ -267,12 +269,12 @@ class Pool implements Stage {
   private enqueue(call: Call | undefined, slot: number, signal: AbortSignal): Promise<unknown> | BulkheadFullError {
     if (this.size >= this.maxQueue) {
       if (this.events.has('rejected')) this.emitRejected('full');
-      return BulkheadFullError.fast('full', this.limit);
+      return BulkheadFullError.fast('full', this.limit, this.name);
     }
     const now = this.clock.now();
     const waiter = new Waiter(this, call, slot, signal, now);
     this.queue.add(waiter, now + this.maxQueueWaitMs);
-    if (signal !== neverAborted) signal.addEventListener('abort', waiter);
+    if (signal !== neverAborted) watchAbort(signal, waiter);
     if (this.events.has('queued')) this.events.emit('queued', { running: this.running, queued: this.size });
     return waiter.promise;
   }
@@ -280,7 +282,7 @@ class Pool implements Stage {
   /** Takes a waiter out of the queue and stops listening to its signal. */
   private remove(waiter: Waiter): void {
     this.queue.remove(waiter);
-    if (waiter.signal !== neverAborted) waiter.signal.removeEventListener('abort', waiter);
+    if (waiter.signal !== neverAborted) unwatchAbort(waiter.signal, waiter);
   }
 
   abortWaiter(waiter: Waiter): void {
@@ -292,8 +294,8 @@ class Pool implements Stage {
 
   /** The deadline queue took `waiter` out: its wait ran out. */
   private timedOut(waiter: Waiter): void {
-    if (waiter.signal !== neverAborted) waiter.signal.removeEventListener('abort', waiter);
-    waiter.reject(BulkheadFullError.fast('queue-timeout', this.limit));
+    if (waiter.signal !== neverAborted) unwatchAbort(waiter.signal, waiter);
+    waiter.reject(BulkheadFullError.fast('queue-timeout', this.limit, this.name));
     if (this.events.has('rejected')) this.emitRejected('queue-timeout');
   }
 
@@ -342,6 +344,7 @@ export function bulkhead(maxConcurrentOrOptions: number | BulkheadOptions): Bulk
     typeof maxConcurrentOrOptions === 'number' ? { maxConcurrent: maxConcurrentOrOptions } : maxConcurrentOrOptions;
   if (options === undefined) throw new TypeError('bulkhead: expected maxConcurrent or an options object, got undefined');
   checkOptions('bulkhead', options, BULKHEAD_OPTIONS);
+  const name = policyName('bulkhead', options.name);
   const {
     fixedLimit,
     adaptive,
@@ -351,8 +354,9 @@ export function bulkhead(maxConcurrentOrOptions: number | BulkheadOptions): Bulk
     clock,
   } = parseBulkheadOptions(options as unknown as Record<string, unknown>);
   const events = new Emitter<BulkheadEvents>(new Set(['acquired', 'queued', 'rejected', 'released', 'limit']));
-  const pool = new Pool(fixedLimit, maxQueue, maxQueueWaitMs, order, clock, events, adaptive?.algorithm, adaptive?.classifyError);
-  return createPolicy<BulkheadEvents, never, Omit<BulkheadPolicy, keyof Policy<BulkheadEvents>>>([pool], events, {
+  const pool = new Pool(fixedLimit, maxQueue, maxQueueWaitMs, order, clock, events, adaptive?.algorithm, adaptive?.classifyError, name);
+  return createPolicy<BulkheadEvents, never, Omit<BulkheadPolicy, keyof Policy<BulkheadEvents>> & { readonly name: string }>([pool], events, {
+    name,
     get running() {
       return pool.running;
     },

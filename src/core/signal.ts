@@ -67,6 +67,11 @@ export function watchAbort(signal: AbortSignal, target: AbortTarget): AbortFanou
   return fanout;
 }
 
+/** Stops notifying `target` of `signal`'s abort (a no-op if it was not watching). */
+export function unwatchAbort(signal: AbortSignal, target: AbortTarget): void {
+  fanouts.get(signal)?.remove(target);
+}
+
 /** The fanout of `signal`, if weir ever watched it (for tests). */
 export function fanoutOf(signal: AbortSignal): AbortFanout | undefined {
   return fanouts.get(signal);

@@ -15,7 +15,8 @@ import { TimeoutError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
 import { type Call, CONTINUE, type Directive, type SignalScope, STAGE_TIMEOUT, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
-import { neverAborted } from '../core/signal.js';
+import { neverAborted, unwatchAbort, watchAbort } from '../core/signal.js';
+import { policyName } from '../core/names.js';
 import { parseTimeoutOptions } from './options.js';
 
 export interface TimeoutOptions {
@@ -63,7 +64,7 @@ class Deadline extends DeadlineEntry implements SignalScope {
       if (this.expired !== undefined) controller.abort(this.expired);
       else if (parent.aborted) controller.abort(parent.reason);
       else if (parent !== neverAborted && !this.disposed) {
-        parent.addEventListener('abort', this);
+        watchAbort(parent, this);
         this.linked = parent;
       }
     }
@@ -94,7 +95,7 @@ class Deadline extends DeadlineEntry implements SignalScope {
   dispose(): void {
     this.disposed = true;
     if (this.linked !== undefined) {
-      this.linked.removeEventListener('abort', this);
+      unwatchAbort(this.linked, this);
       this.linked = undefined;
     }
   }
@@ -109,6 +110,7 @@ class TimeoutStage implements Stage {
     readonly cooperative: boolean,
     private readonly clock: Clock,
     private readonly events: Emitter<TimeoutEvents>,
+    readonly name: string,
   ) {
     // `keep`: calls come and go one at a time far more often than the timer fires.
     this.deadlines = new DeadlineQueue<Deadline>(clock, (deadline) => this.expire(deadline), 'keep');
@@ -138,7 +140,7 @@ class TimeoutStage implements Stage {
       call.ok = false;
       call.value = expired;
     } else if (!call.ok) {
-      call.value = call.value === expired ? expired : TimeoutError.fast(this.ms, call.value);
+      call.value = call.value === expired ? expired : TimeoutError.fast(this.ms, call.value, this.name);
     }
     return CONTINUE;
   }
@@ -146,7 +148,7 @@ class TimeoutStage implements Stage {
   private expire(deadline: Deadline): void {
     const call = deadline.call as Call;
     deadline.call = undefined;
-    const error = TimeoutError.fast(this.ms);
+    const error = TimeoutError.fast(this.ms, undefined, this.name);
     deadline.expire(error);
     if (!this.cooperative) call.interrupt?.(error);
     this.events.emit('timeout', { timeoutMs: this.ms });
@@ -157,9 +159,11 @@ class TimeoutStage implements Stage {
 export function timeout(msOrOptions: number | TimeoutOptions): TimeoutPolicy {
   const options: TimeoutOptions = typeof msOrOptions === 'number' ? { ms: msOrOptions } : msOrOptions;
   const { ms, cooperative, clock } = parseTimeoutOptions(options);
+  const name = policyName('timeout', options.name);
   const events = new Emitter<TimeoutEvents>(new Set(['timeout']));
-  const stage = new TimeoutStage(ms, cooperative, clock, events);
-  return createPolicy<TimeoutEvents, never, Omit<TimeoutPolicy, keyof Policy<TimeoutEvents>>>([stage], events, {
+  const stage = new TimeoutStage(ms, cooperative, clock, events, name);
+  return createPolicy<TimeoutEvents, never, Omit<TimeoutPolicy, keyof Policy<TimeoutEvents>> & { readonly name: string }>([stage], events, {
+    name,
     timeoutMs: ms,
     cooperative,
     get pending() {

@@ -52,6 +52,29 @@ describe('one listener per shared signal', () => {
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
   });
 
+  test('timeouts whose signal is read and bulkhead waiters share the one listener too', async () => {
+    const clock = new VirtualClock();
+    const controller = new AbortController();
+    const { warnings, stop } = collectWarnings();
+    const policy = compose(bulkhead({ maxConcurrent: 10, maxQueue: 10_000, clock }), timeout({ ms: 1_000, clock }));
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      calls.push(
+        policy.execute(
+          ({ signal }) => new Promise((resolve) => clock.setTimer(() => resolve(signal.aborted), 1)),
+          controller.signal,
+        ),
+      );
+    }
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    await clock.runAllAsync();
+    expect((await Promise.all(calls)).every((aborted) => aborted === false)).toBe(true);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    stop();
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
   test('an abort of the shared signal reaches every call at once', async () => {
     const controller = new AbortController();
     const policy = compose(retry({ maxAttempts: 2 }), circuitBreaker({}));
