@@ -15,8 +15,8 @@ import type { Clock } from '../core/clock.js';
 import { DeadlineEntry, DeadlineQueue } from '../core/deadlines.js';
 import { BulkheadFullError, isAbortError, isTimeoutError, isWeirError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
-import { type Call, CONTINUE, type Directive, STAGE_BULKHEAD, type Stage } from '../core/pipeline.js';
 import { policyName } from '../core/names.js';
+import { type Call, CONTINUE, type Directive, STAGE_BULKHEAD, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { neverAborted, unwatchAbort, watchAbort } from '../core/signal.js';
 import { checkOptions, checkSignal, show } from '../core/validate.js';
@@ -354,29 +354,43 @@ export function bulkhead(maxConcurrentOrOptions: number | BulkheadOptions): Bulk
     clock,
   } = parseBulkheadOptions(options as unknown as Record<string, unknown>);
   const events = new Emitter<BulkheadEvents>(new Set(['acquired', 'queued', 'rejected', 'released', 'limit']));
-  const pool = new Pool(fixedLimit, maxQueue, maxQueueWaitMs, order, clock, events, adaptive?.algorithm, adaptive?.classifyError, name);
-  return createPolicy<BulkheadEvents, never, Omit<BulkheadPolicy, keyof Policy<BulkheadEvents>> & { readonly name: string }>([pool], events, {
-    name,
-    get running() {
-      return pool.running;
-    },
-    get queued() {
-      return pool.size;
-    },
-    get limit() {
-      return pool.limit;
-    },
+  const pool = new Pool(
+    fixedLimit,
     maxQueue,
     maxQueueWaitMs,
-    queueOrder: order,
-    algorithm: adaptive?.algorithm.name,
-    tryAcquire: () => pool.tryAcquire(),
-    acquire: (signal?: AbortSignal) => {
-      try {
-        return pool.acquire(checkSignal('bulkhead.acquire', signal));
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    order,
+    clock,
+    events,
+    adaptive?.algorithm,
+    adaptive?.classifyError,
+    name,
+  );
+  return createPolicy<BulkheadEvents, never, Omit<BulkheadPolicy, keyof Policy<BulkheadEvents>> & { readonly name: string }>(
+    [pool],
+    events,
+    {
+      name,
+      get running() {
+        return pool.running;
+      },
+      get queued() {
+        return pool.size;
+      },
+      get limit() {
+        return pool.limit;
+      },
+      maxQueue,
+      maxQueueWaitMs,
+      queueOrder: order,
+      algorithm: adaptive?.algorithm.name,
+      tryAcquire: () => pool.tryAcquire(),
+      acquire: (signal?: AbortSignal) => {
+        try {
+          return pool.acquire(checkSignal('bulkhead.acquire', signal));
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
     },
-  });
+  );
 }

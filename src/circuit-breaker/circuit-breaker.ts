@@ -1,5 +1,6 @@
 import type { CircuitRejectedState } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
+import { policyName } from '../core/names.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { checkOptions } from '../core/validate.js';
 import { type CircuitState, type CircuitTransitionReason, HALF_OPEN, OPEN, STATE_NAMES, type StateCode } from './machine.js';
@@ -68,6 +69,7 @@ const WHERE = 'circuitBreaker';
 /** A circuit breaker policy: see docs/circuit-breaker.md. */
 export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBreakerPolicy {
   checkOptions(WHERE, options, CIRCUIT_BREAKER_OPTIONS);
+  const name = policyName('circuit-breaker', options.name);
   const {
     machine: config,
     window,
@@ -88,6 +90,7 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
     isFailure,
     isResultFailure,
     countInnerRejections,
+    name,
   );
   const machine = stage.machine;
   if (initialState !== undefined) {
@@ -117,50 +120,51 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
     return machine.state;
   };
 
-  return createPolicy<CircuitBreakerEvents, never, Omit<CircuitBreakerPolicy, keyof Policy<CircuitBreakerEvents>>>(
-    [stage],
-    events,
-    {
-      get state() {
-        return STATE_NAMES[currentState()] as CircuitState;
-      },
-      get metrics() {
-        const state = STATE_NAMES[currentState()] as CircuitState;
-        const window = machine.window;
-        window.advance(clock.now());
-        const { calls, failures, slowCalls } = window;
-        return {
-          state,
-          calls,
-          failures,
-          slowCalls,
-          failureRate: calls === 0 ? 0 : failures / calls,
-          slowCallRate: calls === 0 ? 0 : slowCalls / calls,
-          consecutiveFailures: machine.consecutiveFailures,
-          trialsInFlight: machine.trialsInFlight,
-          trialsCompleted: machine.trialsDone,
-        };
-      },
-      isolate: () =>
-        hold(
-          (now) => machine.isolate(now),
-          (now) => machine.releaseIsolation(now),
-        ),
-      disable: () =>
-        hold(
-          (now) => machine.disable(now),
-          (now) => machine.releaseDisable(now),
-        ),
-      reset: () => {
-        era++;
-        machine.reset(clock.now());
-      },
-      toJSON: (): CircuitBreakerSnapshot => {
-        const code = currentState();
-        const state = STATE_NAMES[code] as CircuitState;
-        if (code !== OPEN) return { state, reopens: machine.reopens };
-        return { state, reopens: machine.reopens, halfOpenAt: clock.wallNow() + (machine.openUntil - clock.now()) };
-      },
+  return createPolicy<
+    CircuitBreakerEvents,
+    never,
+    Omit<CircuitBreakerPolicy, keyof Policy<CircuitBreakerEvents>> & { readonly name: string }
+  >([stage], events, {
+    name,
+    get state() {
+      return STATE_NAMES[currentState()] as CircuitState;
     },
-  );
+    get metrics() {
+      const state = STATE_NAMES[currentState()] as CircuitState;
+      const window = machine.window;
+      window.advance(clock.now());
+      const { calls, failures, slowCalls } = window;
+      return {
+        state,
+        calls,
+        failures,
+        slowCalls,
+        failureRate: calls === 0 ? 0 : failures / calls,
+        slowCallRate: calls === 0 ? 0 : slowCalls / calls,
+        consecutiveFailures: machine.consecutiveFailures,
+        trialsInFlight: machine.trialsInFlight,
+        trialsCompleted: machine.trialsDone,
+      };
+    },
+    isolate: () =>
+      hold(
+        (now) => machine.isolate(now),
+        (now) => machine.releaseIsolation(now),
+      ),
+    disable: () =>
+      hold(
+        (now) => machine.disable(now),
+        (now) => machine.releaseDisable(now),
+      ),
+    reset: () => {
+      era++;
+      machine.reset(clock.now());
+    },
+    toJSON: (): CircuitBreakerSnapshot => {
+      const code = currentState();
+      const state = STATE_NAMES[code] as CircuitState;
+      if (code !== OPEN) return { state, reopens: machine.reopens };
+      return { state, reopens: machine.reopens, halfOpenAt: clock.wallNow() + (machine.openUntil - clock.now()) };
+    },
+  });
 }

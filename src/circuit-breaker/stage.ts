@@ -37,6 +37,7 @@ export class CircuitBreakerStage implements Stage {
     private readonly isFailure: ((error: unknown) => boolean) | undefined,
     private readonly isResultFailure: ((value: unknown) => boolean) | undefined,
     private readonly countInnerRejections: boolean,
+    readonly name: string,
   ) {
     this.machine = new BreakerMachine(
       config,
@@ -70,7 +71,7 @@ export class CircuitBreakerStage implements Stage {
     const state: CircuitRejectedState = machine.state === OPEN ? 'open' : machine.state === HALF_OPEN ? 'half-open' : 'isolated';
     const retryAfterMs = machine.retryAfterMs(now);
     if (this.events.has('rejected')) this.events.emit('rejected', { state, retryAfterMs });
-    return CircuitOpenError.fast(retryAfterMs, state);
+    return CircuitOpenError.fast(retryAfterMs, state, this.name);
   }
 
   exit(call: Call, slot: number): Directive {

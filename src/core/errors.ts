@@ -46,20 +46,26 @@ function fast<T extends object>(proto: T, fields: Record<string, unknown>): T {
 
 export interface TimeoutErrorOptions {
   cause?: unknown;
+  /** The name of the timeout policy. */
+  policy?: string;
 }
 
 /** The call did not settle within `timeoutMs`. */
 export class TimeoutError extends WeirError {
   declare readonly code: 'ERR_WEIR_TIMEOUT';
   readonly timeoutMs: number;
+  /** The name of the timeout policy whose deadline passed (undefined when unknown). */
+  readonly policy: string | undefined;
   constructor(timeoutMs: number, options?: TimeoutErrorOptions) {
     super(`Operation timed out after ${timeoutMs} ms`, options);
     this.timeoutMs = timeoutMs;
+    this.policy = options?.policy;
   }
   /** @internal */
-  static fast(timeoutMs: number, cause?: unknown): TimeoutError {
+  static fast(timeoutMs: number, cause?: unknown, policy?: string): TimeoutError {
     const fields: Record<string, unknown> = { timeoutMs, message: `Operation timed out after ${timeoutMs} ms` };
     if (cause !== undefined) fields.cause = cause;
+    fields.policy = policy;
     return fast(TimeoutError.prototype, fields);
   }
 }
@@ -72,22 +78,31 @@ export class CircuitOpenError extends WeirError {
   declare readonly code: 'ERR_WEIR_CIRCUIT_OPEN';
   declare readonly retryAfterMs: number;
   readonly state: CircuitRejectedState;
-  constructor(retryAfterMs: number, state: CircuitRejectedState = 'open') {
-    super(circuitMessage(retryAfterMs, state));
+  /** The name of the breaker that rejected (undefined when unknown). */
+  readonly policy: string | undefined;
+  constructor(retryAfterMs: number, state: CircuitRejectedState = 'open', policy?: string) {
+    super(circuitMessage(retryAfterMs, state, policy));
     this.retryAfterMs = retryAfterMs;
     this.state = state;
+    this.policy = policy;
   }
   /** @internal */
-  static fast(retryAfterMs: number, state: CircuitRejectedState = 'open'): CircuitOpenError {
-    return fast(CircuitOpenError.prototype, { retryAfterMs, state, message: circuitMessage(retryAfterMs, state) });
+  static fast(retryAfterMs: number, state: CircuitRejectedState = 'open', policy?: string): CircuitOpenError {
+    return fast(CircuitOpenError.prototype, {
+      retryAfterMs,
+      state,
+      policy,
+      message: circuitMessage(retryAfterMs, state, policy),
+    });
   }
 }
 brand(CircuitOpenError, 'ERR_WEIR_CIRCUIT_OPEN', 'CircuitOpenError');
 
-function circuitMessage(retryAfterMs: number, state: CircuitRejectedState): string {
+function circuitMessage(retryAfterMs: number, state: CircuitRejectedState, policy: string | undefined): string {
+  const circuit = policy === undefined ? 'Circuit' : `Circuit "${policy}"`;
   return state === 'isolated'
-    ? 'Circuit is isolated (forced open)'
-    : `Circuit is ${state}; retry after ${Math.ceil(retryAfterMs)} ms`;
+    ? `${circuit} is isolated (forced open)`
+    : `${circuit} is ${state}; retry after ${Math.ceil(retryAfterMs)} ms`;
 }
 
 export type BulkheadRejectReason = 'full' | 'queue-timeout';
@@ -97,22 +112,26 @@ export class BulkheadFullError extends WeirError {
   declare readonly code: 'ERR_WEIR_BULKHEAD_FULL';
   readonly reason: BulkheadRejectReason;
   readonly limit: number;
-  constructor(reason: BulkheadRejectReason, limit: number) {
-    super(bulkheadMessage(reason, limit));
+  /** The name of the bulkhead that rejected (undefined when unknown). */
+  readonly policy: string | undefined;
+  constructor(reason: BulkheadRejectReason, limit: number, policy?: string) {
+    super(bulkheadMessage(reason, limit, policy));
     this.reason = reason;
     this.limit = limit;
+    this.policy = policy;
   }
   /** @internal */
-  static fast(reason: BulkheadRejectReason, limit: number): BulkheadFullError {
-    return fast(BulkheadFullError.prototype, { reason, limit, message: bulkheadMessage(reason, limit) });
+  static fast(reason: BulkheadRejectReason, limit: number, policy?: string): BulkheadFullError {
+    return fast(BulkheadFullError.prototype, { reason, limit, policy, message: bulkheadMessage(reason, limit, policy) });
   }
 }
 brand(BulkheadFullError, 'ERR_WEIR_BULKHEAD_FULL', 'BulkheadFullError');
 
-function bulkheadMessage(reason: BulkheadRejectReason, limit: number): string {
+function bulkheadMessage(reason: BulkheadRejectReason, limit: number, policy: string | undefined): string {
+  const bulkhead = policy === undefined ? 'Bulkhead' : `Bulkhead "${policy}"`;
   return reason === 'full'
-    ? `Bulkhead is full (${limit} running, queue full)`
-    : `Bulkhead queue wait timed out (${limit} running)`;
+    ? `${bulkhead} is full (${limit} running, queue full)`
+    : `${bulkhead} queue wait timed out (${limit} running)`;
 }
 
 export type RateLimitReason = 'limit' | 'cost-exceeds-limit';

@@ -187,9 +187,7 @@ export function parseRetryBudgetOptions(options: Record<string, unknown> | undef
   const defaults = RETRY_BUDGET_DEFAULTS;
   return {
     // The window is compared with the clock, never armed: any finite duration > 0.
-    ttlMs: isUnset(where, 'ttlMs', raw.ttlMs)
-      ? defaults.ttlMs
-      : checkPositive(where, 'ttlMs', raw.ttlMs),
+    ttlMs: isUnset(where, 'ttlMs', raw.ttlMs) ? defaults.ttlMs : checkPositive(where, 'ttlMs', raw.ttlMs),
     minRetriesPerSec: isUnset(where, 'minRetriesPerSec', raw.minRetriesPerSec)
       ? defaults.minRetriesPerSec
       : checkNumber(where, 'minRetriesPerSec', raw.minRetriesPerSec, 0),

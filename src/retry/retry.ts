@@ -217,14 +217,14 @@ export function retry(options: RetryOptions = {}): RetryPolicy {
   const where = 'retry';
   checkOptions(where, options, RETRY_OPTIONS);
   const name = policyName(where, options.name);
-  void name;
   const config = parseRetryConfig(where, options as Record<string, unknown>);
   const maxAttempts = config.maxAttempts;
   const events = new Emitter<RetryEvents>(new Set(['retry', 'giveUp', 'success', 'failure']));
-  return createPolicy<RetryEvents, never, Omit<RetryPolicy, keyof Policy<RetryEvents>>>(
+  return createPolicy<RetryEvents, never, Omit<RetryPolicy, keyof Policy<RetryEvents>> & { readonly name: string }>(
     [new RetryStage(config, events)],
     events,
     {
+      name,
       maxAttempts,
       budget: config.budget,
     },

@@ -13,10 +13,10 @@ import type { Clock } from '../core/clock.js';
 import { DeadlineEntry, DeadlineQueue } from '../core/deadlines.js';
 import { TimeoutError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
+import { policyName } from '../core/names.js';
 import { type Call, CONTINUE, type Directive, type SignalScope, STAGE_TIMEOUT, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { neverAborted, unwatchAbort, watchAbort } from '../core/signal.js';
-import { policyName } from '../core/names.js';
 import { parseTimeoutOptions } from './options.js';
 
 export interface TimeoutOptions {
@@ -162,12 +162,16 @@ export function timeout(msOrOptions: number | TimeoutOptions): TimeoutPolicy {
   const name = policyName('timeout', options.name);
   const events = new Emitter<TimeoutEvents>(new Set(['timeout']));
   const stage = new TimeoutStage(ms, cooperative, clock, events, name);
-  return createPolicy<TimeoutEvents, never, Omit<TimeoutPolicy, keyof Policy<TimeoutEvents>> & { readonly name: string }>([stage], events, {
-    name,
-    timeoutMs: ms,
-    cooperative,
-    get pending() {
-      return stage.deadlines.size;
+  return createPolicy<TimeoutEvents, never, Omit<TimeoutPolicy, keyof Policy<TimeoutEvents>> & { readonly name: string }>(
+    [stage],
+    events,
+    {
+      name,
+      timeoutMs: ms,
+      cooperative,
+      get pending() {
+        return stage.deadlines.size;
+      },
     },
-  });
+  );
 }
