@@ -17,7 +17,6 @@ import { points, sdk, value } from './harness.js';
 const fail = (error: unknown) => () => Promise.reject(error);
 const ok = () => Promise.resolve('ok');
 class HttpError extends Error {}
-const nameOf = (type: string) => expect.stringMatching(new RegExp(`^${type}-\\d+$`));
 
 let active: Instrumentation | undefined;
 afterEach(() => {
@@ -29,7 +28,7 @@ describe('weir/otel: each policy on the real SDK', () => {
   it('circuit breaker: calls by outcome, transitions, state gauge and time in state', async () => {
     const clock = new VirtualClock();
     const { meterProvider, collect } = sdk();
-    const breaker = circuitBreaker({ consecutiveFailures: 2, openDurationMs: 1000, clock });
+    const breaker = circuitBreaker({ name: 'payments', consecutiveFailures: 2, openDurationMs: 1000, clock });
     active = instrument(breaker, { meterProvider, clock });
 
     await breaker.execute(ok);
@@ -44,7 +43,7 @@ describe('weir/otel: each policy on the real SDK', () => {
     await breaker.execute(ok);
     metrics = await collect();
 
-    const base = { 'weir.policy.name': nameOf('circuit-breaker'), 'weir.policy.type': 'circuit-breaker' };
+    const base = { 'weir.policy.name': 'payments', 'weir.policy.type': 'circuit-breaker' };
     expect(points(metrics, 'weir.policy.calls')).toEqual([
       {
         attributes: {
@@ -99,7 +98,7 @@ describe('weir/otel: each policy on the real SDK', () => {
   it('retry: calls, attempts by call outcome, retries by error type, delays and give-ups', async () => {
     const clock = new VirtualClock();
     const { meterProvider, collect } = sdk();
-    const policy = retry({ maxAttempts: 3, backoff: constantBackoff(100), clock });
+    const policy = retry({ name: 'fetch-user', maxAttempts: 3, backoff: constantBackoff(100), clock });
     active = instrument(policy, { meterProvider, clock });
 
     let calls = 0;
@@ -114,7 +113,7 @@ describe('weir/otel: each policy on the real SDK', () => {
     await settled;
     const metrics = await collect();
 
-    const base = { 'weir.policy.name': nameOf('retry'), 'weir.policy.type': 'retry' };
+    const base = { 'weir.policy.name': 'fetch-user', 'weir.policy.type': 'retry' };
     expect(points(metrics, 'weir.policy.calls')).toEqual([
       { attributes: { ...base, 'error.type': 'HttpError', 'weir.policy.outcome': 'failure' }, value: 1 },
       { attributes: { ...base, 'weir.policy.outcome': 'success' }, value: 1 },
@@ -140,7 +139,7 @@ describe('weir/otel: each policy on the real SDK', () => {
   it('bulkhead: admitted, rejected by reason, aborted, running/queued/limit and time in queue', async () => {
     const clock = new VirtualClock();
     const { meterProvider, collect } = sdk();
-    const pool = bulkhead({ maxConcurrent: 1, maxQueue: 2, maxQueueWaitMs: 500, clock });
+    const pool = bulkhead({ name: 'db', maxConcurrent: 1, maxQueue: 2, maxQueueWaitMs: 500, clock });
     active = instrument(pool, { meterProvider });
 
     let release!: () => void;
@@ -161,7 +160,7 @@ describe('weir/otel: each policy on the real SDK', () => {
     await waiting;
     metrics = await collect();
 
-    const base = { 'weir.policy.name': nameOf('bulkhead'), 'weir.policy.type': 'bulkhead' };
+    const base = { 'weir.policy.name': 'db', 'weir.policy.type': 'bulkhead' };
     expect(points(metrics, 'weir.policy.calls')).toEqual([
       { attributes: { ...base, 'error.type': 'AbortError', 'weir.policy.outcome': 'aborted' }, value: 1 },
       {
@@ -183,9 +182,9 @@ describe('weir/otel: each policy on the real SDK', () => {
   it('rate limit: rejected decisions by limit and reason, and the wait given', async () => {
     const clock = new VirtualClock();
     const { meterProvider, collect } = sdk();
-    const limiter = tokenBucket({ capacity: 2, refillPerSecond: 1, clock });
-    const limit = rateLimit(limiter);
-    const patient = rateLimit(limiter, { wait: { maxWaitMs: 5000 } });
+    const limiter = tokenBucket({ name: 'shared-bucket', capacity: 2, refillPerSecond: 1, clock });
+    const limit = rateLimit(limiter, { name: 'api' });
+    const patient = rateLimit(limiter, { name: 'api-patient', wait: { maxWaitMs: 5000 } });
     active = instrument([limit, patient], { meterProvider });
 
     await limit.execute(ok);
@@ -196,7 +195,7 @@ describe('weir/otel: each policy on the real SDK', () => {
     await expect(later).resolves.toBe('ok');
     const metrics = await collect();
 
-    const base = { 'weir.policy.name': nameOf('rate-limit'), 'weir.policy.type': 'rate-limit' };
+    const base = { 'weir.policy.name': 'api', 'weir.policy.type': 'rate-limit' };
     expect(points(metrics, 'weir.policy.calls')).toEqual([
       {
         attributes: {
@@ -212,7 +211,7 @@ describe('weir/otel: each policy on the real SDK', () => {
       {
         attributes: {
           ...base,
-          'weir.rate_limiting.limit': expect.any(String),
+          'weir.rate_limiting.limit': 'shared-bucket',
           'weir.rate_limiting.result': 'rejected',
           'weir.rejection.reason': 'limit',
         },
@@ -220,15 +219,15 @@ describe('weir/otel: each policy on the real SDK', () => {
       },
     ]);
     expect(metrics.get('weir.rate_limiting.request.time_in_queue')?.points).toMatchObject([
-      { attributes: { 'weir.policy.name': nameOf('rate-limit') }, value: 1, sum: 1 },
+      { attributes: { 'weir.policy.name': 'api-patient', 'weir.rate_limiting.limit': 'shared-bucket' }, value: 1, sum: 1 },
     ]);
   });
 
   it('timeout and fallback: timed-out calls and fallbacks by the error they replaced', async () => {
     const clock = new VirtualClock();
     const { meterProvider, collect } = sdk();
-    const deadline = timeout({ ms: 100, clock });
-    const backup = fallback(() => 'cached');
+    const deadline = timeout({ name: 'slow-call', ms: 100, clock });
+    const backup = fallback(() => 'cached', { name: 'cache' });
     const pipeline = compose(backup, deadline);
     active = instrument(pipeline, { meterProvider });
 
@@ -242,7 +241,7 @@ describe('weir/otel: each policy on the real SDK', () => {
       {
         attributes: {
           'error.type': 'TimeoutError',
-          'weir.policy.name': nameOf('fallback'),
+          'weir.policy.name': 'cache',
           'weir.policy.outcome': 'fallback',
           'weir.policy.type': 'fallback',
         },
@@ -251,7 +250,7 @@ describe('weir/otel: each policy on the real SDK', () => {
       {
         attributes: {
           'error.type': 'TimeoutError',
-          'weir.policy.name': nameOf('timeout'),
+          'weir.policy.name': 'slow-call',
           'weir.policy.outcome': 'timeout',
           'weir.policy.type': 'timeout',
         },
