@@ -118,4 +118,74 @@ void check; void p;
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     run('node', [tsc, '-p', dir], dir);
   });
+
+  test('every policy is a method decorator under both decorator standards: types check and calls run', () => {
+    const source = `
+import { bulkhead, circuitBreaker, compose, definePolicy, fallback, rateLimit, retry, timeout, tokenBucket } from 'weir';
+
+class Service {
+  calls = 0;
+  @retry({ maxAttempts: 2, backoff: 0 })
+  async flaky(x: number): Promise<number> {
+    this.calls++;
+    if (this.calls < 2) throw new Error('first call fails');
+    return x * 2;
+  }
+  @timeout(1_000)
+  async quick(): Promise<string> {
+    return 'quick';
+  }
+  @fallback('substitute')
+  async broken(): Promise<string> {
+    throw new Error('broken');
+  }
+  @circuitBreaker({ consecutiveFailures: 5 })
+  async guarded(): Promise<string> {
+    return 'guarded';
+  }
+  @bulkhead({ maxConcurrent: 1 })
+  async pooled(): Promise<string> {
+    return 'pooled';
+  }
+  @rateLimit(tokenBucket({ capacity: 5, refillPerSecond: 1 }))
+  async limited(): Promise<string> {
+    return 'limited';
+  }
+  @compose(retry({ maxAttempts: 2, backoff: 0 }), timeout(1_000))
+  async composed(this: Service): Promise<number> {
+    return this.calls;
+  }
+  @definePolicy({ family: 'noop' })
+  async custom(): Promise<string> {
+    return 'custom';
+  }
+}
+
+const s = new Service();
+const results = [await s.flaky(21), await s.quick(), await s.broken(), await s.guarded(), await s.pooled(), await s.limited(), await s.composed(), await s.custom()];
+console.log(JSON.stringify(results));
+`;
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    for (const legacy of [true, false]) {
+      const mode = legacy ? 'legacy' : 'tc39';
+      writeFileSync(join(dir, `decorators-${mode}.mts`), source);
+      const options: Record<string, unknown> = {
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        strict: true,
+        skipLibCheck: false,
+        types: [],
+        outDir: `out-${mode}`,
+      };
+      if (legacy) options.experimentalDecorators = true;
+      writeFileSync(
+        join(dir, `tsconfig.${mode}.json`),
+        JSON.stringify({ compilerOptions: options, files: [`decorators-${mode}.mts`] }),
+      );
+      run('node', [tsc, '-p', `tsconfig.${mode}.json`], dir);
+      const out = run('node', [join(dir, `out-${mode}`, `decorators-${mode}.mjs`)], dir);
+      expect(JSON.parse(out), mode).toEqual([42, 'quick', 'substitute', 'guarded', 'pooled', 'limited', 2, 'custom']);
+    }
+  }, 240_000);
 });

@@ -137,6 +137,7 @@ export function createPolicy<E extends EventMap, F, M extends object>(
       return run(list, new Call(target, this, args, MODE_ARGS, undefined, n));
     }, target);
   const policy = decorate as unknown as Policy<E, F> & M;
+  const executeWhere = `${name}.execute`;
   const emitter = events ?? noEvents;
   emitter.attach?.(family, name);
   Object.defineProperties(policy, {
@@ -144,8 +145,9 @@ export function createPolicy<E extends EventMap, F, M extends object>(
     execute: {
       value: (fn: unknown, signal?: unknown) => {
         try {
-          const target = checkTarget(`${name}.execute`, fn);
-          return run(list, new Call(target, undefined, undefined, MODE_CONTEXT, checkSignal(`${name}.execute`, signal), n));
+          const target = checkTarget(executeWhere, fn);
+          const outer = signal === undefined ? undefined : checkSignal(executeWhere, signal);
+          return run(list, new Call(target, undefined, undefined, MODE_CONTEXT, outer, n));
         } catch (error) {
           return Promise.reject(error);
         }
