@@ -22,7 +22,7 @@ const subpaths = [
   'weir/nestjs',
   'weir/otel',
 ];
-const peers = ['ioredis', 'express', 'fastify', 'fastify-plugin', '@types/node', '@types/express'];
+const peers = ['ioredis', 'express', 'fastify', 'fastify-plugin', '@opentelemetry/api', '@types/node', '@types/express'];
 let dir: string;
 
 function run(command: string, args: string[], cwd: string): string {
