@@ -146,42 +146,65 @@ export class RedisProcess {
   }
 }
 
-/** A Redis Cluster of `masters` masters (no replicas), all slots assigned, state ok. */
+/** A Redis Cluster of `masters` masters (each with `replicas` replicas), all slots assigned, state ok. */
 export class RedisCluster {
   private constructor(readonly nodes: RedisProcess[]) {}
 
-  static async start(masters = 3): Promise<RedisCluster> {
+  static async start(masters = 3, replicas = 0, nodeTimeoutMs = 2000, extraArgs: string[] = []): Promise<RedisCluster> {
     const nodes: RedisProcess[] = [];
     try {
-      for (let i = 0; i < masters; i++) {
-        nodes.push(
-          await RedisProcess.start([
+      const started = await Promise.all(
+        Array.from({ length: masters * (1 + replicas) }, () =>
+          RedisProcess.start([
             '--cluster-enabled',
             'yes',
             '--cluster-config-file',
             'nodes.conf',
             '--cluster-node-timeout',
-            '2000',
+            String(nodeTimeoutMs),
+            ...extraArgs,
           ]),
-        );
-      }
+        ),
+      );
+      nodes.push(...started);
       execFileSync(
         'redis-cli',
-        ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
-        {
-          stdio: 'ignore',
-        },
+        [
+          '--cluster',
+          'create',
+          ...nodes.map((n) => `127.0.0.1:${n.port}`),
+          '--cluster-replicas',
+          String(replicas),
+          '--cluster-yes',
+        ],
+        { stdio: 'ignore' },
       );
       for (const node of nodes) {
         await waitFor(`cluster state ok on ${node.port}`, async () =>
           (await rawCommand(node.port, 'CLUSTER INFO')).includes('cluster_state:ok'),
         );
       }
+      if (replicas > 0) {
+        // Replicas must have synced before a failover can promote one.
+        for (const node of nodes) {
+          await waitFor(`replication on ${node.port}`, async () => {
+            const info = await rawCommand(node.port, 'INFO replication');
+            return info.includes('role:master') || info.includes('master_link_status:up');
+          });
+        }
+      }
     } catch (error) {
       await Promise.all(nodes.map((n) => n.stop()));
       throw error;
     }
     return new RedisCluster(nodes);
+  }
+
+  /** The process listening on `port`. */
+  node(port: number): RedisProcess {
+    const found = this.nodes.find((n) => n.port === port);
+    if (found === undefined) throw new Error(`no cluster node on port ${port}`);
+    return found;
   }
 
   get startupNodes(): { host: string; port: number }[] {
