@@ -411,4 +411,26 @@ describe.skipIf(!redisAvailable)('Lua twins = pure steps with tiers, refunds and
       }
     }
   });
+
+  test('through the Redis store: tiers, reconfiguration and refunds on Redis time', async () => {
+    let tier: string | undefined;
+    const limiter = tokenBucket({
+      capacity: 2,
+      refillPerSecond: 1 / 3600,
+      tiers: { pro: { capacity: 5, refillPerSecond: 1 / 3600 } },
+      tierOf: () => tier,
+      store: redisStore({ client, prefix: freshPrefix('store-tiers'), onError: 'deny' }),
+    });
+    expect(await limiter.take('k', 2)).toMatchObject({ allowed: true, remaining: 0, limit: 2 });
+    expect((await limiter.take('k')).allowed).toBe(false);
+    tier = 'pro';
+    const pro = await limiter.take('k', 3);
+    expect(pro).toMatchObject({ allowed: true, remaining: 0, limit: 5 });
+    expect(pro.limits?.tier).toBe('pro');
+    expect(await limiter.refund('k', 2)).toMatchObject({ remaining: 2, limit: 5 });
+    expect(await limiter.refund('k', 100)).toMatchObject({ remaining: 5 });
+    tier = undefined;
+    limiter.reconfigure({ capacity: 7, refillPerSecond: 1 / 3600 });
+    expect(await limiter.take('k', 7)).toMatchObject({ allowed: true, remaining: 0, limit: 7 });
+  });
 });
