@@ -13,7 +13,6 @@
  */
 import type { Context, Env, MiddlewareHandler, Next } from 'hono';
 import type { ConnInfo } from 'hono/conninfo';
-import { routePath } from 'hono/route';
 import type { ProblemDetails } from '../http/headers.js';
 import {
   type ChainSettings,
@@ -109,9 +108,6 @@ class HonoHost implements Host<Context, LimitStep, LimitStep> {
   clientAddress(c: Context): string | undefined {
     // Only reached without a key function, so getConnInfo was given (checked at construction).
     return (this.getConnInfo as GetConnInfo)(c).remote.address;
-  }
-  route(c: Context): string | undefined {
-    return routePath(c, -1) || undefined;
   }
   whenDone(step: LimitStep, done: (statusCode: number) => void): void {
     step.whenDone(done);
