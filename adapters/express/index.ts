@@ -44,9 +44,19 @@ export {
 } from '../http/limit.js';
 export type { LoadSheddingOptions } from '../http/shed.js';
 
-/** The part of an Express request weir reads: `req.ip` (Express applies its `trust proxy` setting to it). */
+/**
+ * The part of an Express request weir's options see: `req.ip` (Express applies its `trust proxy` setting to
+ * it) and what key functions commonly read.
+ */
 export interface ExpressRequestLike extends IncomingMessage {
   ip?: string | undefined;
+  /** A request header (Express's `req.get`). */
+  get(name: string): string | undefined;
+  /** The path part of the URL. */
+  path: string;
+  /** The parsed body (set by a body parser such as `express.json()`, which must run before the limit). */
+  // biome-ignore lint/suspicious/noExplicitAny: Express types the body as any; a key function reads what the parser made.
+  body?: any;
   /** The matched route (set by Express's router, for route-level middleware). */
   route?: { path?: unknown } | undefined;
   baseUrl?: string | undefined;
