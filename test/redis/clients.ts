@@ -77,7 +77,8 @@ function ioredisLike(name: ClientName, client: IoredisShape): Connected {
 }
 
 interface NodeRedisShape {
-  readonly isReady: boolean;
+  /** Absent on a v5 cluster. */
+  readonly isReady?: boolean;
   readonly isOpen: boolean;
   on(event: string, listener: () => void): unknown;
   destroy(): void;
@@ -89,8 +90,8 @@ function nodeRedisLike(name: ClientName, client: NodeRedisShape): Connected {
     name,
     client,
     reportsReadiness: true,
-    isReady: () => client.isReady,
-    waitReady: () => until(() => client.isReady, `${name} ready`),
+    isReady: () => client.isReady ?? client.isOpen,
+    waitReady: () => until(() => client.isReady ?? client.isOpen, `${name} ready`),
     close: async () => {
       if (client.isOpen) client.destroy();
     },

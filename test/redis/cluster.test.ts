@@ -1,6 +1,6 @@
 /**
- * Redis Cluster (3 masters started by the test): decisions on user keys that cover all 16384 slots, with
- * every algorithm, including the sliding log's two keys per decision: never CROSSSLOT, never MOVED leaking
+ * Redis Cluster (3 masters started by the test), with every client library's Cluster client: decisions on
+ * user keys that cover all 16384 slots (with ioredis; a sample of them with the others), with every algorithm, including the sliding log's two keys per decision: never CROSSSLOT, never MOVED leaking
  * out, keys on every node, every key with a TTL.
  */
 import type { Cluster } from 'ioredis';
@@ -9,6 +9,7 @@ import { type RedisStoreEvents, redisStore } from '../../adapters/redis/index.js
 import { escapeKey } from '../../adapters/redis/keys.js';
 import { gcra, type RateLimiter, slidingWindow, tokenBucket } from '../../src/index.js';
 import { RedisCluster, redisAvailable } from '../helpers/redis-server.js';
+import { CLUSTER_CLIENT_NAMES, closeAll, connectClusterWith } from './clients.js';
 import { connectCluster, disconnectAll, freshPrefix } from './support.js';
 
 /** CRC16/XMODEM, as Redis Cluster computes slots. */
@@ -46,15 +47,20 @@ async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise
   );
 }
 
-describe.skipIf(!redisAvailable)('Redis Cluster', () => {
+describe.skipIf(!redisAvailable).each(CLUSTER_CLIENT_NAMES)('Redis Cluster (%s)', (clientName) => {
   let cluster: RedisCluster;
-  let client: Cluster;
+  /** The tests' own view of the cluster. */
+  let admin: Cluster;
+  /** The store's client. */
+  let client: object;
   const keys = keysForAllSlots();
   beforeAll(async () => {
     cluster = await RedisCluster.start(3);
-    client = await connectCluster(cluster.startupNodes);
+    admin = await connectCluster(cluster.startupNodes);
+    client = (await connectClusterWith(clientName, cluster.startupNodes)).client;
   });
   afterAll(async () => {
+    await closeAll();
     await disconnectAll();
     await cluster?.stop();
   });
@@ -76,7 +82,7 @@ describe.skipIf(!redisAvailable)('Redis Cluster', () => {
   }
 
   for (const [name, build] of makers) {
-    const all = name.startsWith('sliding log');
+    const all = name.startsWith('sliding log') && clientName === 'ioredis';
     test(`${name}: ${all ? 'every slot' : 'keys over all three nodes'}, no CROSSSLOT, limits per key`, async () => {
       const prefix = freshPrefix('cluster');
       const { limiter, fallbacks } = build(prefix);
@@ -93,7 +99,7 @@ describe.skipIf(!redisAvailable)('Redis Cluster', () => {
       expect(fallbacks.map((f) => f.error)).toEqual([]);
       for (const key of sample) expect(allowed.get(key), key).toBe(2);
       // State landed on every master, and every key there expires.
-      for (const node of client.nodes('master')) {
+      for (const node of admin.nodes('master')) {
         const found = await node.keys(`${prefix}*`);
         expect(found.length).toBeGreaterThan(0);
         for (const key of found.slice(0, 50)) expect(await node.pttl(key)).toBeGreaterThan(0);

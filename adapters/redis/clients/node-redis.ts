@@ -11,7 +11,8 @@ type Args = readonly string[];
 
 /** The parts of a node-redis client or cluster the store uses. */
 interface NodeRedisLike {
-  readonly isReady: boolean;
+  /** Absent on a v5 cluster (which has only isOpen). */
+  readonly isReady?: boolean;
   readonly isOpen: boolean;
   readonly _keyPrefix?: unknown;
   /** Cluster only: the owner of each slot. */
@@ -49,11 +50,11 @@ class NodeRedisScriptClient implements ScriptClient {
   }
 
   ready(): boolean {
-    return this.client.isReady;
+    return this.client.isReady ?? this.client.isOpen;
   }
 
   state(): string {
-    return this.client.isReady ? 'ready' : this.client.isOpen ? 'connecting' : 'closed';
+    return this.ready() ? 'ready' : this.client.isOpen ? 'connecting' : 'closed';
   }
 
   /** argv[3] is the first key: the cluster routes by it. */
@@ -88,6 +89,7 @@ class NodeRedisScriptClient implements ScriptClient {
 /** A node-redis client or cluster, or undefined when `client` is not one. */
 export function nodeRedisClientOf(client: object): ScriptClient | undefined {
   const c = client as Partial<NodeRedisLike>;
-  if (typeof c.sendCommand !== 'function' || typeof c.isReady !== 'boolean' || typeof c.isOpen !== 'boolean') return undefined;
+  if (typeof c.sendCommand !== 'function' || typeof c.isOpen !== 'boolean') return undefined;
+  if (typeof c.isReady !== 'boolean' && !Array.isArray(c.masters)) return undefined;
   return new NodeRedisScriptClient(c as NodeRedisLike);
 }
