@@ -78,8 +78,11 @@ export async function recommendedOrder(): Promise<string[]> {
 interface Clock {
   now(): number; // monotonic ms (performance.now())
   wallNow(): number; // epoch ms (Date.now()), only to read HTTP dates such as Retry-After
-  setTimer(callback: () => void, ms: number): TimerHandle;
+  // keepAlive: whether the timer holds the process open (true for a wait a pending call awaits)
+  setTimer(callback: () => void, ms: number, keepAlive?: boolean): TimerHandle;
   clearTimer(handle: TimerHandle): void;
+  refTimer?(handle: TimerHandle, keepAlive: boolean): void; // optional: change keepAlive of an armed timer
+  turn?(): Promise<void>; // optional: one turn of the event loop (a zero delay between retries)
   random(): number; // [0, 1), for jitter
 }
 // #endregion clock-interface
