@@ -7,6 +7,7 @@ import express from 'express';
 import { rateLimit as limitRequests } from '../../adapters/express/index.js';
 import {
   type Clock,
+  cachedTierOf,
   isRateLimitedError,
   memoryStore,
   rateLimit,
@@ -47,7 +48,10 @@ export async function example(clock: Clock = systemClock): Promise<string[]> {
 }
 
 /** Stand-ins for a database and for request helpers, so that the samples below run anywhere. */
-const db = { orders: async (userId: string) => [`order 1 of ${userId}`] };
+const db = {
+  orders: async (userId: string) => [`order 1 of ${userId}`],
+  plan: async (apiKey: string) => (apiKey.startsWith('pro_') ? 'pro' : 'free'),
+};
 const clientIp = (req: Request) => req.headers.get('x-forwarded-for') ?? 'unknown';
 const weight = (req: Request) => (req.method === 'GET' ? 1 : 5);
 
@@ -104,6 +108,20 @@ export async function productSamples(clock: VirtualClock = new VirtualClock()): 
   // pro.limits.tier === 'pro', pro.limit === 200, pro.remaining === 150
   // #endregion plans
   log.push(`pro: tier=${pro.limits?.tier} limit=${pro.limit} remaining=${pro.remaining}`);
+
+  // #region cachedTierOf
+  const accounts = tokenBucket({
+    capacity: 20,
+    refillPerSecond: 2,
+    tiers: { pro: { capacity: 200, refillPerSecond: 50 } },
+    // Plans from a database: looked up once per key, cached (bounded) for a minute; until known: the default
+    tierOf: cachedTierOf(async (apiKey) => ((await db.plan(apiKey)) === 'pro' ? 'pro' : undefined), { ttlMs: 60_000 }),
+    clock,
+  });
+  // #endregion cachedTierOf
+  accounts.takeSync!('pro_acme');
+  await new Promise((resolve) => setImmediate(resolve));
+  log.push(`after the lookup: tier=${accounts.takeSync!('pro_acme').limits?.tier}`);
   log.push(`free: remaining=${(await api.take('free_bob')).remaining}`);
 
   // #region reconfigure

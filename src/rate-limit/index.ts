@@ -39,3 +39,4 @@ export type {
   RateLimitDecisionReason,
   RateLimitStore,
 } from './store.js';
+export { type CachedTierOfOptions, cachedTierOf } from './tier-cache.js';

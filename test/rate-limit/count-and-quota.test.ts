@@ -2,7 +2,7 @@
  * Outcome-aware counting (`countOnly`) and long quotas with exact arithmetic.
  */
 import { describe, expect, test } from 'vitest';
-import { gcra, rateLimit, slidingWindow, tokenBucket, VirtualClock } from '../../src/index.js';
+import { cachedTierOf, gcra, rateLimit, slidingWindow, tokenBucket, VirtualClock } from '../../src/index.js';
 
 describe('countOnly', () => {
   test("'failures': only calls that throw keep their charge (brute-force protection)", async () => {
@@ -85,4 +85,41 @@ describe('quotas: 10 000 000 per 30 days per key, exact', () => {
       expect((await quota.take('tenant', 0)).remaining).toBe(10_000_000);
     });
   }
+});
+
+describe('cachedTierOf: plans behind an async lookup, decisions still synchronous', () => {
+  test('unknown keys use whileUnknown until the lookup answers; then their plan, for ttlMs; bounded', async () => {
+    const clock = new VirtualClock();
+    const lookups: string[] = [];
+    const tierOf = cachedTierOf(
+      async (key) => {
+        lookups.push(key);
+        if (key === 'broken') throw new Error('db down');
+        return key.startsWith('pro') ? 'pro' : 'free';
+      },
+      { maxKeys: 2, ttlMs: 1000, whileUnknown: 'free', clock },
+    );
+    const limiter = tokenBucket({
+      capacity: 1,
+      refillPerSecond: 1,
+      tiers: { free: { capacity: 1, refillPerSecond: 1 }, pro: { capacity: 10, refillPerSecond: 10 } },
+      tierOf,
+      clock,
+    });
+    expect(limiter.takeSync!('pro-1').limit).toBe(1); // not known yet: the strict plan
+    expect(limiter.takeSync!('pro-1').limit).toBe(1);
+    expect(lookups).toEqual(['pro-1']); // one lookup in flight per key
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(limiter.takeSync!('pro-1').limits?.tier).toBe('pro');
+    clock.advance(1000);
+    expect(limiter.takeSync!('pro-1', 0).limits?.tier).toBe('free'); // expired: looked up again
+    expect(lookups).toEqual(['pro-1', 'pro-1']);
+    tierOf('broken');
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(tierOf('broken')).toBe('free'); // a failed lookup is retried at the next decision
+    expect(lookups.filter((k) => k === 'broken')).toHaveLength(2);
+    expect(() => cachedTierOf(async () => 'x', { maxKeys: 0 })).toThrow(/maxKeys/);
+  });
 });

@@ -26,10 +26,11 @@ test('the samples of docs/rate-limiting.md run (docs/examples/rate-limit.ts#intr
   ]);
 });
 
-test('the product samples of docs/rate-limiting.md run (#plans, #reconfigure, #refund, #countOnly, #quota, #fairWait, #sizing)', async () => {
+test('the product samples of docs/rate-limiting.md run (#plans, #cachedTierOf, #reconfigure, #refund, #countOnly, #quota, #fairWait, #sizing)', async () => {
   const clock = new VirtualClock();
   expect(await productSamples(clock)).toEqual([
     'pro: tier=pro limit=200 remaining=150',
+    'after the lookup: tier=pro',
     'free: remaining=19',
     'pro after reconfigure: limit=400',
     'refund: remaining=75',
