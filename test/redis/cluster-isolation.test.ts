@@ -117,13 +117,12 @@ describe.skipIf(!redisAvailable)('Cluster: failures stay on their node (ioredis)
       from.disconnect();
       to.disconnect();
     }
-    if (process.env.DEBUG_ISO)
-      console.log(
-        source,
-        target,
-        slot,
-        fallbacks.map((f) => `${Math.round(f.at)} ${f.key} ${f.cause} ${f.node} ${String(f.error).slice(0, 60)}`).join('\n'),
-      );
+    console.log(
+      source,
+      target,
+      slot,
+      fallbacks.map((f) => `${Math.round(f.at)} ${f.key} ${f.cause} ${f.node} ${String(f.error).slice(0, 60)}`).join('\n'),
+    );
     expect(fallbacks.map((f) => `${f.key} ${f.cause} ${String(f.error)}`)).toEqual([]);
     expect((await limiter.take(moving)).allowed).toBe(true);
   }, 60_000);
@@ -153,13 +152,12 @@ describe.skipIf(!redisAvailable)('Cluster: failures stay on their node (ioredis)
     } finally {
       await run.stop();
     }
-    if (process.env.DEBUG_ISO)
-      console.log(
-        victim,
-        fallbacks
-          .map((f) => `${Math.round(f.at - killedAt)} ${f.key} ${f.cause} ${f.node} ${String(f.error).slice(0, 60)}`)
-          .join('\n'),
-      );
+    console.log(
+      victim,
+      fallbacks
+        .map((f) => `${Math.round(f.at - killedAt)} ${f.key} ${f.cause} ${f.node} ${String(f.error).slice(0, 60)}`)
+        .join('\n'),
+    );
     const onVictim = fallbacks.filter((f) => victimKeys.includes(f.key));
     const onHealthy = fallbacks.filter((f) => healthyKeys.includes(f.key));
     // The dead master's keys fell back (timeouts, errors, then suspension) ...
