@@ -31,8 +31,9 @@ for (const library of ['ioredis', 'iovalkey'] as const) {
     let client: { status: string; disconnect(): void; on(event: string, listener: () => void): unknown };
     beforeAll(async () => {
       sentinel = await RedisSentinel.start();
-      const { Redis } = library === 'ioredis' ? await import('ioredis') : await import('iovalkey');
-      client = new Redis({ sentinels: sentinel.sentinels, ...SENTINEL_OPTIONS }) as never;
+      const options = { sentinels: sentinel.sentinels, ...SENTINEL_OPTIONS };
+      client =
+        library === 'ioredis' ? new (await import('ioredis')).Redis(options) : new (await import('iovalkey')).Redis(options);
       client.on('error', () => {});
       const deadline = Date.now() + 15_000;
       while (client.status !== 'ready' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
