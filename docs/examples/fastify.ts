@@ -1,10 +1,12 @@
 // docs/fastify.md, runnable: `node --import tsx docs/examples/fastify.ts`.
 // A test (test/fastify/example.test.ts) runs it with a VirtualClock so that it is deterministic, and runs the
 // sample of the page (fastifySamples) on the system clock: its three /search requests must fit in 1 s.
+import { once } from 'node:events';
+import { type AddressInfo, connect } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import Fastify from 'fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
 import weir from '../../adapters/fastify/index.js'; // 'weir/fastify' in your code
-import { bulkhead, type Clock, gcra, systemClock, tokenBucket } from '../../src/index.js'; // 'weir'
+import { bulkhead, type Clock, gcra, type RateLimitStore, systemClock, tokenBucket } from '../../src/index.js'; // 'weir'
 
 export async function fastifyExample(clock: Clock = systemClock): Promise<string[]> {
   // Behind a reverse proxy on this host: request.ip is the client address that proxy reports (the last
@@ -86,6 +88,138 @@ export async function fastifySamples(): Promise<string[]> {
   return lines;
 }
 
+/** The product samples of docs/fastify.md: a 404 flood, a login route, store failures, slow uploads. */
+export async function fastifyProductSamples(): Promise<string[]> {
+  const lines: string[] = [];
+  {
+    // #region not-found
+    // Requests that match no route get no route hooks; limitNotFound puts them through limits too.
+    const app = Fastify();
+    await app.register(weir, {
+      rateLimit: { limiter: tokenBucket({ capacity: 3, refillPerSecond: 1 }), name: 'api' },
+      limitNotFound: true, // the global limits; or give 404s their own: limitNotFound: { limiter, name }
+    });
+    // #endregion not-found
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const seen: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`${base}/wp-admin/${i}.php`);
+        seen.push(res.status);
+        await res.body?.cancel();
+      }
+      lines.push(`404 flood: ${seen.join(' ')}`);
+    } finally {
+      app.server.closeAllConnections();
+      await app.close();
+    }
+  }
+  {
+    // #region login
+    const app = Fastify();
+    await app.register(weir, { hook: 'preHandler' }); // after body parsing: keys may read request.body
+    const perAddress = { limiter: tokenBucket({ capacity: 20, refillPerSecond: 0.1 }), name: 'login-ip' };
+    const failedPerAccount = {
+      limiter: tokenBucket({ capacity: 3, refillPerSecond: 0.01 }),
+      name: 'login',
+      // The account is chosen by the client: the per-IP limit before it bounds how many one client tries.
+      key: (request: FastifyRequest) => `account:${(request.body as { account: string }).account}`,
+      countOnly: (reply: { statusCode: number }) => reply.statusCode === 401, // only failed logins count
+    };
+    app.post('/login', { config: { rateLimit: [perAddress, failedPerAccount] } }, async (request, reply) => {
+      const { password } = request.body as { password: string };
+      return password === 'right' ? { ok: true } : reply.code(401).send({ ok: false });
+    });
+    // #endregion login
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const seen: number[] = [];
+      for (const password of ['right', 'wrong', 'wrong', 'wrong', 'wrong', 'right']) {
+        const res = await fetch(`${base}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ account: 'ada', password }),
+        });
+        seen.push(res.status);
+        await res.body?.cancel();
+      }
+      lines.push(`logins: ${seen.join(' ')}`);
+    } finally {
+      app.server.closeAllConnections();
+      await app.close();
+    }
+  }
+  {
+    const redisBacked = tokenBucket({ capacity: 5, refillPerSecond: 1, store: brokenStore() });
+    const failures: string[] = [];
+    // #region store-failure
+    const app = Fastify();
+    await app.register(weir, {
+      rateLimit: { limiter: redisBacked, name: 'api' },
+      storeFailure: 'reject', // a failing store answers 503: this API would rather refuse than run unlimited
+      onStoreError: (error, request, info) => {
+        request.log.warn({ err: error, limit: info.name }, 'rate limit store failed');
+        failures.push(`${info.name} ${info.action}`);
+      },
+    });
+    // #endregion store-failure
+    app.get('/', async () => 'ok');
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const res = await fetch(base);
+      lines.push(`store down: ${res.status} ${failures.join(', ')}`);
+      await res.body?.cancel();
+    } finally {
+      app.server.closeAllConnections();
+      await app.close();
+    }
+  }
+  {
+    const pool = bulkhead({ maxConcurrent: 1 });
+    // #region slowloris
+    // A request holds its load-shedding slot from its headers until its response ends, slow uploads too:
+    // bound the time a request may take to arrive (requestTimeout) and its size (bodyLimit).
+    const app = Fastify({ requestTimeout: 300, connectionTimeout: 300, bodyLimit: 100 * 1024 });
+    await app.register(weir, { loadShedding: { bulkhead: pool } });
+    // #endregion slowloris
+    app.post('/upload', async (request) => ({ got: Object.keys(request.body as object).length }));
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    try {
+      const stalled = connect(port, '127.0.0.1');
+      stalled.on('error', () => {});
+      await once(stalled, 'connect');
+      const acquired = new Promise<void>((resolve) => {
+        const off = pool.on('acquired', () => {
+          off();
+          resolve();
+        });
+      });
+      stalled.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a"');
+      await acquired;
+      const post = (body: string) =>
+        fetch(`${base}/upload`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      const blocked = await post('{}');
+      lines.push(`while a stalled upload holds the slot: ${blocked.status}`);
+      await blocked.body?.cancel();
+      await once(stalled, 'close');
+      const after = await post('{"b":1}');
+      lines.push(`after the request timeout closed it: ${after.status} ${await after.text()}`);
+    } finally {
+      app.server.closeAllConnections();
+      await app.close();
+    }
+  }
+  return lines;
+}
+
+/** A store whose every take fails, as a Redis store with no fallback would when Redis is down. */
+function brokenStore(): RateLimitStore {
+  return {
+    bind: () => ({ take: () => Promise.reject(new Error('ECONNREFUSED')), reset: () => Promise.resolve() }),
+  } as RateLimitStore;
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  Promise.all([fastifyExample(), fastifySamples()]).then((logs) => console.log(logs.flat().join('\n')));
+  Promise.all([fastifyExample(), fastifySamples(), fastifyProductSamples()]).then((logs) => console.log(logs.flat().join('\n')));
 }
