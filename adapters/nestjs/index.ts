@@ -40,7 +40,7 @@ export type { HeaderStyle, ProblemDetails } from '../http/headers.js';
 export { ipKey, UNKNOWN_CLIENT } from '../http/ip.js';
 export type { LimitedInfo, LimitOptions, ResponseOptions, StoreErrorInfo, StoreFailureAction } from '../http/limit.js';
 export type { LoadSheddingOptions } from '../http/shed.js';
-export { type NestRequest, RateLimit, SkipLoadShedding, SkipRateLimit } from './metadata.js';
+export { type ClassOrMethodDecorator, type NestRequest, RateLimit, SkipLoadShedding, SkipRateLimit } from './metadata.js';
 
 /** Express's response (a Node response) or Fastify's reply (with `raw`). */
 type NestResponse = ServerResponse | FastifyReplyLike;
@@ -62,8 +62,11 @@ function setHeader(res: NestResponse, name: string, value: string): void {
 
 /** A refused request: Nest's exception handling sends `getResponse()`, the problem details, with status 429. */
 export class RateLimitExceededException extends HttpException {
-  constructor(readonly info: LimitedInfo) {
+  /** The refusal: the limit's name, the key, the cost, the decision and the problem details. */
+  readonly info: LimitedInfo;
+  constructor(info: LimitedInfo) {
     super(info.problem, info.problem.status);
+    this.info = info;
   }
 }
 
@@ -114,6 +117,7 @@ class NestHost implements Host<NestRequest, NestResponse, Step> {
 
 const host = new NestHost();
 
+/** The guard's own limits and how refusals and store failures are answered (as weir/express's options). */
 export interface RateLimitGuardOptions<Req extends NestRequest = NestRequest> extends ResponseOptions<Req> {
   /** Limits for every route the guard runs on (in order), before the controller's and the route's own. */
   rateLimit?: LimitOptions<Req> | readonly LimitOptions<Req>[];
@@ -148,6 +152,7 @@ export class RateLimitGuard<Req extends NestRequest = NestRequest> implements Ca
     new LimitChain(this.compile(this.own), host, this.settings, GUARD);
   }
 
+  /** True when every limit of the route allows the request; else throws the refusal (429, or 503). */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const handler = context.getHandler();
@@ -199,6 +204,7 @@ export class LoadSheddingGuard implements CanActivate {
     this.shedder = new Shedder('weir/nestjs LoadSheddingGuard', options, shedHost);
   }
 
+  /** True once the request holds a slot (at once, or after its wait in the queue); else throws a 503. */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const handler = context.getHandler();

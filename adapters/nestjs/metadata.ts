@@ -11,7 +11,9 @@ import { CompiledLimit, type LimitOptions } from '../http/limit.js';
 export interface NestRequest {
   /** The client address after the platform's proxy rules. */
   readonly ip?: string | undefined;
+  /** The request header fields (lower-case names). */
   readonly headers: Record<string, string | string[] | undefined>;
+  /** The request target. */
   readonly url?: string | undefined;
 }
 
@@ -49,7 +51,8 @@ function holderOf(target: unknown, keyOrContext: unknown, descriptor: unknown): 
   throw new TypeError('weir/nestjs: decorate a controller class or a method (not a property or a parameter)');
 }
 
-type ClassOrMethodDecorator = <T>(target: T, keyOrContext?: unknown, descriptor?: unknown) => void;
+/** A decorator for a controller class or a method (legacy `experimentalDecorators` or TC39). */
+export type ClassOrMethodDecorator = <T>(target: T, keyOrContext?: unknown, descriptor?: unknown) => void;
 
 /**
  * Rate limits for a controller (every route of it) or one route, applied after the guard's own limits
