@@ -35,8 +35,10 @@ export const RESULT_ERROR_TYPE = 'result';
 /** How a call left a policy (`weir.policy.outcome`). */
 export type Outcome = 'success' | 'failure' | 'rejected' | 'timeout' | 'fallback' | 'aborted' | 'admitted';
 
+/** The OpenTelemetry instrument kind (observable ones are read at collection time). */
 export type InstrumentKind = 'Counter' | 'UpDownCounter' | 'Gauge' | 'Histogram';
 
+/** One instrument as weir/otel creates it: the source of the table in docs/observability.md. */
 export interface InstrumentSpec {
   readonly name: string;
   readonly kind: InstrumentKind;
@@ -56,6 +58,7 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
 
 const POLICY = [ATTR_POLICY_NAME, ATTR_POLICY_TYPE] as const;
 
+/** Every instrument weir/otel creates, by key. */
 export const INSTRUMENTS = {
   calls: {
     name: 'weir.policy.calls',
@@ -207,4 +210,5 @@ export const INSTRUMENTS = {
   },
 } as const satisfies Record<string, InstrumentSpec>;
 
+/** A key of {@link INSTRUMENTS}. */
 export type InstrumentKey = keyof typeof INSTRUMENTS;

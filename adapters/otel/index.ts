@@ -10,5 +10,5 @@ export {
   METER_NAME,
   type Outcome,
 } from './conventions.js';
-export { type Instrumentable, type InstrumentOptions, type Instrumentation, instrument } from './instrument.js';
+export { type Instrumentable, type Instrumentation, type InstrumentOptions, instrument } from './instrument.js';
 export type { RedisStoreLike } from './store.js';

@@ -63,7 +63,9 @@ describe('docs/observability.md: each documented channel carries its event once,
         subscriptions.push([channel, onMessage]);
         for (const policy of [policies[family as keyof typeof policies]].flat()) {
           if (event === 'limit') continue; // adaptive bulkheads only
-          policy.on(event as never, (payload: unknown) => viaOn.get(channel)?.push(payload));
+          (policy.on as (name: string, listener: (payload: unknown) => void) => void)(event, (payload) =>
+            viaOn.get(channel)?.push(payload),
+          );
         }
       }
     }
