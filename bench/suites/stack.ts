@@ -11,6 +11,14 @@ import {
 import { bulkhead, circuitBreaker, compose, fallback, rateLimit, retry, timeout, tokenBucket } from '../../src/index.js';
 import { type BenchSuite, leaf } from '../lib.js';
 
+/** The floor: an async wrapper that awaits the function in a try/finally and does nothing else. */
+const floored = async (x: number): Promise<number> => {
+  try {
+    return await leaf(x);
+  } finally {
+  }
+};
+
 const stack = compose(
   fallback(0),
   retry({ maxAttempts: 3 }),
@@ -31,9 +39,16 @@ const cockatielFour = wrap(
 const suite: BenchSuite = {
   name: 'composed stack',
   description:
-    'Success path of the six-policy stack compose(fallback, retry, circuitBreaker, rateLimit, bulkhead, timeout), the four-policy stack (retry, breaker, bulkhead, timeout), and cockatiel wrap() of its four equivalents.',
+    'Success path of the six-policy stack compose(fallback, retry, circuitBreaker, rateLimit, bulkhead, timeout), the four-policy stack (retry, breaker, bulkhead, timeout), and cockatiel wrap() of its four equivalents; ratios to the floor row.',
   cases: [
-    { name: 'bare await leaf()', lib: 'bare', path: 'success', fn: () => leaf(1), baseline: true },
+    {
+      name: 'floor: async wrapper, try/finally around await fn()',
+      lib: 'floor',
+      path: 'success',
+      fn: () => floored(1),
+      baseline: true,
+    },
+    { name: 'bare await leaf()', lib: 'bare', path: 'success', fn: () => leaf(1) },
     { name: 'weir 6-policy stack', lib: 'weir', path: 'success', fn: () => stacked(1) },
     { name: 'weir 4-policy stack', lib: 'weir', path: 'success', fn: () => four(1) },
     {
