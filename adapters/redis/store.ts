@@ -20,6 +20,7 @@ import type { Clock } from '../../src/core/clock.js';
 import { Emitter, type Listener } from '../../src/core/events.js';
 import { show } from '../../src/core/validate.js';
 import { StepResult } from '../../src/rate-limit/algorithms.js';
+import { storedKey } from '../../src/rate-limit/keys.js';
 import {
   type BoundRateLimitStore,
   type RateLimitAlgorithm,
@@ -123,7 +124,7 @@ export class RedisBoundStore implements BoundRateLimitStore, TransportOwner {
   take(key: string, cost: number, consume: boolean, limits: RateLimitAlgorithm = this.algorithm): Promise<RateLimitDecision> {
     const blocked = this.blocked;
     if (blocked !== undefined) {
-      const hit = blocked.lookup(key, cost, limits, this.clock.now());
+      const hit = blocked.lookup(storedKey(key), cost, limits, this.clock.now());
       if (hit !== undefined) return Promise.resolve(hit);
     }
     const call = takeCall(limits, this.prefix, key, cost, consume, -1, this.origin);
@@ -131,7 +132,7 @@ export class RedisBoundStore implements BoundRateLimitStore, TransportOwner {
   }
 
   refund(key: string, cost: number, limits: RateLimitAlgorithm = this.algorithm): Promise<RateLimitDecision> {
-    this.blocked?.delete(key);
+    this.blocked?.delete(storedKey(key));
     const call = refundCall(limits, this.prefix, key, cost, -1, this.origin);
     return this.start(key, cost, false, true, limits, call);
   }
@@ -176,7 +177,7 @@ export class RedisBoundStore implements BoundRateLimitStore, TransportOwner {
   }
 
   async reset(key: string): Promise<void> {
-    this.blocked?.delete(key);
+    this.blocked?.delete(storedKey(key));
     if (typeof this.onError === 'object') await this.onError.reset(key);
     if (!this.client.ready()) throw new Error(`redisStore: cannot reset "${key}": the Redis client is ${this.client.state()}`);
     let timer: unknown;
@@ -206,7 +207,7 @@ export class RedisBoundStore implements BoundRateLimitStore, TransportOwner {
     if (blocked !== undefined && !pending.refund && !decision.allowed && decision.reason === 'limit') {
       const step = this.step;
       blocked.remember(
-        pending.key,
+        storedKey(pending.key),
         pending.cost,
         pending.limits,
         pending.sentAt,

@@ -5,6 +5,7 @@ import { escapeKey, redisStore } from '../../adapters/redis/index.js';
 import {
   gcra,
   isRateLimitedError,
+  MAX_STORED_KEY_LENGTH,
   type RateLimiter,
   rateLimit,
   slidingWindow,
@@ -222,5 +223,20 @@ describe.skipIf(!redisAvailable).each(CLIENT_NAMES)('redisStore on Redis time (%
     for (const key of ['', '{', '}', '{}', '}{', 'a'.repeat(10_000), '\u0000\r\n', '\uD800']) {
       expect((await limiter.take(key)).allowed).toBe(true);
     }
+  });
+
+  test('key bytes are bounded: a huge key is stored under its digest form, distinct keys stay distinct', async () => {
+    const prefix = freshPrefix('long');
+    const store = redisStore({ client, prefix, onError: 'deny' });
+    const limiter = tokenBucket({ capacity: 1, refillPerSecond: 0.001, store });
+    const a = `${'x'.repeat(500_000)}a`;
+    const b = `${'x'.repeat(500_000)}b`;
+    expect((await limiter.take(a)).allowed).toBe(true);
+    expect((await limiter.take(a)).allowed).toBe(false);
+    expect((await limiter.take(b)).allowed).toBe(true);
+    const keys = await admin.keys(`${prefix}*`);
+    expect(keys).toHaveLength(2);
+    for (const key of keys) expect(key.length).toBeLessThanOrEqual(prefix.length + 2 + 3 * MAX_STORED_KEY_LENGTH);
+    expect(store.keysOf(a)[0]?.length).toBeLessThan(400);
   });
 });
