@@ -72,7 +72,8 @@ async function redisStoreFromEnv(): Promise<{ store: RateLimitStore; close: () =
 }
 
 async function main(): Promise<void> {
-  const started = performance.now();
+  // The schedule starts with the traffic, not before the servers: a slow start must not eat the first phase.
+  let started = performance.now();
   const elapsed = () => performance.now() - started;
   const phaseNow = (): Phase => (PHASES.find((p) => elapsed() < p.until * totalMs) ?? PHASES[PHASES.length - 1]!).phase;
   const redis = await redisStoreFromEnv();
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
     'clients: 6 steady (8 req/s each, limit 10/s), 1 greedy (40 req/s), 3 bursts of 60; service sheds above 40 in flight\n',
   );
 
+  started = performance.now();
   let current = newSecond(0, phaseNow());
   const history: Second[] = [];
   const inFlight = new Set<Promise<void>>();
