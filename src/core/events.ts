@@ -73,6 +73,8 @@ function reportRejection(this: string, error: unknown): void {
   reportListenerError(error, this);
 }
 
+const NO_CHANNELS: readonly PublishChannel[] = [];
+
 const UNNAMED: EventInfo = Object.freeze({ policy: '', family: '', event: '' });
 
 export class Emitter<E extends EventMap> {
@@ -84,6 +86,8 @@ export class Emitter<E extends EventMap> {
   private infos: Record<string, EventInfo> | undefined = undefined;
   /** Per event, its diagnostics channel (set by {@link attach} where `diagnostics_channel` exists). */
   private channels: Record<string, PublishChannel> | undefined = undefined;
+  /** The same channels, as an array. */
+  private channelList: readonly PublishChannel[] = NO_CHANNELS;
 
   constructor(private readonly names: ReadonlySet<string>) {}
 
@@ -96,12 +100,19 @@ export class Emitter<E extends EventMap> {
     for (const event of this.names) infos[event] = Object.freeze({ policy, family, event });
     this.infos = infos;
     this.channels = eventChannels(family, this.names);
+    this.channelList = this.channels === undefined ? NO_CHANNELS : Object.values(this.channels);
   }
 
   has<K extends keyof E>(event: K): boolean {
     if (this.count !== 0 && this.lists[event] !== undefined) return true;
-    const channels = this.channels;
-    return channels !== undefined && (channels[event as string] as PublishChannel).hasSubscribers;
+    // The usual case is no subscriber on any of this policy's channels: a scan of a small array of
+    // same-shaped channel objects answers it, where a lookup by event name would not be monomorphic.
+    const all = this.channelList;
+    for (let i = 0; i < all.length; i++) {
+      if ((all[i] as PublishChannel).hasSubscribers)
+        return (this.channels as Record<string, PublishChannel>)[event as string]?.hasSubscribers === true;
+    }
+    return false;
   }
 
   on<K extends keyof E & string>(event: K, listener: Listener<E[K]>): () => void {
