@@ -2,9 +2,12 @@
  * Typed, synchronous events. Emitting costs one property read when nobody listens: policies check
  * `emitter.has(name)` (or call `emit`, which returns at once) before building an event object.
  *
- * A listener that throws never changes the outcome of the call that emitted the event and never makes a
- * policy run anything again: the error goes to the listener-error handler ({@link setListenerErrorHandler}),
- * which by default emits a process warning.
+ * A listener that throws (or returns a promise that rejects) never changes the outcome of the call that
+ * emitted the event and never makes a policy run anything again: the error goes to the listener-error
+ * handler ({@link setListenerErrorHandler}), which by default emits a process warning.
+ *
+ * Each event is also published on the diagnostics channel `weir:<family>:<event in kebab-case>` where the
+ * runtime has `node:diagnostics_channel`; the message is built only when the channel has a subscriber.
  */
 import { diagnosticsChannel, emitWarning, type DiagnosticsChannel as PublishChannel } from './runtime.js';
 

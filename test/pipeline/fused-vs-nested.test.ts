@@ -1,5 +1,5 @@
 /**
- * Issue 9: the fused pipeline (`compose(...)`, one executor) behaves exactly like the nested composition
+ * The fused pipeline (`compose(...)`, one executor) behaves exactly like the nested composition
  * (each policy's `execute` around the next, the context's signal passed inward). Random policy stacks
  * (every kind in harness.ts's KINDS table) and random outcome schedules (values, errors, delays, hangs,
  * caller aborts) run through both setups, each on its own virtual clock with the same seed; per call the

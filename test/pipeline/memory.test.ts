@@ -1,5 +1,5 @@
 /**
- * Issue 9: a million composed calls leave no growth of the heap after GC. The run happens in a child
+ * A million composed calls leave no growth of the heap after GC. The run happens in a child
  * process (`node --expose-gc`, TS sources through tsx) so that the measurement sees neither vitest's heap
  * nor other tests. The bound is generous (a few MB against tens of KB of noise), yet a leak of even one
  * small object per call (16 bytes or more: 14 MB over 900 000 calls) would break it.
