@@ -162,3 +162,41 @@ describe('long sleeps', () => {
     await expect(sleep(new VirtualClock(), -1)).rejects.toThrow(RangeError);
   });
 });
+
+describe('systemClock: keep-alive', () => {
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  test('idle timers never hold the process; awaited ones do until released, one macrotask later', async () => {
+    const idle = systemClock.setTimer(() => {}, 60_000) as NodeJS.Timeout;
+    expect(idle.hasRef()).toBe(false);
+    systemClock.clearTimer(idle);
+
+    const awaited = systemClock.setTimer(() => {}, 60_000, true) as NodeJS.Timeout;
+    expect(awaited.hasRef()).toBe(true);
+    // Released and taken back within one turn (sequential calls on a shared timer): no change at all.
+    systemClock.refTimer?.(awaited, false);
+    systemClock.refTimer?.(awaited, true);
+    await turn();
+    expect(awaited.hasRef()).toBe(true);
+    // Released for good: unreferenced at the next macrotask.
+    systemClock.refTimer?.(awaited, false);
+    expect(awaited.hasRef()).toBe(true);
+    await turn();
+    expect(awaited.hasRef()).toBe(false);
+    systemClock.refTimer?.(awaited, true);
+    expect(awaited.hasRef()).toBe(true);
+    systemClock.clearTimer(awaited);
+  });
+
+  test('VirtualClock counts the timers that would hold a process', () => {
+    const clock = new VirtualClock();
+    const idle = clock.setTimer(() => {}, 10);
+    const awaited = clock.setTimer(() => {}, 10, true);
+    expect([clock.pendingTimers, clock.keepAliveTimers]).toEqual([2, 1]);
+    clock.refTimer(awaited, false);
+    clock.refTimer(idle, true);
+    expect(clock.keepAliveTimers).toBe(1);
+    clock.advance(10);
+    expect([clock.pendingTimers, clock.keepAliveTimers]).toEqual([0, 0]);
+  });
+});
