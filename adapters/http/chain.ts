@@ -301,9 +301,7 @@ export class LimitChain<Req, Res, Next> {
     const host = this.host;
     // The name the fields use: a default name may have been made unique on this response.
     const name =
-      limit.headers.style === 'none'
-        ? limit.name
-        : limit.headersFor(decision).write(host, res, decision, limit.limiter.clock.wallNow());
+      limit.headers.style === 'none' ? limit.name : limit.headersFor(decision).write(host, res, decision, limit.wallNow);
     if (decision.allowed) return true;
     const retryAfter = retryAfterSeconds(decision);
     if (retryAfter !== undefined) host.setHeader(res, 'Retry-After', String(retryAfter));

@@ -199,8 +199,11 @@ export class QuotaHeaders {
       : undefined;
   }
 
-  /** Writes the fields; returns the policy name they use (this one, or a suffixed variant for `unique`). */
-  write<Res>(target: HeaderTarget<Res>, res: Res, decision: HeaderDecision, wallNowMs: number): string {
+  /**
+   * Writes the fields; returns the policy name they use (this one, or a suffixed variant for `unique`).
+   * `wallNow` is read only by the style that needs it (`legacy`'s absolute reset time).
+   */
+  write<Res>(target: HeaderTarget<Res>, res: Res, decision: HeaderDecision, wallNow: () => number): string {
     const style = this.style;
     if (style === 'none') return this.policy.name;
     if (style === 'draft-10') {
@@ -216,7 +219,9 @@ export class QuotaHeaders {
     const reported = holder[kReported];
     if (decision.allowed && reported !== undefined && reported <= decision.remaining) return this.policy.name;
     holder[kReported] = decision.remaining;
-    for (const [name, value] of rateLimitHeaders(style, this.policy, decision, wallNowMs)) target.setHeader(res, name, value);
+    for (const [name, value] of rateLimitHeaders(style, this.policy, decision, style === 'legacy' ? wallNow() : 0)) {
+      target.setHeader(res, name, value);
+    }
     return this.policy.name;
   }
 

@@ -159,6 +159,9 @@ export class CompiledLimit<Req> {
   private readonly byLimits = new WeakMap<RateLimitAlgorithm, QuotaHeaders>();
   private readonly byQuota = new Map<number, QuotaHeaders>();
 
+  /** The limiter's wall clock, bound once (only the `legacy` header style reads it). */
+  readonly wallNow: () => number;
+
   /** Gives back units a request was charged (for `countOnly`). */
   refund(key: string, cost: number): Promise<unknown> {
     return this.limiter.refund(key, cost);
@@ -173,6 +176,8 @@ export class CompiledLimit<Req> {
     const limiter = checkRateLimiter(where, 'option "limiter"', options.limiter);
     this.limiter = limiter;
     this.takeSync = limiter.takeSync;
+    const clock = limiter.clock;
+    this.wallNow = () => clock.wallNow();
     this.defaultLimits = limiter.algorithm;
     this.windowOption = options.windowMs === undefined ? undefined : checkPositive(where, 'windowMs', options.windowMs);
     const windowMs = this.windowOption ?? windowMsOf(limiter);
