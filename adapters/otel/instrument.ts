@@ -52,15 +52,10 @@ export interface Instrumentation {
 const WHERE = 'weir/otel instrument';
 const OPTIONS = ['meterProvider', 'clock', 'http'] as const;
 
-/** The package version, for the meter's instrumentation scope. */
-const VERSION = '0.1.0';
-
-/** The name a policy reports: its `name` when it has its own, else `<type>` numbered by this instrumentation. */
+/** The name a policy reports: its `name`, else (an object from elsewhere) `<type>` numbered by this instrumentation. */
 function nameOf(target: { name?: unknown }, type: string, fallbackIndex: number): string {
   const name = target.name;
-  // A policy is a function: before names existed its own `name` was the wrapper's.
-  if (typeof name === 'string' && name !== '' && name !== 'decorate') return name;
-  return `${type}-${fallbackIndex}`;
+  return typeof name === 'string' && name !== '' ? name : `${type}-${fallbackIndex}`;
 }
 
 /** A built-in policy's family, told by its members (a fallback, which has none, by its one event). */
@@ -97,7 +92,7 @@ class WeirInstrumentation implements Instrumentation {
     private readonly clock: Clock,
     http: boolean,
   ) {
-    const meter = provider.getMeter(METER_NAME, VERSION);
+    const meter = provider.getMeter(METER_NAME);
     this.instruments = createInstruments(meter);
     this.http = http ? new HttpTracker(this.instruments) : undefined;
     this.callback = (result) => {
@@ -181,7 +176,7 @@ class WeirInstrumentation implements Instrumentation {
     for (const tracker of this.trackers.values()) tracker.stop();
     this.trackers.clear();
     this.http?.stop();
-    this.provider.getMeter(METER_NAME, VERSION).removeBatchObservableCallback(this.callback, observables(this.instruments));
+    this.provider.getMeter(METER_NAME).removeBatchObservableCallback(this.callback, observables(this.instruments));
   }
 }
 
