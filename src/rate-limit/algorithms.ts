@@ -66,7 +66,17 @@ export function normalizeRate(
   name: string,
   perSecond: number,
   depth: number,
+  preferUnitsPerUs = 0,
 ): { unitsPerUs: number; unitsPerToken: number } {
+  // Other limits of the same limiter (tiers) keep the default limits' unit when it is exact for them too:
+  // state then means the same time until full under every tier.
+  if (preferUnitsPerUs > 0) {
+    const exact = (preferUnitsPerUs * 1e6) / perSecond;
+    const unitsPerToken = Math.round(exact);
+    if (unitsPerToken >= 1 && Math.abs(unitsPerToken - exact) / exact <= 1e-12 && depth * unitsPerToken * 2 <= MAX_SAFE) {
+      return { unitsPerUs: preferUnitsPerUs, unitsPerToken };
+    }
+  }
   let best = { unitsPerUs: 0, unitsPerToken: 0 };
   let bestError = Number.POSITIVE_INFINITY;
   for (let unitsPerUs = 1; unitsPerUs <= MAX_UNITS_PER_US; unitsPerUs++) {

@@ -134,7 +134,20 @@ function windowUs(where: string, windowMs: unknown): number {
   return us;
 }
 
-type Parse = (where: string, limits: Record<string, unknown>, name: string, tier: string | undefined) => RateLimitAlgorithm;
+type Parse = (
+  where: string,
+  limits: Record<string, unknown>,
+  name: string,
+  tier: string | undefined,
+  /** The default limits' algorithm, whose rate unit other limits keep when they can. */
+  base?: RateLimitAlgorithm,
+) => RateLimitAlgorithm;
+
+/** The rate unit (µs fixed point) of a token bucket's or GCRA's limits, 0 for the windows. */
+function rateUnitOf(base: RateLimitAlgorithm | undefined): number {
+  const c = base?.config;
+  return c === undefined ? 0 : c.kind === 'token-bucket' ? c.unitsPerUs : c.kind === 'gcra' ? c.ticksPerUs : 0;
+}
 
 function algorithmOf(
   config: AlgorithmConfig,
@@ -154,19 +167,25 @@ const LIMIT_OPTIONS: Record<string, readonly string[]> = {
 };
 const COMMON = ['store', 'clock', 'name', 'tiers', 'tierOf'];
 
-function parseTokenBucket(where: string, o: Record<string, unknown>, name: string, tier: string | undefined) {
+function parseTokenBucket(
+  where: string,
+  o: Record<string, unknown>,
+  name: string,
+  tier: string | undefined,
+  base?: RateLimitAlgorithm,
+) {
   const capacity = checkCount(where, 'capacity', o.capacity, 1);
   const perSecond = checkPositive(where, 'refillPerSecond', o.refillPerSecond);
-  const { unitsPerUs, unitsPerToken } = normalizeRate(where, 'refillPerSecond', perSecond, capacity);
+  const { unitsPerUs, unitsPerToken } = normalizeRate(where, 'refillPerSecond', perSecond, capacity, rateUnitOf(base));
   const capacityUnits = capacity * unitsPerToken;
   const config = { kind: 'token-bucket', capacity, unitsPerToken, unitsPerUs, capacityUnits } as const;
   return algorithmOf(config, capacity, 2, Math.ceil(capacityUnits / unitsPerUs), name, tier);
 }
 
-function parseGcra(where: string, o: Record<string, unknown>, name: string, tier: string | undefined) {
+function parseGcra(where: string, o: Record<string, unknown>, name: string, tier: string | undefined, base?: RateLimitAlgorithm) {
   const burst = checkCount(where, 'burst', o.burst, 1);
   const perSecond = checkPositive(where, 'ratePerSecond', o.ratePerSecond);
-  const { unitsPerUs, unitsPerToken } = normalizeRate(where, 'ratePerSecond', perSecond, burst);
+  const { unitsPerUs, unitsPerToken } = normalizeRate(where, 'ratePerSecond', perSecond, burst, rateUnitOf(base));
   const toleranceTicks = burst * unitsPerToken;
   const config = { kind: 'gcra', burst, ticksPerUs: unitsPerUs, intervalTicks: unitsPerToken, toleranceTicks } as const;
   return algorithmOf(config, burst, 1, Math.ceil(toleranceTicks / unitsPerUs), name, tier);
@@ -198,13 +217,13 @@ function createLimiter(
   if (options === undefined || options === null) throw new TypeError(`${where}: options are required`);
   checkOptions(where, options, [...LIMIT_OPTIONS[where]!, ...COMMON, ...extra]);
   const name = policyName(family, options.name);
+  let current = parse(where, options as Record<string, unknown>, name, undefined);
   const limitsOf = (given: unknown, tier: string | undefined): RateLimitAlgorithm => {
     const at = tier === undefined ? where : `${where}: tier ${show(tier)}`;
     if (typeof given !== 'object' || given === null) throw new TypeError(`${at}: limits must be an object, got ${show(given)}`);
     checkOptions(at, given, LIMIT_OPTIONS[where]!);
-    return parse(at, given as Record<string, unknown>, name, tier);
+    return parse(at, given as Record<string, unknown>, name, tier, current);
   };
-  let current = parse(where, options as Record<string, unknown>, name, undefined);
   const tiers = new Map<string, RateLimitAlgorithm>();
   if (options.tiers !== undefined) {
     if (typeof options.tiers !== 'object' || options.tiers === null) {

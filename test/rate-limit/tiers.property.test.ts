@@ -164,6 +164,22 @@ describe('per-key limits (tiers)', () => {
     expect(downgraded.resetAfterMs).toBe(10_000); // clamped to empty: 10 s at 1 per second
   });
 
+  test('tiers take the rate unit of the default limits when it is exact for them: the time until full carries over', () => {
+    const clock = new VirtualClock();
+    let tier: string | undefined;
+    // 3 per second needs a unit of 3 per µs; 10 per second is exact in it too.
+    const limiter = tokenBucket({
+      capacity: 6,
+      refillPerSecond: 3,
+      tiers: { fast: { capacity: 20, refillPerSecond: 10 } },
+      tierOf: () => tier,
+      clock,
+    });
+    expect(limiter.takeSync!('k', 3)).toMatchObject({ remaining: 3, resetAfterMs: 1000 });
+    tier = 'fast';
+    expect(limiter.takeSync!('k', 0)).toMatchObject({ remaining: 10, resetAfterMs: 1000 });
+  });
+
   test('a sliding log keeps the units it used in the window against the new limit', () => {
     const clock = new VirtualClock();
     let tier = 'free';
