@@ -39,6 +39,32 @@ describe('escapeKey', () => {
   });
 });
 
+describe.skipIf(!redisAvailable)('ioredis with enableAutoPipelining', () => {
+  test("decisions bypass ioredis's auto-pipeline queue (one pipeline in flight at a time would serialize them)", async () => {
+    const redis = await RedisProcess.start();
+    try {
+      const connected = await connectWith('ioredis auto-pipelining', redis.port);
+      const client = connected.client as Redis;
+      const limiter = tokenBucket({
+        capacity: 100,
+        refillPerSecond: 1,
+        store: redisStore({ client, prefix: 'ap:', onError: 'deny' }),
+      });
+      const pending = Array.from({ length: 64 }, (_, i) => limiter.take(`k${i}`));
+      expect(client.autoPipelineQueueSize).toBe(0);
+      const decisions = await Promise.all(pending);
+      expect(decisions.every((d) => d.allowed)).toBe(true);
+      // The client's own commands still auto-pipeline.
+      const own = Array.from({ length: 8 }, (_, i) => client.get(`other${i}`));
+      expect(client.autoPipelineQueueSize).toBe(8);
+      await Promise.all(own);
+    } finally {
+      await closeAll();
+      await redis.stop();
+    }
+  });
+});
+
 describe.skipIf(!redisAvailable).each(CLIENT_NAMES)('redisStore on Redis time (%s)', (clientName) => {
   let redis: RedisProcess;
   /** The tests' own view of the server. */
