@@ -34,7 +34,7 @@ import {
   show,
 } from '../http/limit.js';
 import { type LoadSheddingOptions, Shedder, type ShedHost } from '../http/shed.js';
-import { isUnshed, type NestRequest, type RouteLimits, routeLimits } from './metadata.js';
+import { isUnshed, type NestRequest, RouteCache, type RouteLimits, routeLimits } from './metadata.js';
 
 export type { HeaderStyle, ProblemDetails } from '../http/headers.js';
 export { ipKey, UNKNOWN_CLIENT } from '../http/ip.js';
@@ -135,7 +135,7 @@ const NONE = 0;
 export class RateLimitGuard<Req extends NestRequest = NestRequest> implements CanActivate {
   private readonly settings: ChainSettings<NestRequest>;
   private readonly own: readonly LimitOptions<NestRequest>[];
-  private readonly routes = new WeakMap<object, LimitChain<NestRequest, NestResponse, Step> | typeof NONE>();
+  private readonly routes = new RouteCache((controller, handler) => this.chainFor(controller, handler));
 
   constructor(options: RateLimitGuardOptions<Req> = {}) {
     checkKnown(GUARD, options, [...RESPONSE_OPTIONS, 'rateLimit']);
@@ -155,12 +155,7 @@ export class RateLimitGuard<Req extends NestRequest = NestRequest> implements Ca
   /** True when every limit of the route allows the request; else throws the refusal (429, or 503). */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const handler = context.getHandler();
-    let chain = this.routes.get(handler);
-    if (chain === undefined) {
-      chain = this.chainFor(context.getClass(), handler);
-      this.routes.set(handler, chain);
-    }
+    const chain = this.routes.get(context.getClass(), context.getHandler());
     if (chain === NONE) return true;
     const http = context.switchToHttp();
     const step: Step = new Outcome<boolean>(undefined);
@@ -198,7 +193,7 @@ const shedHost: ShedHost<NestRequest, NestResponse, Step> = {
  */
 export class LoadSheddingGuard implements CanActivate {
   private readonly shedder: Shedder<NestRequest, NestResponse, Step>;
-  private readonly exempt = new WeakMap<object, boolean>();
+  private readonly exempt = new RouteCache(isUnshed);
 
   constructor(options: LoadSheddingOptions) {
     this.shedder = new Shedder('weir/nestjs LoadSheddingGuard', options, shedHost);
@@ -207,13 +202,7 @@ export class LoadSheddingGuard implements CanActivate {
   /** True once the request holds a slot (at once, or after its wait in the queue); else throws a 503. */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const handler = context.getHandler();
-    let exempt = this.exempt.get(handler);
-    if (exempt === undefined) {
-      exempt = isUnshed(context.getClass(), handler);
-      this.exempt.set(handler, exempt);
-    }
-    if (exempt) return true;
+    if (this.exempt.get(context.getClass(), context.getHandler())) return true;
     const http = context.switchToHttp();
     const step: Step = new Outcome<boolean>(undefined);
     this.shedder.run(http.getRequest<NestRequest>(), http.getResponse<NestResponse>(), step);

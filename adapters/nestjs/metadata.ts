@@ -123,3 +123,24 @@ export function routeLimits(
 export function isUnshed(controller: Target, handler: Target): boolean {
   return unshed.has(controller) || unshed.has(recorded(controller, handler));
 }
+
+/**
+ * A value per route, computed at the route's first request. Keyed by controller and handler: a method
+ * inherited by two controllers is one handler function with each controller's own class metadata.
+ */
+export class RouteCache<V> {
+  private readonly byController = new WeakMap<Target, WeakMap<Target, V>>();
+
+  constructor(private readonly compute: (controller: Target, handler: Target) => V) {}
+
+  get(controller: Target, handler: Target): V {
+    let routes = this.byController.get(controller);
+    if (routes === undefined) this.byController.set(controller, (routes = new WeakMap()));
+    let value = routes.get(handler);
+    if (value === undefined) {
+      value = this.compute(controller, handler);
+      routes.set(handler, value);
+    }
+    return value;
+  }
+}

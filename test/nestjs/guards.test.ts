@@ -76,6 +76,14 @@ describe.each(['express', 'fastify'] as const)('NestJS 12 on %s', (platform) => 
     }
   });
 
+  test('an inherited handler follows the metadata of the controller that serves it', async () => {
+    const url = await start();
+    const one = await fetch(`${url}/one/item`);
+    expect([one.status, one.headers.get('ratelimit')]).toEqual([200, '"one";r=4;t=60']);
+    const two = await fetch(`${url}/two/item`);
+    expect([two.status, two.headers.get('ratelimit')]).toEqual([200, null]);
+  });
+
   test('countOnly: only the responses it selects (401s thrown as HttpException) count', async () => {
     const url = await start();
     const statuses: number[] = [];

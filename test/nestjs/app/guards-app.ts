@@ -81,6 +81,22 @@ export async function startGuardsApp(platform: Platform, pool: BulkheadPolicy, g
     }
   }
 
+  // One handler function, inherited by two controllers with their own class metadata.
+  class ItemRoutes {
+    @Get('item')
+    item() {
+      return 'item';
+    }
+  }
+
+  @Controller('one')
+  @RateLimit({ limiter: slidingWindow({ limit: 5, windowMs: 60_000, clock }), name: 'one' })
+  class OneController extends ItemRoutes {}
+
+  @Controller('two')
+  @SkipRateLimit()
+  class TwoController extends ItemRoutes {}
+
   @Catch(RateLimitExceededException)
   class RefusalFilter implements ExceptionFilter {
     constructor(private readonly adapterHost: HttpAdapterHost) {}
@@ -92,7 +108,7 @@ export async function startGuardsApp(platform: Platform, pool: BulkheadPolicy, g
     }
   }
 
-  @Module({ controllers: [SharedController, OpenController, LoginController, SlowController] })
+  @Module({ controllers: [SharedController, OpenController, LoginController, SlowController, OneController, TwoController] })
   class GuardsModule {}
 
   const created = await createApp(GuardsModule, platform);
