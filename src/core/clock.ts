@@ -35,56 +35,6 @@ export interface Clock {
 const perf = globalThis.performance;
 
 /**
- * A timer's hold on the process, for timer objects (Node, Bun): referenced, released (still referenced
- * until the next macrotask), or unreferenced. Releasing is deferred because a timer shared by sequential
- * calls is released and taken again within one turn of the event loop, and each real `ref`/`unref` is a
- * native call; the process still exits one turn after the last call settles.
- */
-const HOLD: unique symbol = Symbol('weir.timerHold');
-/** Referenced. */
-const HELD = 1;
-/** Referenced, to be unreferenced at the next macrotask (in `releasing`). */
-const RELEASING = 2;
-/** Referenced, and in `releasing` from an earlier release that was taken back. */
-const HELD_LISTED = 3;
-const UNREFERENCED = 4;
-type Holdable = { [HOLD]?: number };
-const releasing: Holdable[] = [];
-
-function flushReleases(): void {
-  for (const timer of releasing) {
-    if (timer[HOLD] === RELEASING) {
-      timer[HOLD] = UNREFERENCED;
-      refTimer(timer, false);
-    } else if (timer[HOLD] === HELD_LISTED) {
-      timer[HOLD] = HELD;
-    }
-  }
-  releasing.length = 0;
-}
-
-function holdTimer(handle: TimerHandle, keepAlive: boolean): void {
-  if (typeof handle !== 'object' || handle === null) {
-    refTimer(handle, keepAlive);
-    return;
-  }
-  const timer = handle as Holdable;
-  const state = timer[HOLD];
-  if (keepAlive) {
-    if (state === RELEASING) timer[HOLD] = HELD_LISTED;
-    else if (state === UNREFERENCED) {
-      refTimer(timer, true);
-      timer[HOLD] = HELD;
-    }
-  } else if (state === HELD_LISTED) {
-    timer[HOLD] = RELEASING;
-  } else if (state !== RELEASING && state !== UNREFERENCED) {
-    timer[HOLD] = RELEASING;
-    if (releasing.push(timer) === 1) nextMacrotask().then(flushReleases);
-  }
-}
-
-/**
  * The default clock: `performance.now()`, `setTimeout`, `Math.random()`. A timer keeps the process alive
  * only when asked to (`keepAlive`): waits that a pending call awaits do, idle housekeeping never does.
  */
@@ -95,14 +45,13 @@ export const systemClock: Clock = Object.freeze({
     const timer = setTimeout(callback, ms);
     // A new timer is referenced: only an idle one needs a change.
     if (!keepAlive) refTimer(timer, false);
-    if (typeof timer === 'object' && timer !== null) (timer as Holdable)[HOLD] = keepAlive ? HELD : UNREFERENCED;
     return timer;
   },
   clearTimer(handle: TimerHandle): void {
     clearTimeout(handle as ReturnType<typeof setTimeout>);
   },
   refTimer(handle: TimerHandle, keepAlive: boolean): void {
-    holdTimer(handle, keepAlive);
+    refTimer(handle, keepAlive);
   },
   random: () => Math.random(),
 });

@@ -11,7 +11,7 @@
  *   clear and a set per entry when entries come and go one at a time (a timeout on sequential calls).
  */
 import type { Clock, TimerHandle } from './clock.js';
-import { timersEndWithRequest } from './runtime.js';
+import { nextMacrotask, timersEndWithRequest } from './runtime.js';
 import { MAX_TIMER_MS } from './validate.js';
 
 /** A node of a {@link DeadlineQueue}; subclass it to carry what expires. */
@@ -36,6 +36,16 @@ export class DeadlineQueue<E extends DeadlineEntry> {
   private armedAt = 0;
   /** Whether the armed timer keeps the process alive now. */
   private holding = false;
+  /** The queue emptied while holding: the hold is given up at the next macrotask unless an entry comes first. */
+  private releasing = false;
+  private releaseScheduled = false;
+  private readonly settleRelease = (): void => {
+    this.releaseScheduled = false;
+    if (this.releasing) {
+      this.releasing = false;
+      if (this.holding && this.size === 0) this.hold(false);
+    }
+  };
   private readonly canRef: boolean;
   private readonly fire = (): void => this.onTimer();
 
@@ -69,6 +79,7 @@ export class DeadlineQueue<E extends DeadlineEntry> {
     if (this.armed) {
       // An armed timer that fires no later than this deadline will re-arm for it in time.
       if (at < this.armedAt) this.rearm(at);
+      else if (this.releasing) this.releasing = false;
       else if (!this.holding && this.keepAlive && this.canRef) this.hold(true);
     } else if (at !== Number.POSITIVE_INFINITY && this.head === entry) {
       this.arm(at);
@@ -87,9 +98,17 @@ export class DeadlineQueue<E extends DeadlineEntry> {
     entry.prev = entry.next = undefined;
     if (--this.size === 0 && this.armed) {
       if (this.idle === 'keep' && this.canRef) {
-        if (this.holding) this.hold(false);
+        // Deferred: sequential calls empty and refill the queue within one turn, and each real change of
+        // the hold is a native call. The process still exits one turn after the last entry leaves.
+        if (this.holding && !this.releasing) {
+          this.releasing = true;
+          if (!this.releaseScheduled) {
+            this.releaseScheduled = true;
+            nextMacrotask().then(this.settleRelease);
+          }
+        }
       } else {
-        this.armed = this.holding = false;
+        this.armed = this.holding = this.releasing = false;
         this.clock.clearTimer(this.timer);
         this.timer = undefined;
       }
@@ -100,7 +119,7 @@ export class DeadlineQueue<E extends DeadlineEntry> {
   clear(): void {
     for (let entry = this.head; entry !== undefined; entry = this.head) this.remove(entry);
     if (this.armed) {
-      this.armed = this.holding = false;
+      this.armed = this.holding = this.releasing = false;
       this.clock.clearTimer(this.timer);
       this.timer = undefined;
     }
@@ -112,6 +131,7 @@ export class DeadlineQueue<E extends DeadlineEntry> {
   }
 
   private rearm(at: number): void {
+    this.releasing = false;
     this.clock.clearTimer(this.timer);
     this.arm(at);
   }
@@ -127,7 +147,7 @@ export class DeadlineQueue<E extends DeadlineEntry> {
   }
 
   private onTimer(): void {
-    this.armed = this.holding = false;
+    this.armed = this.holding = this.releasing = false;
     this.timer = undefined;
     const now = this.clock.now();
     for (let entry = this.head; entry !== undefined && entry.at <= now; entry = this.head) {

@@ -92,7 +92,8 @@ describe('DeadlineQueue', () => {
     expect(clock.nextDue).toBeLessThanOrEqual(clock.now() + MAX_TIMER_MS);
   });
 
-  test('keeps the process alive only while an entry waits', () => {
+  test('keeps the process alive only while an entry waits (a kept timer lets go one macrotask later)', async () => {
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
     for (const idle of ['clear', 'keep'] as const) {
       const clock = new VirtualClock();
       const queue = new DeadlineQueue<Entry>(clock, () => {}, idle);
@@ -100,11 +101,31 @@ describe('DeadlineQueue', () => {
       queue.add(a, 100);
       expect(clock.keepAliveTimers).toBe(1);
       queue.remove(a);
+      await turn();
       expect(clock.keepAliveTimers).toBe(0);
       expect(clock.pendingTimers).toBe(idle === 'keep' ? 1 : 0);
       queue.add(new Entry(2), 200);
       expect([clock.keepAliveTimers, clock.pendingTimers]).toEqual([1, 1]);
     }
+  });
+
+  test('entries that come and go within one turn keep the hold without touching the timer', async () => {
+    const clock = new VirtualClock();
+    let refs = 0;
+    const refTimer = clock.refTimer.bind(clock);
+    clock.refTimer = (handle, keepAlive) => {
+      refs++;
+      refTimer(handle, keepAlive);
+    };
+    const queue = new DeadlineQueue<Entry>(clock, () => {}, 'keep');
+    for (let i = 0; i < 100; i++) {
+      const entry = new Entry(i);
+      queue.add(entry, 1_000 + i);
+      queue.remove(entry);
+    }
+    expect([refs, clock.keepAliveTimers]).toEqual([0, 1]);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect([refs, clock.keepAliveTimers]).toEqual([1, 0]);
   });
 
   test('a queue told not to keep the process alive never does', () => {
