@@ -112,6 +112,81 @@ export async function redisClients(url: string, nodes: ClusterNode[]): Promise<s
   return lines;
 }
 
+/**
+ * The other client libraries of docs/redis.md (#node-redis, #iovalkey, #glide), each deciding twice through
+ * a store on the Redis at `host:port`.
+ */
+export async function redisOtherClients(host: string, port: number): Promise<string[]> {
+  const lines: string[] = [];
+  const decideTwice = async (name: string, client: object) => {
+    const limiter = gcra({
+      ratePerSecond: 1,
+      burst: 1,
+      store: redisStore({ client, prefix: `clients:${name}:`, onError: 'deny' }),
+    });
+    const first = await limiter.take('k');
+    const second = await limiter.take('k');
+    lines.push(`${name}: ${first.allowed ? 'allowed' : 'refused'}, then ${second.allowed ? 'allowed' : 'refused'}`);
+  };
+  {
+    // #region node-redis
+    const { createClient } = await import('redis'); // v6 or v5
+    const client = createClient({
+      socket: { host, port, reconnectStrategy: (retries: number) => Math.min(retries * 50, 1000) },
+      disableOfflineQueue: true, // a command while disconnected fails at once instead of waiting in a queue
+    });
+    client.on('error', () => {}); // node-redis throws on unhandled 'error' events
+    await client.connect();
+    // #endregion node-redis
+    await decideTwice('node-redis', client);
+    client.destroy();
+  }
+  {
+    // #region iovalkey
+    const { Redis } = await import('iovalkey'); // the same options as ioredis
+    const client = new Redis({ host, port, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    // #endregion iovalkey
+    client.on('error', () => {});
+    if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+    await decideTwice('iovalkey', client);
+    client.disconnect();
+  }
+  {
+    // #region glide
+    const { GlideClient } = await import('@valkey/valkey-glide');
+    const client = await GlideClient.createClient({ addresses: [{ host, port }], requestTimeout: 500 });
+    // #endregion glide
+    await decideTwice('glide', client);
+    client.close();
+  }
+  return lines;
+}
+
+/** The Sentinel settings of docs/redis.md (#sentinel), deciding twice through the master it finds. */
+export async function redisSentinelClient(sentinels: { host: string; port: number }[], name: string): Promise<string[]> {
+  // #region sentinel
+  const client = new Redis({
+    sentinels, // [{ host, port }, ...]
+    name, // the master's name in the sentinels' configuration
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    failoverDetector: true, // reconnect to the new master as soon as the sentinels announce it
+    // A demoted master answers writes with READONLY until the client moves: move at once.
+    reconnectOnError: (error) => error.message.startsWith('READONLY'),
+  });
+  // #endregion sentinel
+  client.on('error', () => {});
+  try {
+    if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+    const limiter = gcra({ ratePerSecond: 1, burst: 1, store: redisStore({ client, prefix: 'sentinel:', onError: 'deny' }) });
+    const first = await limiter.take('k');
+    const second = await limiter.take('k');
+    return [`Sentinel: ${first.allowed ? 'allowed' : 'refused'}, then ${second.allowed ? 'allowed' : 'refused'}`];
+  } finally {
+    client.disconnect();
+  }
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   // Fail fast instead of queueing commands while disconnected (see docs/redis.md).
   const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
