@@ -52,7 +52,7 @@ export interface RateLimitOptions<E extends Env = AnyEnv> extends LimitOptions<C
   getConnInfo?: GetConnInfo<E>;
   /**
    * Answers a refused request instead of the default 429 problem-details JSON: return a Response
-   * (`c.json(..., 429)`). `Retry-After` and the rate-limit fields are already set on `c.res`.
+   * (`c.json(..., 429)`, or any Response). `Retry-After` and the rate-limit fields are set on it.
    */
   onLimited?: (c: Context<E>, info: LimitedInfo) => Response | Promise<Response>;
 }
@@ -64,12 +64,22 @@ function problemResponse(c: Context, problem: ProblemDetails): Response {
   return c.body(JSON.stringify(problem), problem.status as 429, PROBLEM_JSON);
 }
 
+/** The fields weir set for a request, on its context: read back by the next limit, restored after the handler. */
+const kFields = Symbol('weir.hono.fields');
+type Fields = Record<string, string>;
+interface WithFields {
+  [kFields]?: Fields;
+}
+
 /**
- * One request through a rate limit: the outcome of the middleware, and the response's end for limits that
- * count only some responses (`countOnly`), reported once the rest of the chain has produced the response.
+ * One request through a rate limit: the outcome of the middleware; the fields it set, which Hono merges into
+ * a response made with `c.text`/`c.json`/`c.body` but not into a plain `new Response(...)` (restored then);
+ * and the response's end for limits that count only some responses (`countOnly`).
  */
 class LimitStep extends Outcome<unknown, Next> {
   private finishers: ((statusCode: number) => void)[] | undefined = undefined;
+  /** Whether this limit set fields (then the final response is checked for them). */
+  wrote = false;
 
   constructor(
     readonly c: Context,
@@ -83,21 +93,41 @@ class LimitStep extends Outcome<unknown, Next> {
     else this.finishers.push(done);
   }
 
-  /** Runs the rest of the chain; reports its status to `whenDone` callers. */
+  /** Runs the rest of the chain, then restores the fields and reports the status to `whenDone` callers. */
   proceed(): Promise<void> {
     const rest = this.next();
-    return this.finishers === undefined ? rest : rest.then(this.finished, this.failed);
+    return this.finishers === undefined && !this.wrote ? rest : rest.then(this.finished, this.failed);
   }
 
   private report(statusCode: number): void {
-    for (const done of this.finishers as ((statusCode: number) => void)[]) done(statusCode);
+    const finishers = this.finishers;
+    if (finishers !== undefined) for (const done of finishers) done(statusCode);
   }
 
-  private readonly finished = (): void => this.report(this.c.res.status);
+  private restore(): void {
+    const c = this.c;
+    const fields = (c as WithFields)[kFields];
+    if (fields === undefined) return;
+    const headers = c.res.headers;
+    for (const name in fields) if (!headers.has(name)) c.header(name, fields[name]);
+  }
+
+  private readonly finished = (): void => {
+    if (this.wrote) this.restore();
+    this.report(this.c.res.status);
+  };
   private readonly failed = (error: unknown): never => {
     this.report(500);
     throw error;
   };
+}
+
+/** A refusal's Response with weir's fields (a plain `new Response(...)` does not get Hono's merge). */
+function withFields(c: Context, response: Response): Response {
+  const fields = (c as WithFields)[kFields];
+  if (fields === undefined || !(response instanceof Response)) return response;
+  for (const name in fields) if (!response.headers.has(name)) response.headers.set(name, fields[name] as string);
+  return response;
 }
 
 class HonoHost implements Host<Context, LimitStep, LimitStep> {
@@ -116,12 +146,16 @@ class HonoHost implements Host<Context, LimitStep, LimitStep> {
     // A Hono response is the value the chain returns: nothing is sent while this middleware runs.
     return false;
   }
-  // Through c.res, which Hono merges into the response the handler returns (also a plain `new Response`).
   getHeader(step: LimitStep, name: string): unknown {
-    return step.c.res.headers.get(name);
+    return (step.c as WithFields)[kFields]?.[name];
   }
   setHeader(step: LimitStep, name: string, value: string): void {
-    step.c.res.headers.set(name, value);
+    const c = step.c as Context & WithFields;
+    c.header(name, value);
+    const fields = c[kFields];
+    if (fields === undefined) c[kFields] = { [name]: value };
+    else fields[name] = value;
+    step.wrote = true;
   }
   pass(_c: Context, step: LimitStep): void {
     step.done(step.proceed());
@@ -130,7 +164,12 @@ class HonoHost implements Host<Context, LimitStep, LimitStep> {
     step.fail(error);
   }
   limited(c: Context, step: LimitStep, _next: LimitStep, info: LimitedInfo): void {
-    step.done(this.onLimited === undefined ? problemResponse(c, info.problem) : this.onLimited(c, info));
+    if (this.onLimited === undefined) {
+      step.done(problemResponse(c, info.problem));
+      return;
+    }
+    const answer = this.onLimited(c, info);
+    step.done(answer instanceof Promise ? answer.then((response) => withFields(c, response)) : withFields(c, answer));
   }
   sendProblem(c: Context, step: LimitStep, _next: LimitStep, problem: ProblemDetails): void {
     step.done(problemResponse(c, problem));

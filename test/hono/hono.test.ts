@@ -64,6 +64,24 @@ describe('in-process (app.request), as on every runtime', () => {
     expect(refused.headers.get('ratelimit')).toBe('"1-in-60s";r=0;t=60');
   });
 
+  test('the fields reach a plain Response from the handler and from an async onLimited', async () => {
+    const app = new Hono();
+    app.use(
+      rateLimit({
+        limiter: limiter(),
+        name: 'api',
+        ...byHeader,
+        onLimited: async () => new Response('no', { status: 429 }),
+      }),
+    );
+    app.get('/', () => new Response('plain'));
+    const first = await app.request('/', { headers: { 'x-user': 'ada' } });
+    expect([first.status, first.headers.get('ratelimit')]).toEqual([200, '"api";r=0;t=60']);
+    const refused = await app.request('/', { headers: { 'x-user': 'ada' } });
+    expect([refused.status, await refused.text(), refused.headers.get('retry-after')]).toEqual([429, 'no', '60']);
+    expect(refused.headers.get('ratelimit')).toBe('"api";r=0;t=60');
+  });
+
   test('a throwing key goes to app.onError, and the handler never runs', async () => {
     const app = new Hono();
     const seen: string[] = [];
