@@ -63,15 +63,17 @@ export class DeadlineQueue<E extends DeadlineEntry> {
   add(entry: E, at: number): void {
     entry.at = at;
     entry.queued = true;
-    let before = this.tail as DeadlineEntry | undefined;
-    while (before !== undefined && before.at > at) before = before.prev;
-    const after = before === undefined ? this.head : before.next;
-    entry.prev = before;
-    entry.next = after;
-    if (before === undefined) this.head = entry;
-    else before.next = entry;
-    if (after === undefined) this.tail = entry;
-    else after.prev = entry;
+    // An entry out of a queue has no links (remove clears them), so the common cases only set new ones.
+    const tail = this.tail;
+    if (tail === undefined) {
+      this.head = this.tail = entry;
+    } else if (tail.at <= at) {
+      entry.prev = tail;
+      tail.next = entry;
+      this.tail = entry;
+    } else {
+      this.insertEarlier(entry, at);
+    }
     this.size++;
     // On workerd the shared timer may belong to a request that ends first, and a request with nothing pending
     // is cancelled as hung: each entry (even one that never expires) also gets a timer of its own request.
@@ -84,6 +86,18 @@ export class DeadlineQueue<E extends DeadlineEntry> {
     } else if (at !== Number.POSITIVE_INFINITY && this.head === entry) {
       this.arm(at);
     }
+  }
+
+  /** Links `entry` before the tail, after the last entry that expires no later than `at`. */
+  private insertEarlier(entry: E, at: number): void {
+    let before = (this.tail as DeadlineEntry).prev;
+    while (before !== undefined && before.at > at) before = before.prev;
+    const after = (before === undefined ? this.head : before.next) as DeadlineEntry;
+    entry.prev = before;
+    entry.next = after;
+    if (before === undefined) this.head = entry;
+    else before.next = entry;
+    after.prev = entry;
   }
 
   /** Takes `entry` out of the queue (a no-op if it is not in it). */
