@@ -16,7 +16,7 @@
 import type { Clock } from '../core/clock.js';
 import { DeadlineEntry, DeadlineQueue } from '../core/deadlines.js';
 import type { RateLimitedError } from '../core/errors.js';
-import { ignore } from '../core/signal.js';
+import { ignore, unwatchAbort, watchAbort } from '../core/signal.js';
 import type { RateLimiter } from './limiter.js';
 import type { RateLimitDecision } from './store.js';
 
@@ -115,7 +115,7 @@ export class WaitQueues {
     }
     line.tail = waiter;
     this.size++;
-    signal?.addEventListener('abort', waiter);
+    if (signal !== undefined) watchAbort(signal, waiter);
     // The head needs no deadline entry: it checks its deadline before each sleep, so it wakes in time.
     if (line.head !== waiter) this.deadlines.add(waiter, deadline);
     if (fresh) void this.serve(line, refused?.retryAfterMs);
@@ -148,7 +148,7 @@ export class WaitQueues {
     waiter.settled = true;
     this.size--;
     this.deadlines.remove(waiter);
-    waiter.signal?.removeEventListener('abort', waiter);
+    if (waiter.signal !== undefined) unwatchAbort(waiter.signal, waiter);
     const line = waiter.line;
     if (waiter.before === undefined) {
       line.head = waiter.after;

@@ -75,6 +75,26 @@ describe('one listener per shared signal', () => {
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
   });
 
+  test('calls waiting for a rate limiter share the one listener too', async () => {
+    const clock = new VirtualClock();
+    const controller = new AbortController();
+    const limiter = tokenBucket({ capacity: 1, refillPerSecond: 1_000, clock });
+    const policy = rateLimit(limiter, { wait: { maxWaitMs: 10_000 } });
+    const calls = Array.from({ length: 200 }, (_, i) =>
+      policy
+        .execute(() => i, controller.signal)
+        .then(
+          () => 'ran',
+          (error: unknown) => error,
+        ),
+    );
+    await clock.advanceAsync(1);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    await clock.runAllAsync();
+    expect(await Promise.all(calls)).toHaveLength(200);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
   test('an abort of the shared signal reaches every call at once', async () => {
     const controller = new AbortController();
     const policy = compose(retry({ maxAttempts: 2 }), circuitBreaker({}));
