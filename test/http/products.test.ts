@@ -108,3 +108,24 @@ describe('Fastify: requests that match no route are not limited unless asked', (
     );
   });
 });
+
+describe('live reconfiguration: the next response reports the new policy', () => {
+  for (const harness of [express5Harness, fastifyHarness]) {
+    test(harness.name, async () => {
+      const limiter = tokenBucket({ capacity: 2, refillPerSecond: SLOW });
+      const running = await harness.start({ global: [{ limiter }] });
+      try {
+        const before = await get(running.url);
+        expect(members(before.headers.get('ratelimit-policy'))).toEqual([['2-in-2000s', { q: 2, w: 2000 }]]);
+        limiter.reconfigure({ capacity: 10, refillPerSecond: SLOW });
+        const after = await get(running.url);
+        expect(after.status).toBe(200);
+        expect(members(after.headers.get('ratelimit-policy'))).toEqual([['10-in-10000s', { q: 10, w: 10000 }]]);
+        // The key keeps its usage: one unit taken before, one now.
+        expect(members(after.headers.get('ratelimit'))[0]?.[1].r).toBe(8);
+      } finally {
+        await running.close();
+      }
+    });
+  }
+});
