@@ -194,3 +194,64 @@ test('property: a custom pass-through policy changes no outcome in any call form
     }),
   );
 });
+
+describe('foreign executors in compose', () => {
+  /** A hand-written executor that runs `fn` up to twice with its own signal, which follows the caller's. */
+  function twice() {
+    const seen: { given: AbortSignal | undefined; own: AbortSignal }[] = [];
+    const executor = {
+      seen,
+      async execute<T>(fn: (context: { signal: AbortSignal }) => T | PromiseLike<T>, signal?: AbortSignal): Promise<T> {
+        const controller = new AbortController();
+        signal?.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+        seen.push({ given: signal, own: controller.signal });
+        try {
+          return await fn({ signal: controller.signal });
+        } catch {
+          return await fn({ signal: controller.signal });
+        }
+      },
+    };
+    return executor;
+  }
+
+  test('runs the stages after it once per run of its own, fused among themselves', async () => {
+    const executor = twice();
+    const entered: number[] = [];
+    const counter = definePolicy({ family: 'counter', enter: (call) => void entered.push(call.attempt) });
+    let calls = 0;
+    const value = await compose(executor, counter, timeout(1_000)).execute(() => {
+      calls++;
+      if (calls === 1) throw new Error('first');
+      return 'second';
+    });
+    expect(value).toBe('second');
+    expect(entered).toEqual([1, 1]);
+  });
+
+  test("the caller's signal goes in, and the executor's own signal reaches the function", async () => {
+    const executor = twice();
+    const controller = new AbortController();
+    let inner: AbortSignal | undefined;
+    await compose(retry({ maxAttempts: 1 }), executor).execute(({ signal }) => {
+      inner = signal;
+    }, controller.signal);
+    expect(executor.seen[0]?.given).toBe(controller.signal);
+    expect(inner).toBe(executor.seen[0]?.own);
+  });
+
+  test('a caller abort rejects at once even if the executor waits', async () => {
+    const executor = { execute: () => new Promise(() => {}) };
+    const controller = new AbortController();
+    const call = compose(timeout(60_000), executor).execute(() => 'never', controller.signal);
+    const reason = new Error('stop');
+    controller.abort(reason);
+    await expect(call).rejects.toBe(reason);
+  });
+
+  test('anything else is refused with a TypeError naming the argument', () => {
+    expect(() => compose(timeout(10), { run: () => 1 } as never)).toThrow(
+      /argument 1 is not a weir policy nor an object with execute\(fn, signal\)/,
+    );
+  });
+});
