@@ -45,7 +45,7 @@ const bareFailThenCall = {
 const failurePath: BenchSuite = {
   name: 'retry: one retry, zero delay',
   description:
-    'Each operation fails once and succeeds on the one retry, with a zero delay. The baseline does the same two calls by hand.',
+    "Each operation fails once and succeeds on the one retry, with a zero delay. The baseline does the same two calls by hand, without yielding; weir's zero delay lets the event loop turn once (setImmediate) so that a storm never starves timers and I/O, which is most of its cost here.",
   cases: [
     bareFailThenCall,
     { name: 'weir retry (1 retry, 0 ms)', lib: 'weir', path: 'failure', fn: () => wFlaky(1) },
@@ -75,4 +75,33 @@ const cockatielFailurePath: BenchSuite = {
   ],
 };
 
-export default [success, failurePath, cockatielFailurePath];
+// A storm: an instant failure retried with a zero delay. Each retry lets the event loop turn once (timers
+// and I/O run in between), so the floor is a hand loop that yields with setImmediate between two calls.
+const STORM = 100;
+const stormRetry = retry({ maxAttempts: STORM, backoff: 0 })(failingLeaf);
+async function handStorm(): Promise<void> {
+  for (let i = 0; i < STORM; i++) {
+    try {
+      await failingLeaf(1);
+    } catch {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+}
+
+const storm: BenchSuite = {
+  name: 'retry: a zero-delay storm that yields',
+  description: `${STORM} attempts of an instantly failing call with a zero delay; ns/op is per storm. Every retry lets the event loop turn once, so an outer timeout, an abort or the caller's own timers are never starved.`,
+  batch: 5,
+  cases: [
+    { name: `hand loop: ${STORM} failures, setImmediate between`, lib: 'bare', path: 'failure', fn: handStorm, baseline: true },
+    {
+      name: `weir retry (${STORM} attempts, 0 ms)`,
+      lib: 'weir',
+      path: 'failure',
+      fn: () => stormRetry(1).catch(() => undefined),
+    },
+  ],
+};
+
+export default [success, failurePath, cockatielFailurePath, storm];
