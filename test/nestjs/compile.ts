@@ -51,8 +51,42 @@ export function compileNestApps(): Compiled {
   if (compiled !== undefined) return compiled;
   const cache = join(root, 'node_modules/.cache/weir-nestjs-test');
   const done = join(cache, fingerprint());
-  if (existsSync(join(done, 'package.json'))) return (compiled = loader(done));
-  // Compiled beside, then renamed into place: test files compiling at once never see half an output.
+  const ready = () => existsSync(join(done, 'package.json'));
+  if (ready()) return (compiled = loader(done));
+  mkdirSync(cache, { recursive: true });
+  const lock = `${done}.lock`;
+  if (!claim(lock)) {
+    // Another test file compiles the same tree: wait for its output (this worker has nothing to run before).
+    const deadline = Date.now() + 240_000;
+    while (!ready() && existsSync(lock) && Date.now() < deadline) Atomics.wait(PAUSE, 0, 0, 100);
+    if (ready()) return (compiled = loader(done));
+  }
+  try {
+    compiled = compile(cache, done);
+  } finally {
+    rmSync(lock, { force: true });
+  }
+  return compiled;
+}
+
+/** An Int32Array to block on while another process compiles. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/** Takes the compile lock (or a stale one, left by a process that died), or returns false. */
+function claim(lock: string): boolean {
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    const held = statSync(lock, { throwIfNoEntry: false });
+    if (held !== undefined && Date.now() - held.mtimeMs < 300_000) return false;
+    rmSync(lock, { force: true }); // released meanwhile, or stale
+    return claim(lock);
+  }
+}
+
+function compile(cache: string, done: string): Compiled {
+  // Compiled beside, then renamed into place: readers never see half an output.
   const outDir = join(cache, `tmp-${process.pid}`);
   rmSync(outDir, { recursive: true, force: true });
   const appDir = join(root, 'test/nestjs/app');
@@ -98,8 +132,9 @@ export function compileNestApps(): Compiled {
   }
   // Outputs of earlier trees are never read again.
   for (const name of readdirSync(cache)) {
-    if (join(cache, name) !== done && !name.startsWith('tmp-')) rmSync(join(cache, name), { recursive: true, force: true });
+    if (join(cache, name) !== done && !name.startsWith('tmp-') && !name.endsWith('.lock')) {
+      rmSync(join(cache, name), { recursive: true, force: true });
+    }
   }
-  compiled = loader(done);
-  return compiled;
+  return loader(done);
 }
