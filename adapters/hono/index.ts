@@ -64,22 +64,25 @@ function problemResponse(c: Context, problem: ProblemDetails): Response {
   return c.body(JSON.stringify(problem), problem.status as 429, PROBLEM_JSON);
 }
 
-/** The fields weir set for a request, on its context: read back by the next limit, restored after the handler. */
+/**
+ * What weir keeps on a request's context, shared by all its limits: the fields set (read back by the next
+ * limit, and restored after the handler), and the `countOnly` callbacks of the limits that just ran.
+ */
 const kFields = Symbol('weir.hono.fields');
-type Fields = Record<string, string>;
-interface WithFields {
-  [kFields]?: Fields;
+const kFinishers = Symbol('weir.hono.finishers');
+type Finisher = (statusCode: number) => void;
+interface Kept {
+  [kFields]?: Record<string, string>;
+  [kFinishers]?: Finisher[] | undefined;
 }
 
 /**
- * One request through a rate limit: the outcome of the middleware; the fields it set, which Hono merges into
- * a response made with `c.text`/`c.json`/`c.body` but not into a plain `new Response(...)` (restored then);
- * and the response's end for limits that count only some responses (`countOnly`).
+ * One request through a rate-limit middleware: its outcome, and after the rest of the chain, the fields
+ * restored (Hono merges what `c.header` set into a response made with `c.text`/`c.json`/`c.body`, not into a
+ * plain `new Response(...)`) and the status reported to this middleware's `countOnly` limits.
  */
 class LimitStep extends Outcome<unknown, Next> {
-  private finishers: ((statusCode: number) => void)[] | undefined = undefined;
-  /** Whether this limit set fields (then the final response is checked for them). */
-  wrote = false;
+  private finishers: Finisher[] | undefined = undefined;
 
   constructor(
     readonly c: Context,
@@ -88,15 +91,14 @@ class LimitStep extends Outcome<unknown, Next> {
     super(next);
   }
 
-  whenDone(done: (statusCode: number) => void): void {
-    if (this.finishers === undefined) this.finishers = [done];
-    else this.finishers.push(done);
-  }
-
-  /** Runs the rest of the chain, then restores the fields and reports the status to `whenDone` callers. */
+  /** Runs the rest of the chain; then restores the fields and reports the status to `whenDone` callers. */
   proceed(): Promise<void> {
+    const c = this.c as Context & Kept;
+    // The callbacks registered by this middleware's limits (the next middleware has not started yet).
+    this.finishers = c[kFinishers];
+    c[kFinishers] = undefined;
     const rest = this.next();
-    return this.finishers === undefined && !this.wrote ? rest : rest.then(this.finished, this.failed);
+    return this.finishers === undefined && c[kFields] === undefined ? rest : rest.then(this.finished, this.failed);
   }
 
   private report(statusCode: number): void {
@@ -104,17 +106,14 @@ class LimitStep extends Outcome<unknown, Next> {
     if (finishers !== undefined) for (const done of finishers) done(statusCode);
   }
 
-  private restore(): void {
-    const c = this.c;
-    const fields = (c as WithFields)[kFields];
-    if (fields === undefined) return;
-    const headers = c.res.headers;
-    for (const name in fields) if (!headers.has(name)) c.header(name, fields[name]);
-  }
-
   private readonly finished = (): void => {
-    if (this.wrote) this.restore();
-    this.report(this.c.res.status);
+    const c = this.c;
+    const fields = (c as Kept)[kFields];
+    if (fields !== undefined) {
+      const headers = c.res.headers;
+      for (const name in fields) if (!headers.has(name)) c.header(name, fields[name]);
+    }
+    this.report(c.res.status);
   };
   private readonly failed = (error: unknown): never => {
     this.report(500);
@@ -124,13 +123,15 @@ class LimitStep extends Outcome<unknown, Next> {
 
 /** A refusal's Response with weir's fields (a plain `new Response(...)` does not get Hono's merge). */
 function withFields(c: Context, response: Response): Response {
-  const fields = (c as WithFields)[kFields];
+  const fields = (c as Kept)[kFields];
   if (fields === undefined || !(response instanceof Response)) return response;
   for (const name in fields) if (!response.headers.has(name)) response.headers.set(name, fields[name] as string);
   return response;
 }
 
-class HonoHost implements Host<Context, LimitStep, LimitStep> {
+// The response is the context: the fields and the markers of the shared header logic live on it, so that
+// every limit of the request (app-wide and per route) sees what the others wrote.
+class HonoHost implements Host<Context, Context, LimitStep> {
   constructor(
     private readonly getConnInfo: GetConnInfo | undefined,
     private readonly onLimited: RateLimitOptions['onLimited'],
@@ -139,31 +140,33 @@ class HonoHost implements Host<Context, LimitStep, LimitStep> {
     // Only reached without a key function, so getConnInfo was given (checked at construction).
     return (this.getConnInfo as GetConnInfo)(c).remote.address;
   }
-  whenDone(step: LimitStep, done: (statusCode: number) => void): void {
-    step.whenDone(done);
+  whenDone(c: Context, done: Finisher): void {
+    const kept = c as Context & Kept;
+    const finishers = kept[kFinishers];
+    if (finishers === undefined) kept[kFinishers] = [done];
+    else finishers.push(done);
   }
   headersSent(): boolean {
     // A Hono response is the value the chain returns: nothing is sent while this middleware runs.
     return false;
   }
-  getHeader(step: LimitStep, name: string): unknown {
-    return (step.c as WithFields)[kFields]?.[name];
+  getHeader(c: Context, name: string): unknown {
+    return (c as Kept)[kFields]?.[name];
   }
-  setHeader(step: LimitStep, name: string, value: string): void {
-    const c = step.c as Context & WithFields;
+  setHeader(c: Context, name: string, value: string): void {
+    const kept = c as Context & Kept;
     c.header(name, value);
-    const fields = c[kFields];
-    if (fields === undefined) c[kFields] = { [name]: value };
+    const fields = kept[kFields];
+    if (fields === undefined) kept[kFields] = { [name]: value };
     else fields[name] = value;
-    step.wrote = true;
   }
-  pass(_c: Context, step: LimitStep): void {
+  pass(_c: Context, _res: Context, step: LimitStep): void {
     step.done(step.proceed());
   }
-  fail(_c: Context, step: LimitStep, _next: LimitStep, error: unknown): void {
+  fail(_c: Context, _res: Context, step: LimitStep, error: unknown): void {
     step.fail(error);
   }
-  limited(c: Context, step: LimitStep, _next: LimitStep, info: LimitedInfo): void {
+  limited(c: Context, _res: Context, step: LimitStep, info: LimitedInfo): void {
     if (this.onLimited === undefined) {
       step.done(problemResponse(c, info.problem));
       return;
@@ -171,7 +174,7 @@ class HonoHost implements Host<Context, LimitStep, LimitStep> {
     const answer = this.onLimited(c, info);
     step.done(answer instanceof Promise ? answer.then((response) => withFields(c, response)) : withFields(c, answer));
   }
-  sendProblem(c: Context, step: LimitStep, _next: LimitStep, problem: ProblemDetails): void {
+  sendProblem(c: Context, _res: Context, step: LimitStep, problem: ProblemDetails): void {
     step.done(problemResponse(c, problem));
   }
 }
@@ -191,10 +194,10 @@ export function rateLimit<E extends Env = AnyEnv>(options: RateLimitOptions<E>):
     );
   }
   const limit = new CompiledLimit<Context>(WHERE, limitOptionsOf(options) as LimitOptions<Context>, settings.style);
-  const chain = new LimitChain<Context, LimitStep, LimitStep>([limit], new HonoHost(getConnInfo, onLimited), settings, WHERE);
+  const chain = new LimitChain<Context, Context, LimitStep>([limit], new HonoHost(getConnInfo, onLimited), settings, WHERE);
   const middleware = (c: Context, next: Next) => {
     const step = new LimitStep(c, next);
-    chain.run(c, step, step);
+    chain.run(c, c, step);
     return step.settle();
   };
   return middleware as MiddlewareHandler<E>;
