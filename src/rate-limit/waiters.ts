@@ -118,7 +118,14 @@ export class WaitQueues {
     if (signal !== undefined) watchAbort(signal, waiter);
     // The head needs no deadline entry: it checks its deadline before each sleep, so it wakes in time.
     if (line.head !== waiter) this.deadlines.add(waiter, deadline);
-    if (fresh) void this.serve(line, refused?.retryAfterMs);
+    if (fresh) {
+      const firstWaitMs = refused === undefined ? undefined : Math.max(1, refused.retryAfterMs);
+      if (firstWaitMs !== undefined) {
+        line.lastRetryAfterMs = firstWaitMs;
+        this.host.waiting(key, cost, firstWaitMs);
+      }
+      void this.serve(line, firstWaitMs);
+    }
     return promise;
   }
 
@@ -161,7 +168,7 @@ export class WaitQueues {
   /** The loop that serves one key's line, head first, until it is empty. */
   private async serve(line: Line, firstWaitMs: number | undefined): Promise<void> {
     try {
-      if (firstWaitMs !== undefined) await this.sleep(line, Math.max(1, firstWaitMs));
+      if (firstWaitMs !== undefined) await this.sleep(line, firstWaitMs);
       for (let waiter = line.head; waiter !== undefined; waiter = line.head) {
         let decision: RateLimitDecision;
         try {
