@@ -29,7 +29,6 @@ import {
   retryAfterSeconds,
   tooManyRequestsProblem,
 } from './headers.js';
-import { ipKey } from './ip.js';
 import { Observer, warnHook, warnUnobservedStoreFailure } from './observe.js';
 import { backstopMs, type ChainSettings, type CompiledLimit, type LimitedInfo } from './options.js';
 
@@ -181,7 +180,7 @@ export class LimitChain<Req, Res, Next> {
       let cost: number;
       try {
         if (limit.skip !== undefined && limit.skip(req) === true) continue;
-        key = limit.key === undefined ? ipKey(this.host.clientAddress(req), limit.ipv6Prefix) : this.keyOf(limit, req);
+        key = limit.key === undefined ? limit.addressKey(this.host.clientAddress(req)) : this.keyOf(limit, req);
         cost = limit.cost === undefined ? limit.fixedCost : this.costOf(limit, req);
       } catch (error) {
         this.host.fail(req, res, next, error);

@@ -209,10 +209,11 @@ export class QuotaHeaders {
     if (style === 'draft-10') {
       const t = resetSeconds(decision);
       const r = Math.max(0, Math.floor(decision.remaining));
+      const member = t === undefined ? `;r=${r}` : `;r=${r};t=${t}`;
       const previous = fieldValue(target, res, 'RateLimit-Policy');
       const self = previous !== undefined && this.member?.test(previous) === true ? this.distinctFrom(previous) : this;
       appendTo(target, res, 'RateLimit-Policy', previous, self.policyMember);
-      appendMember(target, res, 'RateLimit', t === undefined ? `${self.nameItem};r=${r}` : `${self.nameItem};r=${r};t=${t}`);
+      appendMember(target, res, 'RateLimit', `${self.nameItem}${member}`);
       return self.policy.name;
     }
     const holder = res as { [kReported]?: number };

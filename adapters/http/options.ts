@@ -16,7 +16,7 @@ import {
 import type { RateLimitAlgorithm, RateLimitDecision, RateLimiter } from '../../src/index.js';
 import { checkRateLimiter } from '../../src/rate-limit/limiter.js';
 import { checkPolicyName, HEADER_STYLES, type HeaderStyle, type ProblemDetails, QuotaHeaders } from './headers.js';
-import { checkIpv6Prefix } from './ip.js';
+import { checkIpv6Prefix, ipKey, UNKNOWN_CLIENT } from './ip.js';
 import type { RateLimitOutcome } from './observe.js';
 
 /** One rate limit applied to requests. */
@@ -161,6 +161,19 @@ export class CompiledLimit<Req> {
 
   /** The limiter's wall clock, bound once (only the `legacy` header style reads it). */
   readonly wallNow: () => number;
+
+  /** The last address the default key was made from, and its key: a keep-alive client skips the parsing. */
+  private lastAddress: string | undefined = undefined;
+  private lastKey: string = UNKNOWN_CLIENT;
+
+  /** The default key of a client address: `ipKey(address, ipv6Prefix)`, remembered for the last address. */
+  addressKey(address: string | undefined): string {
+    if (address === this.lastAddress && address !== undefined) return this.lastKey;
+    const key = ipKey(address, this.ipv6Prefix);
+    this.lastAddress = address;
+    this.lastKey = key;
+    return key;
+  }
 
   /** Gives back units a request was charged (for `countOnly`). */
   refund(key: string, cost: number): Promise<unknown> {
