@@ -9,12 +9,9 @@
  *   key → `%` (which no escaped non-empty key can be: every other `%` is followed by two hex digits or `u`).
  * Every key of one decision thus shares the user key's slot, whatever the key contains.
  *
- * Long keys: the user key is first put in its stored form (`storedKey`, the same bound as the memory
- * store's: a key longer than MAX_KEY_LENGTH code units becomes a readable prefix and its SHA-256), so a
- * client choosing huge keys cannot grow Redis's memory or the blocked-key cache by more than a bounded
- * amount per key.
+ * Long keys are bounded before they get here: the call builders (scripts.ts `keysFor`) pass the key's
+ * stored form (`storedKey`, the memory store's byte bound).
  */
-import { storedKey } from '../../src/rate-limit/keys.js';
 
 const NEEDS_ESCAPE = /[%{}]|\p{Surrogate}/u;
 const ESCAPED = /[%{}]|\p{Surrogate}/gu;
@@ -34,7 +31,7 @@ export function escapeKey(key: string): string {
 
 /** The state key of `key` under `prefix`. */
 export function stateKey(prefix: string, key: string): string {
-  return `${prefix}{${escapeKey(storedKey(key))}}`;
+  return `${prefix}{${escapeKey(key)}}`;
 }
 
 /** Suffix of the sliding log's second key (the total of its entries), in the same slot. */

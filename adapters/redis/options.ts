@@ -5,6 +5,7 @@ import type { RateLimiter } from '../../src/rate-limit/limiter.js';
 import type { RateLimitStore } from '../../src/rate-limit/store.js';
 import { scriptClientOf } from './client.js';
 import type { ScriptClient } from './script-client.js';
+import { checkTimeOriginSeconds } from './scripts.js';
 import type { RedisFallbackCause } from './transport.js';
 
 /** 2025-01-01T00:00:00Z. GCRA keeps `nowUs * ticksPerUs < 2^53`, i.e. at least 8.9 years after the origin. */
@@ -174,7 +175,7 @@ export function parseRedisOptions(
       : checkCount(where, 'blockedCacheSize', o.blockedCacheSize, 0, { max: MAX_BLOCKED_CACHE_SIZE }),
     timeOriginSeconds: isUnset(where, 'timeOriginSeconds', o.timeOriginSeconds)
       ? DEFAULT_TIME_ORIGIN_SECONDS
-      : checkInteger(where, 'timeOriginSeconds', o.timeOriginSeconds, 0),
+      : checkTimeOriginSeconds(where, o.timeOriginSeconds),
   };
 }
 

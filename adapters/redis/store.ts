@@ -263,9 +263,6 @@ export function createRedisStore(
   const where = 'redisStore';
   const settings = parseRedisOptions(where, options, clientOf);
   const { prefix, timeoutMs, timeOriginSeconds: origin } = settings;
-  if (origin > Date.now() / 1000) {
-    throw new RangeError(`${where}: option "timeOriginSeconds" must not be in the future, got ${origin}`);
-  }
   const events = new Emitter<RedisStoreEvents>(new Set(['fallback', 'recovered']));
   let bound: RedisBoundStore | undefined;
   const store: RedisRateLimitStore & RateLimitStore = {
