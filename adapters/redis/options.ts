@@ -1,6 +1,6 @@
 /** `redisStore`'s options: their types, named defaults, and parsing with the core's option layer. */
 import type { Listener } from '../../src/core/events.js';
-import { checkCount, checkDuration, checkInteger, checkOptions, isUnset, show } from '../../src/core/validate.js';
+import { checkCount, checkDuration, checkOptions, isUnset, show } from '../../src/core/validate.js';
 import type { RateLimiter } from '../../src/rate-limit/limiter.js';
 import type { RateLimitStore } from '../../src/rate-limit/store.js';
 import { scriptClientOf } from './client.js';
