@@ -1,6 +1,6 @@
 /** `redisStore`'s options: their types, named defaults, and parsing with the core's option layer. */
 import type { Listener } from '../../src/core/events.js';
-import { checkCount, checkDuration, checkOptions, isUnset, show } from '../../src/core/validate.js';
+import { checkBoolean, checkCount, checkDuration, checkOptions, isUnset, show } from '../../src/core/validate.js';
 import type { RateLimiter } from '../../src/rate-limit/limiter.js';
 import type { RateLimitStore } from '../../src/rate-limit/store.js';
 import { scriptClientOf } from './client.js';
@@ -56,6 +56,12 @@ export interface RedisStoreOptions {
    * replay (default 256).
    */
   maxInFlight?: number;
+  /**
+   * Coalesce the decisions issued in one event-loop turn (a microtask checkpoint) into one script call
+   * that decides each in arrival order, atomically, on Redis's clock (default false). Ignored on a
+   * Cluster, where the keys of one call must share a slot.
+   */
+  coalesce?: boolean;
 }
 
 export interface RedisStoreEvents {
@@ -94,6 +100,7 @@ export interface RedisSettings {
   readonly maxInFlight: number;
   readonly blockedCacheSize: number;
   readonly timeOriginSeconds: number;
+  readonly coalesce: boolean;
 }
 
 const OPTIONS = [
@@ -106,6 +113,7 @@ const OPTIONS = [
   'suspendAfter',
   'suspendForMs',
   'maxInFlight',
+  'coalesce',
 ] as const;
 
 /** The blocked-key cache holds an entry per key: a bound that a typo cannot turn into gigabytes. */
@@ -176,6 +184,7 @@ export function parseRedisOptions(
     timeOriginSeconds: isUnset(where, 'timeOriginSeconds', o.timeOriginSeconds)
       ? DEFAULT_TIME_ORIGIN_SECONDS
       : checkTimeOriginSeconds(where, o.timeOriginSeconds),
+    coalesce: isUnset(where, 'coalesce', o.coalesce) ? false : checkBoolean(where, 'coalesce', o.coalesce),
   };
 }
 

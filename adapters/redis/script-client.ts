@@ -16,7 +16,7 @@ export class LuaScript {
   readonly sha: string;
   constructor(
     readonly lua: string,
-    /** How many of a call's leading arguments are keys. */
+    /** How many of a call's leading arguments are keys; -1 when it varies (a batch: the call says). */
     readonly keys: number,
   ) {
     this.sha = createHash('sha1').update(lua).digest('hex');

@@ -17,7 +17,8 @@
 import type { Clock } from '../../src/core/clock.js';
 import { DeadlineEntry, DeadlineQueue } from '../../src/core/deadlines.js';
 import type { RateLimitAlgorithm, RateLimitDecision } from '../../src/rate-limit/store.js';
-import type { LuaScript, ScriptClient } from './script-client.js';
+import { LuaScript, type ScriptClient } from './script-client.js';
+import { type AlgorithmKind, batchScript } from './scripts.js';
 import { PROBE, SUSPENDED, Suspension } from './suspension.js';
 
 /**
@@ -87,6 +88,8 @@ export class Shard {
 }
 
 export interface TransportSettings {
+  /** Decisions of one turn go out as one batch script call (see options.ts). */
+  readonly coalesce: boolean;
   readonly timeoutMs: number;
   readonly suspendAfter: number;
   readonly suspendForMs: number;
@@ -107,6 +110,11 @@ export class Transport {
   private readonly deadlines: DeadlineQueue<Pending>;
   private readonly single: Shard;
   private readonly shards = new Map<string, Shard>();
+  private readonly coalesce: boolean;
+  /** Takes sent in this turn, not flushed yet (coalescing). */
+  private batch: Pending[] = [];
+  private batchScheduled = false;
+  private readonly flush = (): void => this.flushBatch();
 
   constructor(
     readonly client: ScriptClient,
@@ -116,6 +124,7 @@ export class Transport {
   ) {
     this.deadlines = new DeadlineQueue<Pending>(clock, (pending, now) => this.expired(pending, now));
     this.single = new Shard(undefined, settings.suspendAfter, settings.suspendForMs);
+    this.coalesce = settings.coalesce && !client.cluster;
   }
 
   /** The shard of the node that owns `stateKey` now (the single shard off a Cluster). */
@@ -165,6 +174,18 @@ export class Transport {
   private send(pending: Pending): void {
     pending.state = SENT;
     pending.shard.unanswered++;
+    if (this.coalesce && !pending.refund) {
+      this.batch.push(pending);
+      if (!this.batchScheduled) {
+        this.batchScheduled = true;
+        queueMicrotask(this.flush);
+      }
+      return;
+    }
+    this.run(pending);
+  }
+
+  private run(pending: Pending): void {
     let sent: Promise<unknown>;
     try {
       sent = this.client.run(pending.script, pending.keys, pending.args);
@@ -172,6 +193,22 @@ export class Transport {
       sent = Promise.reject(error);
     }
     sent.then(pending.onReply, pending.onError);
+  }
+
+  /** Sends the takes of this turn: runs of the same algorithm as one batch call each, in arrival order. */
+  private flushBatch(): void {
+    this.batchScheduled = false;
+    const list = this.batch;
+    this.batch = [];
+    let from = 0;
+    while (from < list.length) {
+      const first = list[from] as Pending;
+      let to = from + 1;
+      while (to < list.length && (list[to] as Pending).script === first.script) to++;
+      if (to - from === 1) this.run(first);
+      else new Batch(this, list.slice(from, to)).send(this.client);
+      from = to;
+    }
   }
 
   /** Sends waiting decisions while the node's wire has room and it is not suspended; drops expired ones. */
@@ -243,4 +280,61 @@ export class Transport {
   countFallback(shard: Shard): void {
     shard.fallbacks++;
   }
+}
+
+/** One batch script per algorithm, hashed once. */
+const batchScripts = new Map<AlgorithmKind, LuaScript>();
+function batchScriptOf(kind: AlgorithmKind): LuaScript {
+  let script = batchScripts.get(kind);
+  if (script === undefined) {
+    script = new LuaScript(batchScript(kind), -1);
+    batchScripts.set(kind, script);
+  }
+  return script;
+}
+
+/**
+ * Takes of one turn and one algorithm sent as one script call: the keys of each decision in order, then
+ * the time and origin once, then six values per decision (the single call's cost, write flag and limits).
+ * Each pending keeps its own deadline; the reply settles each as its own answer (or error).
+ */
+class Batch {
+  constructor(
+    private readonly transport: Transport,
+    private readonly pendings: Pending[],
+  ) {}
+
+  send(client: ScriptClient): void {
+    const pendings = this.pendings;
+    const first = pendings[0] as Pending;
+    const keys: string[] = [];
+    const args: (string | number)[] = [-1, first.args[1] as number];
+    for (const p of pendings) {
+      for (const key of p.keys) keys.push(key);
+      for (let i = 2; i < 8; i++) args.push(p.args[i] as number);
+    }
+    let sent: Promise<unknown>;
+    try {
+      sent = client.run(batchScriptOf(first.limits.config.kind), keys, args);
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    sent.then(this.onReply, this.onError);
+  }
+
+  private readonly onReply = (reply: unknown): void => {
+    const replies = reply as unknown[];
+    const pendings = this.pendings;
+    for (let i = 0; i < pendings.length; i++) {
+      const p = pendings[i] as Pending;
+      const r = Array.isArray(replies) ? replies[i] : undefined;
+      if (Array.isArray(r) && r[0] === -1) this.transport.failed(p, new Error(String(r[1])));
+      else if (r === undefined) this.transport.failed(p, new TypeError(`redisStore: unexpected batch reply`));
+      else this.transport.replied(p, r);
+    }
+  };
+
+  private readonly onError = (error: unknown): void => {
+    for (const p of this.pendings) this.transport.failed(p, error);
+  };
 }

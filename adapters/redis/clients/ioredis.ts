@@ -25,7 +25,7 @@ interface IoredisLike {
   options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } };
   slots?: string[][];
   scriptsSet?: Record<string, IoScript | undefined>;
-  defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
+  defineCommand(name: string, definition: { numberOfKeys?: number; lua: string }): void;
   connect(): Promise<unknown>;
   del(...keys: string[]): Promise<unknown>;
   sendCommand(...args: unknown[]): unknown;
@@ -59,7 +59,8 @@ class IoredisScriptClient implements ScriptClient {
 
   run(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     const registered = this.scripts.get(script) ?? this.register(script);
-    const argv: (string | number)[] = keys.length === 1 ? [keys[0] as string] : [...keys];
+    const argv: (string | number)[] =
+      script.keys < 0 ? [keys.length, ...keys] : keys.length === 1 ? [keys[0] as string] : [...keys];
     for (let i = 0; i < args.length; i++) argv.push(args[i] as string | number);
     return registered.execute(this.client, argv, {}, undefined);
   }
@@ -67,7 +68,10 @@ class IoredisScriptClient implements ScriptClient {
   private register(script: LuaScript): IoScript {
     const name = `weirRl_${script.sha.slice(0, 12)}`;
     const client = this.client;
-    if (client.scriptsSet?.[name] === undefined) client.defineCommand(name, { numberOfKeys: script.keys, lua: script.lua });
+    if (client.scriptsSet?.[name] === undefined) {
+      // A script whose number of keys varies takes it as its first argument.
+      client.defineCommand(name, script.keys < 0 ? { lua: script.lua } : { numberOfKeys: script.keys, lua: script.lua });
+    }
     const registered = client.scriptsSet?.[name];
     let found: IoScript;
     if (registered !== undefined && typeof registered.execute === 'function') found = registered;
