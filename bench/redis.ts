@@ -4,7 +4,7 @@
  * 1. Every client library (ioredis with and without `enableAutoPipelining`, iovalkey, node-redis v6 and v5,
  *    Valkey GLIDE), 64 decisions in flight from one Node process over 10 000 keys: a no-op EVALSHA sent
  *    the way that client sends a script (the floor: one round trip that does nothing), then each weir
- *    algorithm on Redis's clock, as a ratio to that floor. Peers on ioredis: rate-limiter-flexible's
+ *    algorithm on Redis's clock, and the token bucket and GCRA with `coalesce: true`, as a ratio to that floor. Peers on ioredis: rate-limiter-flexible's
  *    RateLimiterRedis and express-rate-limit's rate-limit-redis store (when installed).
  * 2. Load: a token bucket with the default options (timeoutMs 100, maxInFlight 256) at 64, 400 and 2 000
  *    in flight: decisions per second and how many fell back.
@@ -75,8 +75,8 @@ function floorOf(name: ClientName, client: object): Op {
   return (i) => c.sendCommand(['EVALSHA', NOOP_SHA, '1', user(i)]);
 }
 
-function weir(client: object, make: (store: ReturnType<typeof redisStore>) => RateLimiter): RateLimiter {
-  return make(redisStore({ client, prefix: `bench:${prefixes++}:`, onError: 'allow', timeoutMs: 5000 }));
+function weir(client: object, make: (store: ReturnType<typeof redisStore>) => RateLimiter, coalesce = false): RateLimiter {
+  return make(redisStore({ client, prefix: `bench:${prefixes++}:`, onError: 'allow', timeoutMs: 5000, coalesce }));
 }
 
 function algorithms(client: object): [string, Op][] {
@@ -84,11 +84,15 @@ function algorithms(client: object): [string, Op][] {
   const rate = weir(client, (store) => gcra({ burst: 100, ratePerSecond: 100, store }));
   const counter = weir(client, (store) => slidingWindow({ limit: 100, windowMs: 1000, mode: 'counter', store }));
   const log = weir(client, (store) => slidingWindow({ limit: 100, windowMs: 1000, store }));
+  const bucketCoalesced = weir(client, (store) => tokenBucket({ capacity: 100, refillPerSecond: 100, store }), true);
+  const rateCoalesced = weir(client, (store) => gcra({ burst: 100, ratePerSecond: 100, store }), true);
   return [
     ['weir token bucket', (i) => bucket.take(user(i))],
     ['weir gcra', (i) => rate.take(user(i))],
     ['weir sliding counter', (i) => counter.take(user(i))],
     ['weir sliding log', (i) => log.take(user(i))],
+    ['weir token bucket, coalesce', (i) => bucketCoalesced.take(user(i))],
+    ['weir gcra, coalesce', (i) => rateCoalesced.take(user(i))],
   ];
 }
 

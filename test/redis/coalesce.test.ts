@@ -91,7 +91,7 @@ describe.skipIf(!redisAvailable)('coalescing', () => {
       const calls = [...stats.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
       expect(fallbacks).toEqual([]);
       expect(decisions.filter((d, i) => i % 2 === 0 && d.allowed)).toHaveLength(50);
-      expect(decisions.filter((d, i) => i % 2 === 1).every((d) => d.allowed)).toBe(true);
+      expect(decisions.filter((_, i) => i % 2 === 1).every((d) => d.allowed)).toBe(true);
       expect(calls).toBeGreaterThan(0);
       expect(calls).toBeLessThan(20);
     });
