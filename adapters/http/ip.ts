@@ -5,6 +5,7 @@
  * its own `trust proxy` rules; weir never reads `X-Forwarded-For` itself.
  */
 import { isIPv4, isIPv6 } from '../../src/core/runtime.js';
+import { show } from '../../src/core/validate.js';
 
 /** The key used when a request has no usable address: such clients share one budget (never a bypass). */
 export const UNKNOWN_CLIENT = 'ip:unknown';
@@ -15,7 +16,7 @@ function isPrefix(value: unknown): value is number {
 
 export function checkIpv6Prefix(where: string, value: unknown): number {
   if (!isPrefix(value)) {
-    throw new RangeError(`${where}: option "ipv6Prefix" must be an integer from 1 to 128, got ${String(value)}`);
+    throw new RangeError(`${where}: option "ipv6Prefix" must be an integer from 1 to 128, got ${show(value)}`);
   }
   return value;
 }

@@ -219,7 +219,7 @@ function createLimiter(
   const name = policyName(family, options.name);
   let current = parse(where, options as Record<string, unknown>, name, undefined);
   const limitsOf = (given: unknown, tier: string | undefined): RateLimitAlgorithm => {
-    const at = tier === undefined ? where : `${where}: tier ${show(tier)}`;
+    const at = tier === undefined ? where : `${where}: option "tiers", tier ${show(tier)}`;
     if (typeof given !== 'object' || given === null) throw new TypeError(`${at}: limits must be an object, got ${show(given)}`);
     checkOptions(at, given, LIMIT_OPTIONS[where]!);
     return parse(at, given as Record<string, unknown>, name, tier, current);

@@ -219,7 +219,7 @@ describe('per-key limits (tiers)', () => {
     await expect(limiter.take('k')).rejects.toThrow(/login: tierOf\("k"\) returned an unknown tier "gold"/);
     expect(() => gcra({ ratePerSecond: 1, burst: 1, tiers: { a: { ratePerSecond: 1, burst: 1 } } })).toThrow(/tierOf/);
     expect(() => gcra({ ratePerSecond: 1, burst: 1, tiers: { a: { ratePerSecond: 1 } as never }, tierOf: () => 'a' })).toThrow(
-      /gcra: tier "a": option "burst"/,
+      /gcra: option "tiers", tier "a": option "burst"/,
     );
   });
 
