@@ -55,7 +55,9 @@ export class RedisStoreCase implements StoreCase {
 
   /** The scenarios' store: fail closed, and every fallback recorded (`afterEach` requires none). */
   store(): RateLimitStore {
-    const store = this.failingStore('deny');
+    // A healthy local Redis answers in well under a millisecond; the generous timeout only keeps a starved
+    // CI machine (two cores running many test files) from turning a slow answer into a fallback.
+    const store = this.failingStore('deny', 2_000);
     store.on('fallback', (event) => this.fallbacks.push(event));
     return store;
   }
