@@ -10,7 +10,7 @@
  * and keeps at most one clock timer armed, for the earliest deadline it knows of.
  */
 import type { Clock } from '../core/clock.js';
-import { DeadlineEntry, DeadlineQueue } from '../core/deadlines.js';
+import { type DeadlineEntry, DeadlineQueue } from '../core/deadlines.js';
 import { TimeoutError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
 import { policyName } from '../core/names.js';
@@ -41,8 +41,16 @@ export interface TimeoutPolicy extends Policy<TimeoutEvents> {
   readonly pending: number;
 }
 
-/** One call's deadline, and the signal scope it opens (its signal is created only if somebody reads it). */
-class Deadline extends DeadlineEntry implements SignalScope {
+/**
+ * One call's deadline, and the signal scope it opens (its signal is created only if somebody reads it).
+ * It declares the queue's entry fields itself instead of extending `DeadlineEntry`: a derived class's
+ * constructor (the `super()` call) is not inlined into `enter` and costs tens of ns per call.
+ */
+class Deadline implements DeadlineEntry, SignalScope {
+  prev: DeadlineEntry | undefined = undefined;
+  next: DeadlineEntry | undefined = undefined;
+  at = Number.POSITIVE_INFINITY;
+  queued = false;
   expired: TimeoutError | undefined = undefined;
   private controller: AbortController | undefined = undefined;
   private linked: AbortSignal | undefined = undefined;
@@ -52,9 +60,7 @@ class Deadline extends DeadlineEntry implements SignalScope {
     public call: Call | undefined,
     readonly parentScope: SignalScope | undefined,
     private readonly root: AbortSignal | undefined,
-  ) {
-    super();
-  }
+  ) {}
 
   get signal(): AbortSignal {
     let controller = this.controller;
