@@ -14,7 +14,7 @@
 import type { Clock } from '../core/clock.js';
 import { DeadlineEntry, DeadlineQueue } from '../core/deadlines.js';
 import { BulkheadFullError, isAbortError, isTimeoutError, isWeirError } from '../core/errors.js';
-import { Emitter } from '../core/events.js';
+import { Emitter, type EventProbe } from '../core/events.js';
 import { policyName } from '../core/names.js';
 import { type Call, CONTINUE, type Directive, STAGE_BULKHEAD, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
@@ -156,6 +156,9 @@ class Pool implements Stage {
   private readonly queue: DeadlineQueue<Waiter>;
   private state: LimitState | undefined;
   private readonly lifo: boolean;
+  /** `events.has('acquired' | 'released')` without a lookup by name: asked on every call. */
+  private readonly acquiredProbe: EventProbe;
+  private readonly releasedProbe: EventProbe;
 
   /** Waiters now. */
   get size(): number {
@@ -174,6 +177,8 @@ class Pool implements Stage {
     readonly name: string,
   ) {
     this.lifo = order === 'lifo';
+    this.acquiredProbe = events.probe('acquired');
+    this.releasedProbe = events.probe('released');
     this.queue = new DeadlineQueue<Waiter>(clock, (waiter) => this.timedOut(waiter));
     this.state = algorithm?.initial(clock.random());
     this.limit = this.state === undefined ? fixedLimit : this.state.limit;
@@ -183,10 +188,10 @@ class Pool implements Stage {
 
   enter(call: Call, slot: number): unknown {
     // `size === 0` keeps a call made from a `released` listener from jumping the queue.
-    if (this.running < this.limit && this.size === 0) {
+    if (this.running < this.limit && this.queue.size === 0) {
       this.running++;
       if (this.algorithm !== undefined) call.slots[slot] = this.clock.now();
-      if (this.events.has('acquired')) this.emitAcquired(0);
+      if (this.acquiredProbe.active) this.emitAcquired(0);
       return undefined;
     }
     if (call.aborted) return call.abortReason;
@@ -241,8 +246,8 @@ class Pool implements Stage {
   /** Frees one slot and hands free slots to waiters. */
   release(): void {
     this.running--;
-    if (this.events.has('released')) this.events.emit('released', { running: this.running, queued: this.size });
-    if (this.size !== 0) this.drain();
+    if (this.releasedProbe.active) this.events.emit('released', { running: this.running, queued: this.size });
+    if (this.queue.size !== 0) this.drain();
   }
 
   private drain(): void {

@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { CircuitOpenError, type CircuitRejectedState, ERROR_BRAND } from '../core/errors.js';
-import type { Emitter } from '../core/events.js';
+import type { Emitter, EventProbe } from '../core/events.js';
 import { type Call, CONTINUE, type Directive, STAGE_CIRCUIT_BREAKER, type Stage } from '../core/pipeline.js';
 import type { CircuitBreakerEvents, CountingState } from './circuit-breaker.js';
 import {
@@ -27,6 +27,8 @@ export class CircuitBreakerStage implements Stage {
   readonly machine: BreakerMachine;
   /** Whether completions need the time: slow calls are measured or the window is time-based. */
   private readonly exitNeedsTime: boolean;
+  /** `events.has('success')` without a lookup by name: it is asked on every successful call. */
+  private readonly successProbe: EventProbe;
 
   constructor(
     config: MachineConfig,
@@ -46,6 +48,7 @@ export class CircuitBreakerStage implements Stage {
       () => clock.now(),
     );
     this.exitNeedsTime = config.timed || window instanceof TimeWindow;
+    this.successProbe = events.probe('success');
   }
 
   private transitioned(from: StateCode, to: StateCode, reason: CircuitTransitionReason): void {
@@ -102,7 +105,7 @@ export class CircuitBreakerStage implements Stage {
       if (outcome & OUTCOME_FAILURE) {
         if (this.events.has('failure'))
           this.events.emit('failure', { error: faulted ? fault : call.value, fromResult: !faulted && call.ok, state });
-      } else if (this.events.has('success')) {
+      } else if (this.successProbe.active) {
         this.events.emit('success', { state });
       }
     }

@@ -80,6 +80,21 @@ const NO_CHANNELS: readonly PublishChannel[] = [];
 
 const UNNAMED: EventInfo = Object.freeze({ policy: '', family: '', event: '' });
 
+/**
+ * Whether one event is listened to now (a listener or a diagnostics channel subscriber), for a hot path
+ * that keeps it instead of calling `has` with a name: one field and one channel read, no scan.
+ */
+export class EventProbe {
+  /** A listener is subscribed to the event (kept up to date by `on` and its unsubscribe). */
+  listened = false;
+  /** The event's diagnostics channel, once the emitter is attached. */
+  channel: PublishChannel | undefined = undefined;
+
+  get active(): boolean {
+    return this.listened || this.channel?.hasSubscribers === true;
+  }
+}
+
 export class Emitter<E extends EventMap> {
   // Listener arrays are replaced, never mutated, so an emit in progress is unaffected by on/off.
   private readonly lists: { [K in keyof E]?: readonly Listener<E[K]>[] } = {};
@@ -91,6 +106,8 @@ export class Emitter<E extends EventMap> {
   private channels: Record<string, PublishChannel> | undefined = undefined;
   /** The same channels, as an array. */
   private channelList: readonly PublishChannel[] = NO_CHANNELS;
+  /** Per event, its probe, if one was asked for. */
+  private probes: Record<string, EventProbe> | undefined = undefined;
 
   constructor(private readonly names: ReadonlySet<string>) {}
 
@@ -104,6 +121,20 @@ export class Emitter<E extends EventMap> {
     this.infos = infos;
     this.channels = eventChannels(family, this.names);
     this.channelList = this.channels === undefined ? NO_CHANNELS : Object.values(this.channels);
+    if (this.probes !== undefined)
+      for (const event in this.probes) (this.probes[event] as EventProbe).channel = this.channels?.[event];
+  }
+
+  /** The probe of `event` (one per event): `probe.active` answers `has(event)`. */
+  probe<K extends keyof E & string>(event: K): EventProbe {
+    const probes = (this.probes ??= {});
+    let probe = probes[event];
+    if (probe === undefined) {
+      probe = probes[event] = new EventProbe();
+      probe.listened = this.lists[event] !== undefined;
+      probe.channel = this.channels?.[event];
+    }
+    return probe;
   }
 
   has<K extends keyof E>(event: K): boolean {
@@ -126,6 +157,8 @@ export class Emitter<E extends EventMap> {
     const current = this.lists[event];
     this.lists[event] = current === undefined ? [listener] : [...current, listener];
     this.count++;
+    const probe = this.probes?.[event];
+    if (probe !== undefined) probe.listened = true;
     let subscribed = true;
     return () => {
       if (!subscribed) return;
@@ -138,6 +171,8 @@ export class Emitter<E extends EventMap> {
       const next = list.filter((_, i) => i !== index);
       if (next.length === 0) delete this.lists[event];
       else this.lists[event] = next;
+      const probe = this.probes?.[event];
+      if (probe !== undefined) probe.listened = next.length !== 0;
     };
   }
 

@@ -17,7 +17,7 @@ import {
   RetryExhaustedError,
   type RetryGiveUpReason,
 } from '../core/errors.js';
-import { Emitter } from '../core/events.js';
+import { Emitter, type EventProbe } from '../core/events.js';
 import { policyName } from '../core/names.js';
 import { type Call, CONTINUE, type Directive, RETRY, STAGE_RETRY, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
@@ -104,12 +104,15 @@ function checkVerdict(name: string, verdict: unknown): boolean {
 class RetryStage implements Stage {
   readonly kind = STAGE_RETRY;
   private readonly timed: boolean;
+  /** `events.has('success')` without a lookup by name: it is asked on every successful call. */
+  private readonly successProbe: EventProbe;
 
   constructor(
     private readonly config: RetryConfig,
     private readonly events: Emitter<RetryEvents>,
   ) {
     this.timed = config.maxElapsedMs !== undefined;
+    this.successProbe = events.probe('success');
   }
 
   enter(call: Call, slot: number): undefined {
@@ -125,7 +128,7 @@ class RetryStage implements Stage {
     if (call.ok) {
       const onResult = this.config.retryOnResult;
       if (onResult === undefined || !checkVerdict('retryOnResult', onResult(call.value, attempt))) {
-        if (this.events.has('success')) this.events.emit('success', { attempts: attempt });
+        if (this.successProbe.active) this.events.emit('success', { attempts: attempt });
         return CONTINUE;
       }
     } else if (call.aborted || !this.retryable(call.value, attempt)) {
