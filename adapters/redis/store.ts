@@ -163,7 +163,7 @@ export class RedisBoundStore implements BoundRateLimitStore, TransportOwner {
     );
     if (!this.client.ready()) {
       // A new connection means the hang is over (ready needs Redis to answer its handshake), so the first
-      // decision on it goes to Redis.
+      // decision on it goes to Redis, and failures on the old connection no longer count toward suspending.
       shard.suspension.resume();
       return this.fallback(pending, 'not-ready', undefined);
     }

@@ -76,7 +76,8 @@ class Model {
 
   take(ready: boolean): Cause {
     if (!ready) {
-      if (this.suspended) this.resume();
+      // The next connection is a new one: it ends a suspension and starts a new run of failures.
+      this.resume();
       return 'not-ready';
     }
     const admitProbe = this.suspended;
@@ -266,19 +267,39 @@ const configs = fc.record({
   maxInFlight: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constant(Number.POSITIVE_INFINITY)),
 });
 
+async function runModel(config: Config, cmds: Iterable<Cmd>): Promise<void> {
+  const world = new World(config);
+  await fc.asyncModelRun(() => ({ model: {}, real: world }), cmds);
+  // Whatever happened, every decision settles and no timer is left behind.
+  await world.clock.advanceAsync(config.timeoutMs);
+  await flush();
+  expect(world.decisions.every((d) => d.settled)).toBe(true);
+  expect(world.clock.pendingTimers).toBe(0);
+}
+
+// WEIR_MODEL_RUNS and WEIR_MODEL_SEED let a longer search run without editing the test.
+const numRuns = Number(process.env.WEIR_MODEL_RUNS ?? 300);
+const seed = process.env.WEIR_MODEL_SEED === undefined ? undefined : Number(process.env.WEIR_MODEL_SEED);
+
 test('the store matches its model: timeouts, errors, suspension, single probe, in-flight bound and waiting line', async () => {
   await fc.assert(
-    fc.asyncProperty(configs, commands, async (config, cmds) => {
-      const world = new World(config);
-      await fc.asyncModelRun(() => ({ model: {}, real: world }), cmds);
-      // Whatever happened, every decision settles and no timer is left behind.
-      await world.clock.advanceAsync(config.timeoutMs);
-      await flush();
-      expect(world.decisions.every((d) => d.settled)).toBe(true);
-      expect(world.clock.pendingTimers).toBe(0);
-    }),
-    { numRuns: 300 },
+    fc.asyncProperty(configs, commands, (config, cmds) => runModel(config, cmds)),
+    seed === undefined ? { numRuns } : { numRuns, seed },
   );
+});
+
+test('a reconnection starts a new run of failures: failures before it do not count toward suspendAfter', async () => {
+  // Found by the model test: one timeout, the client seen not ready (a new connection), then one error must
+  // not suspend with suspendAfter 2; the next take goes to Redis.
+  const config = { timeoutMs: 1, suspendAfter: 2, suspendForMs: 1, maxInFlight: Number.POSITIVE_INFINITY };
+  await runModel(config, [
+    new Take(true),
+    new Advance(1),
+    new Take(false),
+    new Take(true),
+    new Answer(7, false),
+    new Take(true),
+  ]);
 });
 
 test('the options are validated with the core rules (durations within the timer range, counts or Infinity)', () => {
