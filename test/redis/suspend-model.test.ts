@@ -292,14 +292,7 @@ test('a reconnection starts a new run of failures: failures before it do not cou
   // Found by the model test: one timeout, the client seen not ready (a new connection), then one error must
   // not suspend with suspendAfter 2; the next take goes to Redis.
   const config = { timeoutMs: 1, suspendAfter: 2, suspendForMs: 1, maxInFlight: Number.POSITIVE_INFINITY };
-  await runModel(config, [
-    new Take(true),
-    new Advance(1),
-    new Take(false),
-    new Take(true),
-    new Answer(7, false),
-    new Take(true),
-  ]);
+  await runModel(config, [new Take(true), new Advance(1), new Take(false), new Take(true), new Answer(7, false), new Take(true)]);
 });
 
 test('the options are validated with the core rules (durations within the timer range, counts or Infinity)', () => {
