@@ -189,6 +189,32 @@ function invoke(call: Call): unknown {
   }
 }
 
+/** What {@link start} returns when the outcome is already in the call. */
+const SETTLED: unique symbol = Symbol('settled');
+
+/**
+ * Calls the function; returns what it returned, or SETTLED with the outcome set when it threw or the
+ * caller aborted during its synchronous part (then what it returned is abandoned: reject at once). Kept
+ * out of `run` so that the async frame, saved at every await, stays small.
+ */
+function start(call: Call): unknown {
+  let result: unknown;
+  try {
+    result = invoke(call);
+  } catch (error) {
+    call.ok = false;
+    call.value = call.cancelled ? call.abortReason : error;
+    return SETTLED;
+  }
+  if (call.cancelled) {
+    absorb(result);
+    call.ok = false;
+    call.value = call.abortReason;
+    return SETTLED;
+  }
+  return result;
+}
+
 /** Absorbs a late rejection of an abandoned result (never an unhandled rejection). */
 function absorb(value: unknown): void {
   if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') Promise.resolve(value).then(undefined, ignore);
@@ -279,24 +305,8 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
         }
       } else {
         suspended = true;
-        let result: unknown;
-        let threw = false;
-        try {
-          result = invoke(call);
-        } catch (error) {
-          threw = true;
-          result = error;
-        }
-        if (call.cancelled) {
-          // The caller aborted while the function ran synchronously (it, or something it called,
-          // dispatched the abort): reject at once; what the function returned or threw is abandoned.
-          if (!threw) absorb(result);
-          call.ok = false;
-          call.value = call.abortReason;
-        } else if (threw) {
-          call.ok = false;
-          call.value = result;
-        } else {
+        const result = start(call);
+        if (result !== SETTLED) {
           try {
             call.value = call.interruptible === 0 ? await result : await race(call, result);
             call.ok = true;
