@@ -22,7 +22,20 @@ const subpaths = [
   'weir/nestjs',
   'weir/otel',
 ];
-const peers = ['ioredis', 'express', 'fastify', 'fastify-plugin', '@opentelemetry/api', '@types/node', '@types/express'];
+const peers = [
+  'ioredis',
+  'express',
+  'fastify',
+  'fastify-plugin',
+  'koa',
+  'hono',
+  '@nestjs/common',
+  '@nestjs/core',
+  '@opentelemetry/api',
+  '@types/node',
+  '@types/express',
+  '@types/koa',
+];
 let dir: string;
 
 function run(command: string, args: string[], cwd: string): string {
@@ -31,6 +44,22 @@ function run(command: string, args: string[], cwd: string): string {
   } catch (error) {
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };
     throw new Error(`${command} ${args.join(' ')} failed:\n${stdout ?? ''}${stderr ?? ''}`);
+  }
+}
+
+/**
+ * tsc's errors for the consumer in `cwd`, less those inside @types/koa: linked from this repository, it
+ * resolves `content-disposition` to Express 5's copy (v2, which ships other types), a mix no Koa user has.
+ */
+function typeErrors(tsc: string, cwd: string): string[] {
+  try {
+    execFileSync('node', [tsc, '-p', cwd], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return [];
+  } catch (error) {
+    const output = `${(error as { stdout?: string }).stdout ?? ''}`;
+    const errors = output.split('\n').filter((line) => /error TS\d+/.test(line));
+    if (errors.length === 0) throw error;
+    return errors.filter((line) => !line.includes('node_modules/@types/koa/'));
   }
 }
 
@@ -116,7 +145,7 @@ void check; void p;
       }),
     );
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    run('node', [tsc, '-p', dir], dir);
+    expect(typeErrors(tsc, dir)).toEqual([]);
   });
 
   test('every policy is a method decorator under both decorator standards: types check and calls run', () => {
