@@ -20,7 +20,7 @@
  *   throwing listener can neither change an outcome nor re-run a call.
  */
 import { contextAt, type PolicyContext, type SignalScope, signalOf } from './context.js';
-import { type AbortFanout, ignore, watchAbort } from './signal.js';
+import { ignore, unwatchAbort, watchAbort } from './signal.js';
 
 export type { PolicyContext, SignalScope } from './context.js';
 
@@ -133,8 +133,6 @@ export class Call {
   answered = false;
   /** The caller's signal aborted (set by its listener: a field read is cheaper than `signal.aborted`). */
   cancelled = false;
-  /** The caller's signal's shared listener, while this call watches it. */
-  watching: AbortFanout | undefined = undefined;
 
   constructor(
     readonly fn: Function,
@@ -237,7 +235,7 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
   const outer = call.outer;
   if (outer !== undefined) {
     if (outer.aborted) throw outer.reason;
-    call.watching = watchAbort(outer, call);
+    watchAbort(outer, call);
     call.interruptible++;
   }
   let i = 0;
@@ -367,8 +365,7 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
     if (!again) break;
   }
   if (outer !== undefined) {
-    call.watching?.remove(call);
-    call.watching = undefined;
+    unwatchAbort(outer, call);
     // The caller's abort wins: stages ran their exits (to record, release and report), but none of them,
     // not even a fallback, may turn the caller's own cancellation into another outcome.
     if (outer.aborted) {
