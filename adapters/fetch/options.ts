@@ -2,7 +2,11 @@
  * `resilientFetch`'s options, parsed once with the core's option layer and the retry family's parser (so
  * rules, defaults and messages are the ones `retry` itself uses), into a {@link FetchConfig}.
  */
+
+import { BULKHEAD_OPTIONS, parseBulkheadOptions } from '../../src/bulkhead/options.js';
+import { CIRCUIT_BREAKER_OPTIONS, parseCircuitBreakerOptions } from '../../src/circuit-breaker/options.js';
 import type { Clock } from '../../src/core/clock.js';
+import { policyName } from '../../src/core/names.js';
 import {
   checkBoolean,
   checkClock,
@@ -146,14 +150,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/**
- * Builds a policy once to validate options that only its factory parses, and names our option in its
- * error. The circuit breaker, bulkhead and rate-limit factories parse their own options; these probes go
- * away when their families export their parsers.
- */
-function probe(name: string, build: () => unknown): void {
+/** Runs a family's own parser on a nested option, and names our option in its error. */
+function parseNested(name: string, parse: () => unknown): void {
   try {
-    build();
+    parse();
   } catch (error) {
     if (error instanceof Error) error.message = `${WHERE}: option "${name}": ${error.message}`;
     throw error;
@@ -224,7 +224,11 @@ function parseBreaker(value: unknown, clock: Clock): CircuitBreakerOptions | und
     clock,
     ...(value as CircuitBreakerOptions),
   };
-  probe('circuitBreaker', () => circuitBreaker(options));
+  parseNested('circuitBreaker', () => {
+    checkOptions('circuitBreaker', options, CIRCUIT_BREAKER_OPTIONS);
+    if (options.name !== undefined) policyName('circuit-breaker', options.name);
+    parseCircuitBreakerOptions(options);
+  });
   return options;
 }
 
@@ -234,7 +238,11 @@ function parseBulkhead(value: unknown, clock: Clock): BulkheadOptions | undefine
   if (typeof value === 'number') options = { maxConcurrent: value, clock };
   else if (isRecord(value)) options = { clock, ...(value as unknown as BulkheadOptions) };
   else throw new TypeError(`${WHERE}: option "bulkhead" must be a number or bulkhead options, got ${show(value)}`);
-  probe('bulkhead', () => bulkhead(options));
+  parseNested('bulkhead', () => {
+    checkOptions('bulkhead', options, BULKHEAD_OPTIONS);
+    if (options.name !== undefined) policyName('bulkhead', options.name);
+    parseBulkheadOptions(options as unknown as Record<string, unknown>);
+  });
   return options;
 }
 
@@ -249,7 +257,7 @@ function parseRateLimit(value: unknown): Pick<FetchConfig, 'limiter' | 'limitWai
   } else {
     limiter = value as RateLimiter;
   }
-  probe('rateLimit', () => rateLimit(limiter, { key: 'probe', ...(limitWait === undefined ? {} : { wait: limitWait }) }));
+  parseNested('rateLimit', () => rateLimit(limiter, { key: 'probe', ...(limitWait === undefined ? {} : { wait: limitWait }) }));
   return { limiter, limitWait };
 }
 
