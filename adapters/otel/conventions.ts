@@ -55,6 +55,8 @@ export interface InstrumentSpec {
 const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
 /** Call durations: the OpenTelemetry HTTP duration boundaries. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] as const;
+/** Redis answers: a local Redis answers in well under a millisecond; a decision's timeout is about 0.1 s. */
+const REDIS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] as const;
 
 const POLICY = [ATTR_POLICY_NAME, ATTR_POLICY_TYPE] as const;
 
@@ -207,6 +209,23 @@ export const INSTRUMENTS = {
     unit: '{recovery}',
     description: 'Times Redis answered again after decisions had fallen back.',
     attributes: [ATTR_STORE_NAME],
+  },
+  redisSuspensions: {
+    name: 'weir.redis.suspensions',
+    kind: 'Counter',
+    observable: true,
+    unit: '{suspension}',
+    description: 'Times the store stopped sending to Redis (a run of failures, or a failed probe).',
+    attributes: [ATTR_STORE_NAME],
+  },
+  redisDecisionDuration: {
+    name: 'weir.redis.decision.duration',
+    kind: 'Histogram',
+    observable: false,
+    unit: 's',
+    description: 'From asking Redis for a decision to its answer in time (a wait for room on the wire included).',
+    attributes: [ATTR_STORE_NAME],
+    buckets: REDIS_BUCKETS,
   },
 } as const satisfies Record<string, InstrumentSpec>;
 

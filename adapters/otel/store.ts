@@ -13,12 +13,13 @@ export interface RedisStoreLike {
   keysOf(key: string): string[];
 }
 
-/** A Redis store: decisions that fell back (by cause, action and error type), and recoveries. */
+/** A Redis store: decisions that fell back (by cause, action and error type), recoveries, suspensions and answer times. */
 export class StoreTracker implements Tracker {
   private readonly base: Attributes;
   private readonly fallbacks: Tally;
   private readonly errors = new ErrorTypes();
   private recoveries = 0;
+  private suspensions = 0;
   private readonly unsubscribes: (() => void)[];
 
   constructor(
@@ -40,12 +41,17 @@ export class StoreTracker implements Tracker {
       store.on('recovered', () => {
         this.recoveries++;
       }),
+      store.on('suspended', () => {
+        this.suspensions++;
+      }),
+      store.on('reply', (event) => this.instruments.redisDecisionDuration.record(event.ms / 1000, this.base)),
     ];
   }
 
   observe(result: BatchObservableResult): void {
     this.fallbacks.observe(result, this.instruments.redisFallbacks);
     if (this.recoveries !== 0) result.observe(this.instruments.redisRecoveries, this.recoveries, this.base);
+    if (this.suspensions !== 0) result.observe(this.instruments.redisSuspensions, this.suspensions, this.base);
   }
 
   stop(): void {

@@ -79,6 +79,13 @@ export interface RedisStoreEvents {
   };
   /** Redis (on a Cluster: the node `node`) answered again after `fallbacks` decisions fell back. */
   recovered: { fallbacks: number; node?: string | undefined };
+  /**
+   * The store stopped sending to Redis (on a Cluster: to `node`) for `forMs`, after `failures` timeouts or
+   * errors in a row, or after a failed probe; decisions meanwhile fall back with cause `suspended`.
+   */
+  suspended: { failures: number; forMs: number; node?: string | undefined };
+  /** Redis answered a decision in time, `ms` after it was asked for (waiting for room on the wire included). */
+  reply: { ms: number; node?: string | undefined };
 }
 
 export interface RedisRateLimitStore extends RateLimitStore {

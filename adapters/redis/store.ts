@@ -203,6 +203,7 @@ export class RedisBoundStore implements BoundRateLimitStore, TransportOwner {
       this.fallback(pending, 'error', error).then(pending.resolve, pending.reject);
       return;
     }
+    if (this.events.has('reply')) this.events.emit('reply', { ms: this.clock.now() - pending.sentAt, node: pending.shard.node });
     const blocked = this.blocked;
     if (blocked !== undefined && !pending.refund && !decision.allowed && decision.reason === 'limit') {
       const step = this.step;
@@ -226,6 +227,12 @@ export class RedisBoundStore implements BoundRateLimitStore, TransportOwner {
 
   recovered(shard: Shard, fallbacks: number): void {
     if (this.events.has('recovered')) this.events.emit('recovered', { fallbacks, node: shard.node });
+  }
+
+  suspended(shard: Shard): void {
+    if (this.events.has('suspended')) {
+      this.events.emit('suspended', { failures: shard.suspendedAfter, forMs: shard.suspension.forMs, node: shard.node });
+    }
   }
 
   private fallback(pending: Pending, cause: RedisFallbackCause, error: unknown): Promise<RateLimitDecision> {
@@ -263,7 +270,7 @@ export function createRedisStore(
   const where = 'redisStore';
   const settings = parseRedisOptions(where, options, clientOf);
   const { prefix, timeoutMs, timeOriginSeconds: origin } = settings;
-  const events = new Emitter<RedisStoreEvents>(new Set(['fallback', 'recovered']));
+  const events = new Emitter<RedisStoreEvents>(new Set(['fallback', 'recovered', 'suspended', 'reply']));
   let bound: RedisBoundStore | undefined;
   const store: RedisRateLimitStore & RateLimitStore = {
     prefix,

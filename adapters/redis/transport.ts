@@ -77,6 +77,8 @@ export class Shard {
   waitTail: Pending | undefined = undefined;
   /** Decisions that fell back since the last answer (reported by `recovered`). */
   fallbacks = 0;
+  /** The failures in a row that last suspended the node (reported by `suspended`). */
+  suspendedAfter = 0;
   constructor(
     /** `host:port` on a Cluster; undefined for a standalone client. */
     readonly node: string | undefined,
@@ -104,6 +106,8 @@ export interface TransportOwner {
   fellBack(pending: Pending, cause: RedisFallbackCause, error: unknown): void;
   /** A node answered in time after `fallbacks` decisions of its keys fell back. */
   recovered(shard: Shard, fallbacks: number): void;
+  /** A node was suspended (a run of failures, or a failed probe). */
+  suspended(shard: Shard): void;
 }
 
 export class Transport {
@@ -246,6 +250,18 @@ export class Transport {
     this.pump(shard);
   }
 
+  /** Counts a failure on `shard`'s node, and reports a suspension it starts (or renews, for a probe). */
+  private fail(shard: Shard, now: number, probe: boolean): void {
+    const suspension = shard.suspension;
+    const was = suspension.suspended;
+    const failures = suspension.failures + 1;
+    suspension.failed(now, probe);
+    if (suspension.suspended && (!was || probe)) {
+      shard.suspendedAfter = failures;
+      this.owner.suspended(shard);
+    }
+  }
+
   failed(pending: Pending, error: unknown): void {
     const shard = pending.shard;
     shard.unanswered--;
@@ -255,7 +271,7 @@ export class Transport {
     } else if (pending.state === SENT) {
       pending.state = SETTLED;
       this.deadlines.remove(pending);
-      shard.suspension.failed(this.clock.now(), pending.probe);
+      this.fail(shard, this.clock.now(), pending.probe);
       this.owner.fellBack(pending, 'error', error);
     }
     this.pump(shard);
@@ -271,7 +287,7 @@ export class Transport {
     } else if (pending.state === SENT) {
       pending.state = STALE;
       shard.stale++;
-      shard.suspension.failed(now, pending.probe);
+      this.fail(shard, now, pending.probe);
       this.owner.fellBack(pending, 'timeout', undefined);
     }
   }

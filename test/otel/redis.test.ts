@@ -19,14 +19,21 @@ describe.skipIf(!redisAvailable)('weir/otel: a Redis store on a real redis-serve
     await redis?.stop();
   });
 
-  it('counts fallbacks by cause and action, and recoveries, exactly as the store reports them', async () => {
+  it('counts fallbacks by cause and action, recoveries, suspensions and answer times, exactly as the store reports them', async () => {
     const { meterProvider, collect } = sdk();
     const store = redisStore({ client, prefix: `otel-${process.pid}:`, onError: 'allow', timeoutMs: 100, suspendForMs: 100 });
     const limiter = tokenBucket({ capacity: 100, refillPerSecond: 1, store });
     const seen: RedisStoreEvents['fallback'][] = [];
     let recoveries = 0;
+    const suspensions: RedisStoreEvents['suspended'][] = [];
+    let replies = 0;
     store.on('fallback', (event) => seen.push(event));
     store.on('recovered', () => recoveries++);
+    store.on('suspended', (event) => suspensions.push(event));
+    store.on('reply', ({ ms }) => {
+      expect(ms).toBeGreaterThanOrEqual(0);
+      replies++;
+    });
     const telemetry = instrument(store, { meterProvider });
     try {
       expect((await limiter.take('k')).allowed).toBe(true);
@@ -60,6 +67,16 @@ describe.skipIf(!redisAvailable)('weir/otel: a Redis store on a real redis-serve
       );
       expect(points(metrics, 'weir.redis.recoveries')).toEqual([
         { attributes: { 'weir.redis.store': `otel-${process.pid}:` }, value: recoveries },
+      ]);
+      // The three timeouts in a row (suspendAfter defaults to 3) suspended the store, once or more.
+      expect(suspensions.length).toBeGreaterThanOrEqual(1);
+      expect(suspensions[0]).toEqual({ failures: 3, forMs: 100, node: undefined });
+      expect(points(metrics, 'weir.redis.suspensions')).toEqual([
+        { attributes: { 'weir.redis.store': `otel-${process.pid}:` }, value: suspensions.length },
+      ]);
+      expect(replies).toBeGreaterThanOrEqual(2); // the first take and the one that recovered
+      expect(points(metrics, 'weir.redis.decision.duration')).toEqual([
+        { attributes: { 'weir.redis.store': `otel-${process.pid}:` }, value: replies },
       ]);
     } finally {
       telemetry.stop();
