@@ -47,3 +47,27 @@ export interface ScriptClient {
 export function isNoScript(error: unknown): boolean {
   return error instanceof Error && /^NOSCRIPT|NoScript/.test(error.message);
 }
+
+/** A client that sends a raw command line (`['EVALSHA', sha, numkeys, ...keys, ...args]`). */
+export interface ArgvSender {
+  send(argv: readonly string[]): Promise<unknown>;
+}
+
+/**
+ * Re-sends a script call as EVAL after NOSCRIPT (a restarted, failed-over or flushed server), for the
+ * clients that send scripts as raw command lines (node-redis, GLIDE). One per call, made only to be the
+ * `catch` handler: a field function, not a closure over the call's variables.
+ */
+export class NoScriptRetry {
+  constructor(
+    private readonly sender: ArgvSender,
+    private readonly script: LuaScript,
+    private readonly argv: string[],
+  ) {}
+  readonly onError = (error: unknown): Promise<unknown> => {
+    if (!isNoScript(error)) throw error;
+    this.argv[0] = 'EVAL';
+    this.argv[1] = this.script.lua;
+    return this.sender.send(this.argv);
+  };
+}

@@ -5,7 +5,7 @@
  * treats it as always ready (a lost connection shows as errors and timeouts, which suspend as usual) and
  * counts a GLIDE cluster's failures together rather than per node.
  */
-import { isNoScript, type LuaScript, type ScriptClient } from '../script-client.js';
+import { type ArgvSender, type LuaScript, NoScriptRetry, type ScriptClient } from '../script-client.js';
 
 interface GlideLike {
   customCommand(args: string[]): Promise<unknown>;
@@ -13,21 +13,7 @@ interface GlideLike {
   close(): void;
 }
 
-class NoScriptRetry {
-  constructor(
-    private readonly client: GlideLike,
-    private readonly script: LuaScript,
-    private readonly argv: string[],
-  ) {}
-  readonly onError = (error: unknown): Promise<unknown> => {
-    if (!isNoScript(error)) throw error;
-    this.argv[0] = 'EVAL';
-    this.argv[1] = this.script.lua;
-    return this.client.customCommand(this.argv);
-  };
-}
-
-class GlideScriptClient implements ScriptClient {
+class GlideScriptClient implements ScriptClient, ArgvSender {
   readonly kind = 'glide' as const;
   readonly keyPrefix = '';
   /** Scripts sent with EVAL once (GLIDE logs every NOSCRIPT as a warning: avoid one per script at start). */
@@ -41,6 +27,10 @@ class GlideScriptClient implements ScriptClient {
     return true;
   }
 
+  send(argv: readonly string[]): Promise<unknown> {
+    return this.client.customCommand(argv as string[]);
+  }
+
   state(): string {
     return 'ready';
   }
@@ -51,7 +41,7 @@ class GlideScriptClient implements ScriptClient {
     const argv = first ? ['EVAL', script.lua, String(keys.length)] : ['EVALSHA', script.sha, String(keys.length)];
     for (let i = 0; i < keys.length; i++) argv.push(keys[i] as string);
     for (let i = 0; i < args.length; i++) argv.push(String(args[i]));
-    return this.client.customCommand(argv).catch(new NoScriptRetry(this.client, script, argv).onError);
+    return this.send(argv).catch(new NoScriptRetry(this, script, argv).onError);
   }
 
   del(keys: readonly string[]): Promise<unknown> {

@@ -4,7 +4,7 @@
  * has to be declared when the client is created (EVAL on a script's first use). node-redis applies its `keyPrefix` option to typed
  * commands only, not to `sendCommand`, so the prefix is added here, as the typed commands would.
  */
-import { isNoScript, type LuaScript, type ScriptClient } from '../script-client.js';
+import { type ArgvSender, type LuaScript, NoScriptRetry, type ScriptClient } from '../script-client.js';
 import { slotOf } from '../slot.js';
 
 type Args = readonly string[];
@@ -21,22 +21,7 @@ interface NodeRedisLike {
   sendCommand(...args: unknown[]): Promise<unknown>;
 }
 
-/** Re-sends a script call as EVAL after NOSCRIPT (a restarted, failed-over or flushed server). */
-class NoScriptRetry {
-  constructor(
-    private readonly owner: NodeRedisScriptClient,
-    private readonly script: LuaScript,
-    private readonly argv: string[],
-  ) {}
-  readonly onError = (error: unknown): Promise<unknown> => {
-    if (!isNoScript(error)) throw error;
-    this.argv[0] = 'EVAL';
-    this.argv[1] = this.script.lua;
-    return this.owner.send(this.argv);
-  };
-}
-
-class NodeRedisScriptClient implements ScriptClient {
+class NodeRedisScriptClient implements ScriptClient, ArgvSender {
   readonly kind = 'node-redis' as const;
   readonly cluster: boolean;
   readonly keyPrefix: string;
