@@ -229,16 +229,27 @@ export class Transport {
     }
   }
 
-  replied(pending: Pending, reply: unknown): void {
+  /**
+   * An answer or an error came back for `pending`: frees its place on the wire, and says whether it came in
+   * time (a late one settles nothing: a slow Redis would otherwise flap the node's state).
+   */
+  private landed(pending: Pending): boolean {
     const shard = pending.shard;
     shard.unanswered--;
     if (pending.state === STALE) {
-      // A late answer does not resume: a slow Redis would otherwise flap.
       shard.stale--;
       pending.state = SETTLED;
-    } else if (pending.state === SENT) {
-      pending.state = SETTLED;
-      this.deadlines.remove(pending);
+      return false;
+    }
+    if (pending.state !== SENT) return false;
+    pending.state = SETTLED;
+    this.deadlines.remove(pending);
+    return true;
+  }
+
+  replied(pending: Pending, reply: unknown): void {
+    const shard = pending.shard;
+    if (this.landed(pending)) {
       shard.suspension.succeeded();
       if (shard.fallbacks > 0) {
         const fallbacks = shard.fallbacks;
@@ -264,13 +275,7 @@ export class Transport {
 
   failed(pending: Pending, error: unknown): void {
     const shard = pending.shard;
-    shard.unanswered--;
-    if (pending.state === STALE) {
-      shard.stale--;
-      pending.state = SETTLED;
-    } else if (pending.state === SENT) {
-      pending.state = SETTLED;
-      this.deadlines.remove(pending);
+    if (this.landed(pending)) {
       this.fail(shard, this.clock.now(), pending.probe);
       this.owner.fellBack(pending, 'error', error);
     }
