@@ -102,6 +102,21 @@ function keepName<T extends object>(wrapper: T, fn: { name: string }): T {
   return wrapper;
 }
 
+interface ReflectMetadata {
+  getOwnMetadataKeys?(target: object): unknown[];
+  getOwnMetadata?(key: unknown, target: object): unknown;
+  defineMetadata?(key: unknown, value: unknown, target: object): void;
+}
+
+/** Copies reflect-metadata entries (when that polyfill is loaded) from a method to its wrapper. */
+function copyMetadata(from: Function, to: Function): void {
+  const reflect = Reflect as unknown as ReflectMetadata;
+  if (typeof reflect.getOwnMetadataKeys !== 'function' || typeof reflect.defineMetadata !== 'function') return;
+  for (const key of reflect.getOwnMetadataKeys(from)) {
+    reflect.defineMetadata(key, reflect.getOwnMetadata?.(key, from), to);
+  }
+}
+
 /**
  * Builds a policy from its stages. `members` (getters and methods, e.g. a breaker's `state`) are copied
  * onto the policy function with their descriptors; they must close over their own state, not use `this`.
@@ -121,8 +136,12 @@ export function createPolicy<E extends EventMap, F, M extends object>(
   if (family !== 'compose') for (const stage of list) if (!OWNERS.has(stage)) OWNERS.set(stage, name);
   const decorate = (fn: unknown, context?: unknown, descriptor?: PropertyDescriptor): unknown => {
     if (descriptor !== undefined) {
-      // A legacy decorator: (prototype, name, descriptor). Wrap the method in place.
-      descriptor.value = wrap(checkTarget(`${name}: legacy method decorator`, descriptor.value));
+      // A legacy decorator: (prototype, name, descriptor). Wrap the method in place, keeping what other
+      // decorators applied before this one recorded on the method (reflect-metadata: NestJS routes, guards).
+      const method = checkTarget(`${name}: legacy method decorator`, descriptor.value);
+      const wrapper = wrap(method);
+      copyMetadata(method, wrapper);
+      descriptor.value = wrapper;
       return undefined;
     }
     const target = checkTarget(name, fn);
