@@ -1,8 +1,7 @@
 /**
  * `bulkhead(options)`: at most `maxConcurrent` calls run at once; up to `maxQueue` more wait for a slot, in
  * FIFO or LIFO order, for at most `maxQueueWaitMs`; beyond that a call is rejected at once with
- * `BulkheadFullError`. `maxConcurrent` may be an adaptive limit (AIMD or Vegas) learned from the latency
- * and the outcome of each call.
+ * `BulkheadFullError`. `maxConcurrent` may be an adaptive limit (AIMD or Vegas) learned from each call.
  *
  * One policy instance is one pool: every function it guards, and every permit taken with
  * `tryAcquire`/`acquire` (load shedding without wrapping a function), shares the same slots and queue.
