@@ -20,16 +20,15 @@ import {
 import {
   type BulkheadOptions,
   type BulkheadPolicy,
-  bulkhead,
   type CircuitBreakerOptions,
   type CircuitBreakerPolicy,
-  circuitBreaker,
   type RateLimiter,
   type RateLimitPolicy,
   type RetryOptions,
-  rateLimit,
   systemClock,
 } from '../../src/index.js';
+import { checkRateLimiter } from '../../src/rate-limit/limiter.js';
+import { parseWait } from '../../src/rate-limit/policy.js';
 import { parseRetryConfig, RETRY_OPTIONS } from '../../src/retry/options.js';
 import { isNetworkError } from './errors.js';
 import { IDEMPOTENT_METHODS } from './request.js';
@@ -257,7 +256,10 @@ function parseRateLimit(value: unknown): Pick<FetchConfig, 'limiter' | 'limitWai
   } else {
     limiter = value as RateLimiter;
   }
-  parseNested('rateLimit', () => rateLimit(limiter, { key: 'probe', ...(limitWait === undefined ? {} : { wait: limitWait }) }));
+  parseNested('rateLimit', () => {
+    checkRateLimiter('rateLimit', 'the limiter', limiter);
+    parseWait('rateLimit', limitWait);
+  });
   return { limiter, limitWait };
 }
 

@@ -184,6 +184,18 @@ function checkCountOnly(where: string, value: unknown): ((outcome: RateLimitOutc
   throw new TypeError(`${where}: option "countOnly" must be 'failures' or a function of the outcome, got ${show(value)}`);
 }
 
+/** The `wait` option: `maxWaitMs` -1 when calls never wait (no `wait`). */
+export function parseWait(where: string, value: unknown): { maxWaitMs: number; maxQueue: number } {
+  if (value === undefined) return { maxWaitMs: -1, maxQueue: DEFAULT_MAX_QUEUE };
+  checkOptions(`${where}: option "wait"`, value, ['maxWaitMs', 'maxQueue']);
+  const wait = value as { maxWaitMs?: unknown; maxQueue?: unknown };
+  return {
+    maxWaitMs: checkDuration(where, 'wait.maxWaitMs', wait.maxWaitMs),
+    maxQueue:
+      wait.maxQueue === undefined ? DEFAULT_MAX_QUEUE : checkCount(where, 'wait.maxQueue', wait.maxQueue, 1, { max: 2 ** 30 }),
+  };
+}
+
 /** Admits calls within `limiter`'s limit for their key; rejects (or waits, with `wait`) otherwise. */
 export function rateLimit(limiter: RateLimiter, options: RateLimitOptions = {}): RateLimitPolicy {
   const where = 'rateLimit';
@@ -199,14 +211,7 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions = {}):
       );
     }
   } else if (options.cost !== undefined) cost = checkFunction<(...args: any[]) => number>(where, 'cost', options.cost);
-  let maxWaitMs = -1;
-  let maxQueue = DEFAULT_MAX_QUEUE;
-  if (options.wait !== undefined) {
-    checkOptions(`${where}: option "wait"`, options.wait, ['maxWaitMs', 'maxQueue']);
-    const wait = options.wait as { maxWaitMs?: unknown; maxQueue?: unknown };
-    maxWaitMs = checkDuration(where, 'wait.maxWaitMs', wait.maxWaitMs);
-    if (wait.maxQueue !== undefined) maxQueue = checkCount(where, 'wait.maxQueue', wait.maxQueue, 1, { max: 2 ** 30 });
-  }
+  const { maxWaitMs, maxQueue } = parseWait(where, options.wait);
   const countOnly = checkCountOnly(where, options.countOnly);
   const clock = options.clock === undefined ? limiter.clock : checkClock(where, options.clock);
   const name = options.name === undefined ? limiter.name : policyName('rate-limit', options.name);
