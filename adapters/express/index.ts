@@ -28,21 +28,7 @@ import {
 } from '../http/limit.js';
 import { type LoadSheddingOptions, Shedder, type ShedHost } from '../http/shed.js';
 
-export type { HeaderStyle, ProblemDetails } from '../http/headers.js';
-export { ipKey, UNKNOWN_CLIENT } from '../http/ip.js';
-export {
-  type CountedResponse,
-  InvalidDecisionError,
-  type LimitedInfo,
-  type LimitOptions,
-  RATE_LIMIT_CHANNEL,
-  type RateLimitOutcome,
-  type RateLimitResult,
-  type ResponseOptions,
-  type StoreErrorInfo,
-  type StoreFailureAction,
-} from '../http/limit.js';
-export type { LoadSheddingOptions } from '../http/shed.js';
+export * from '../http/public.js';
 
 /**
  * The part of an Express request weir's options see: `req.ip` (Express applies its `trust proxy` setting to

@@ -38,21 +38,7 @@ import {
 } from '../http/limit.js';
 import { type LoadSheddingOptions, Shedder, type ShedHost } from '../http/shed.js';
 
-export type { HeaderStyle, ProblemDetails } from '../http/headers.js';
-export { ipKey, UNKNOWN_CLIENT } from '../http/ip.js';
-export {
-  type CountedResponse,
-  InvalidDecisionError,
-  type LimitedInfo,
-  type LimitOptions,
-  RATE_LIMIT_CHANNEL,
-  type RateLimitOutcome,
-  type RateLimitResult,
-  type ResponseOptions,
-  type StoreErrorInfo,
-  type StoreFailureAction,
-} from '../http/limit.js';
-export type { LoadSheddingOptions } from '../http/shed.js';
+export * from '../http/public.js';
 
 /** One rate limit; `key`, `cost` and `skip` receive the Fastify request (`request.ip` honours `trustProxy`). */
 export type FastifyLimit = LimitOptions<FastifyRequest>;

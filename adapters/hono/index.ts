@@ -33,10 +33,7 @@ import { type LoadSheddingOptions, Shedder, type ShedHost } from '../http/shed.j
 import { limitOptionsOf, Outcome } from './outcome.js';
 import { ResponseEnd } from './response-end.js';
 
-export type { HeaderStyle, ProblemDetails } from '../http/headers.js';
-export { ipKey, UNKNOWN_CLIENT } from '../http/ip.js';
-export type { LimitedInfo, LimitOptions, ResponseOptions, StoreErrorInfo, StoreFailureAction } from '../http/limit.js';
-export type { LoadSheddingOptions } from '../http/shed.js';
+export * from '../http/public.js';
 
 // Hono's own default for an app's Env.
 type AnyEnv = any;

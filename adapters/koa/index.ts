@@ -33,10 +33,7 @@ import {
 } from '../http/limit.js';
 import { type LoadSheddingOptions, Shedder, type ShedHost } from '../http/shed.js';
 
-export type { HeaderStyle, ProblemDetails } from '../http/headers.js';
-export { ipKey, UNKNOWN_CLIENT } from '../http/ip.js';
-export type { LimitedInfo, LimitOptions, ResponseOptions, StoreErrorInfo, StoreFailureAction } from '../http/limit.js';
-export type { LoadSheddingOptions } from '../http/shed.js';
+export * from '../http/public.js';
 
 /** The part of a Koa context weir uses. */
 export interface KoaContextLike {

@@ -36,10 +36,7 @@ import {
 import { type LoadSheddingOptions, Shedder, type ShedHost } from '../http/shed.js';
 import { isUnshed, type NestRequest, RouteCache, type RouteLimits, routeLimits } from './metadata.js';
 
-export type { HeaderStyle, ProblemDetails } from '../http/headers.js';
-export { ipKey, UNKNOWN_CLIENT } from '../http/ip.js';
-export type { LimitedInfo, LimitOptions, ResponseOptions, StoreErrorInfo, StoreFailureAction } from '../http/limit.js';
-export type { LoadSheddingOptions } from '../http/shed.js';
+export * from '../http/public.js';
 export { type ClassOrMethodDecorator, type NestRequest, RateLimit, SkipLoadShedding, SkipRateLimit } from './metadata.js';
 
 /** Express's response (a Node response) or Fastify's reply (with `raw`). */
