@@ -11,7 +11,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { RateLimitedError } from '../core/errors.js';
-import { Emitter } from '../core/events.js';
+import { Emitter, type EventProbe } from '../core/events.js';
 import { policyName } from '../core/names.js';
 import { type Call, CONTINUE, type Directive, STAGE_RATE_LIMIT, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
@@ -51,6 +51,8 @@ export interface RateLimitOptions {
 }
 
 export interface RateLimitEvents {
+  /** A call was admitted (at once, or after waiting). `remaining` is what the key has left; `name` is the limiter's. */
+  allowed: { key: string; cost: number; remaining: number; name: string };
   /** A call was refused. `name` is the limiter's. */
   rejected: { key: string; cost: number; retryAfterMs: number; reason: RateLimitDecisionReason; name: string };
   /** A call is waiting `waitMs` for capacity. */
@@ -86,6 +88,8 @@ class Charge {
 class RateLimitStage implements Stage, WaitHost {
   readonly kind = STAGE_RATE_LIMIT;
   readonly queues: WaitQueues | undefined;
+  /** `events.has('allowed')` without a lookup by name: it is asked on every admitted call. */
+  private readonly allowedProbe: EventProbe;
   constructor(
     private readonly limiter: RateLimiter,
     private readonly key: KeyOption,
@@ -98,6 +102,7 @@ class RateLimitStage implements Stage, WaitHost {
     readonly policyName: string,
   ) {
     this.queues = maxWaitMs < 0 ? undefined : new WaitQueues(limiter, clock, maxQueue, this);
+    this.allowedProbe = events.probe('allowed');
   }
 
   enter(call: Call, slot: number): unknown {
@@ -112,7 +117,9 @@ class RateLimitStage implements Stage, WaitHost {
     const sync = this.limiter.bound.takeSync;
     if (sync !== undefined) {
       const decision = sync(key, cost, true, this.limiter.limitsFor(key));
-      return decision.allowed ? undefined : this.refused(call, key, cost, decision, this.clock.now());
+      if (!decision.allowed) return this.refused(call, key, cost, decision, this.clock.now());
+      if (this.allowedProbe.active) this.allowed(key, cost, decision);
+      return undefined;
     }
     return this.takeAsync(call, key, cost);
   }
@@ -142,7 +149,10 @@ class RateLimitStage implements Stage, WaitHost {
   private async takeAsync(call: Call, key: string, cost: number): Promise<void> {
     // A store's round trip cannot be cancelled, but the call can stop waiting for it at once.
     const decision = await untilAborted(this.limiter.bound.take(key, cost, true, this.limiter.limitsFor(key)), call.signal);
-    if (decision.allowed) return;
+    if (decision.allowed) {
+      if (this.allowedProbe.active) this.allowed(key, cost, decision);
+      return;
+    }
     const outcome = this.refused(call, key, cost, decision, this.clock.now());
     if (outcome instanceof Promise) return outcome;
     throw outcome;
@@ -164,6 +174,10 @@ class RateLimitStage implements Stage, WaitHost {
       this.events.emit('rejected', { key, cost, retryAfterMs: decision.retryAfterMs, reason, name });
     }
     return RateLimitedError.fast(decision.retryAfterMs, reason, decision.limit, decision.remaining, name);
+  }
+
+  allowed(key: string, cost: number, decision: RateLimitDecision): void {
+    if (this.allowedProbe.active) this.events.emit('allowed', { key, cost, remaining: decision.remaining, name: this.limiter.name });
   }
 
   waiting(key: string, cost: number, waitMs: number): void {
@@ -215,7 +229,7 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions = {}):
   const countOnly = checkCountOnly(where, options.countOnly);
   const clock = options.clock === undefined ? limiter.clock : checkClock(where, options.clock);
   const name = options.name === undefined ? limiter.name : policyName('rate-limit', options.name);
-  const events = new Emitter<RateLimitEvents>(new Set(['rejected', 'waiting']));
+  const events = new Emitter<RateLimitEvents>(new Set(['allowed', 'rejected', 'waiting']));
   const stage = new RateLimitStage(limiter, key, cost, maxWaitMs, maxQueue, countOnly, clock, events, name);
   return createPolicy<RateLimitEvents, never, { readonly limiter: RateLimiter; readonly name: string }>([stage], events, {
     limiter,

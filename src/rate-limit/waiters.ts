@@ -23,6 +23,8 @@ import type { RateLimitDecision } from './store.js';
 /** What the queue reports to its policy (events, errors). */
 export interface WaitHost {
   waiting(key: string, cost: number, waitMs: number): void;
+  /** A waiter was admitted by `decision`. */
+  allowed(key: string, cost: number, decision: RateLimitDecision): void;
   refusal(key: string, cost: number, decision: RateLimitDecision): RateLimitedError;
 }
 
@@ -187,6 +189,7 @@ export class WaitQueues {
         }
         if (decision.allowed) {
           this.unlink(waiter);
+          this.host.allowed(line.key, waiter.cost, decision);
           waiter.resolve();
           continue;
         }

@@ -70,6 +70,24 @@ describe('rateLimit policy', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  test('emits allowed for every admitted call (at once and after a wait) and rejected for the refused one', async () => {
+    const clock = new VirtualClock();
+    const limiter = tokenBucket({ capacity: 2, refillPerSecond: 10, clock, name: 'api' });
+    const policy = rateLimit(limiter, { wait: { maxWaitMs: 100 }, key: (user: string) => user });
+    const seen: string[] = [];
+    policy.on('allowed', (e) => seen.push(`allowed ${e.key} ${e.cost} ${e.remaining} ${e.name}`));
+    policy.on('rejected', (e) => seen.push(`rejected ${e.key} ${e.reason}`));
+    const work = policy(async (_user: string) => clock.now());
+    expect(await work('a')).toBe(0);
+    expect(await work('a')).toBe(0);
+    const waited = work('a');
+    await clock.advanceAsync(100);
+    expect(await waited).toBe(100);
+    expect(seen).toEqual(['allowed a 1 1 api', 'allowed a 1 0 api', 'allowed a 1 0 api']);
+    const unsubscribed = rateLimit(limiter, { key: 'b' });
+    expect(await unsubscribed(async () => 'no listener')()).toBe('no listener');
+  });
+
   test('wait mode rejects at once when the wait does not fit', async () => {
     const clock = new VirtualClock();
     const limiter = tokenBucket({ capacity: 1, refillPerSecond: 1, clock });
