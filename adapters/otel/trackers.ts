@@ -235,15 +235,26 @@ export class BulkheadTracker extends PolicyTracker {
 
 export class RateLimitTracker extends PolicyTracker {
   private readonly limitBase: Attributes;
+  /** Refused decisions, by reason. */
   private readonly requests: Tally;
+  /** Allowed decisions: `weir.rate_limiting.result` `acquired`, as the HTTP adapters report theirs. */
+  private readonly acquired: Count;
+  /** Admitted calls on `weir.policy.calls` (outcome `admitted`, as a bulkhead reports its own). */
+  private readonly admitted: Count;
 
   constructor(instruments: Instruments, name: string, policy: RateLimitPolicy) {
     super(instruments, name, 'rate-limit');
     const limiterName = (policy.limiter as { name?: unknown }).name;
     this.limitBase = { ...this.base, [ATTR_LIMIT_NAME]: typeof limiterName === 'string' ? limiterName : name };
     this.requests = new Tally(this.limitBase);
+    this.acquired = new Count({ ...this.limitBase, [ATTR_LIMIT_RESULT]: 'acquired' });
+    this.admitted = new Count({ ...this.base, [ATTR_OUTCOME]: 'admitted' });
     const on = policy.on as On<RateLimitEvents>;
     this.unsubscribes.push(
+      on('allowed', () => {
+        this.acquired.n++;
+        this.admitted.n++;
+      }),
       on('rejected', (event) => {
         this.count('rejected', 'RateLimitedError', event.reason);
         this.requests.add(event.reason, () => ({ [ATTR_LIMIT_RESULT]: 'rejected', [ATTR_REJECTION_REASON]: event.reason }));
@@ -253,7 +264,10 @@ export class RateLimitTracker extends PolicyTracker {
   }
 
   override observe(result: BatchObservableResult): void {
-    this.requests.observe(result, this.instruments.rateLimitRequests);
+    const { instruments, acquired } = this;
+    if (acquired.n !== 0) result.observe(instruments.rateLimitRequests, acquired.n, acquired.attributes);
+    this.requests.observe(result, instruments.rateLimitRequests);
+    this.counted(this.admitted, result);
     super.observe(result);
   }
 }

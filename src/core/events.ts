@@ -1,6 +1,7 @@
 /**
  * Typed, synchronous events. Emitting costs one property read when nobody listens: policies check
- * `emitter.has(name)` (or call `emit`, which returns at once) before building an event object.
+ * `emitter.has(name)`, or on a hot path the event's {@link EventProbe} (`probe.active`), before building an
+ * event object, and a hot path sends it with `probe.emit(payload)`: no lookup by name.
  *
  * A listener that throws (or returns a promise that rejects) never changes the outcome of the call that
  * emitted the event and never makes a policy run anything again: the error goes to the listener-error
@@ -78,126 +79,124 @@ function reportRejection(this: string, error: unknown): void {
 
 const NO_CHANNELS: readonly PublishChannel[] = [];
 
-const UNNAMED: EventInfo = Object.freeze({ policy: '', family: '', event: '' });
-
 /**
- * Whether one event is listened to now (a listener or a diagnostics channel subscriber), for a hot path
- * that keeps it instead of calling `has` with a name: one field and one channel read, no scan.
+ * One event of one policy: its listeners, its frozen info and its diagnostics channel, held directly so a
+ * hot path asks `probe.active` and sends with `probe.emit(payload)` in a few field reads, with no lookup
+ * by event name. The emitter keeps one per event and keeps it up to date (`on`, unsubscribe, `attach`).
  */
-export class EventProbe {
-  /** A listener is subscribed to the event (kept up to date by `on` and its unsubscribe). */
-  listened = false;
-  /** The event's diagnostics channel, once the emitter is attached. */
+export class EventProbe<T = any> {
+  /** The event's listeners, or undefined when none. Replaced, never mutated: an emit in progress is unaffected by on/off. */
+  list: readonly Listener<T>[] | undefined = undefined;
+  /** Which policy sends the event (set by the emitter's `attach`). */
+  info: EventInfo;
+  /** The event's diagnostics channel, once the emitter is attached (where the runtime has one). */
   channel: PublishChannel | undefined = undefined;
 
+  constructor(event: string) {
+    this.info = Object.freeze({ policy: '', family: '', event });
+  }
+
+  /** A listener is subscribed, or the diagnostics channel has a subscriber. */
   get active(): boolean {
-    return this.listened || this.channel?.hasSubscribers === true;
+    return this.list !== undefined || this.channel?.hasSubscribers === true;
+  }
+
+  /** Sends `payload` to the listeners, then to the channel's subscribers. Build the payload only when `active`. */
+  emit(payload: T): void {
+    const list = this.list;
+    if (list !== undefined) {
+      const info = this.info;
+      for (let i = 0; i < list.length; i++) {
+        try {
+          const result: unknown = (list[i] as Listener<T>)(payload, info);
+          if (result !== undefined && typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
+            Promise.resolve(result).then(undefined, reportRejection.bind(info.event));
+          }
+        } catch (error) {
+          reportListenerError(error, info.event);
+        }
+      }
+    }
+    const channel = this.channel;
+    if (channel?.hasSubscribers) {
+      const info = this.info;
+      // A subscriber that throws is diagnostics_channel's to report (Node: an uncaught exception on the
+      // next tick); the call that emitted goes on unchanged.
+      channel.publish({ policy: info.policy, family: info.family, event: info.event, payload } satisfies ChannelMessage<T>);
+    }
   }
 }
 
 export class Emitter<E extends EventMap> {
-  // Listener arrays are replaced, never mutated, so an emit in progress is unaffected by on/off.
-  private readonly lists: { [K in keyof E]?: readonly Listener<E[K]>[] } = {};
-  /** Subscribed listeners in all: with none (the usual case) `has` and `emit` cost one field read. */
+  /** One probe per event, made with the emitter (a Map: event names are any strings a custom policy picks). */
+  private readonly probes = new Map<string, EventProbe>();
+  /** Subscribed listeners in all: with none (the usual case) `has` reads one field and scans the channels. */
   private count = 0;
-  /** Per event, its info object (set by {@link attach}). */
-  private infos: Record<string, EventInfo> | undefined = undefined;
-  /** Per event, its diagnostics channel (set by {@link attach} where `diagnostics_channel` exists). */
-  private channels: Record<string, PublishChannel> | undefined = undefined;
-  /** The same channels, as an array. */
+  /** Every event's diagnostics channel (set by {@link attach} where `diagnostics_channel` exists). */
   private channelList: readonly PublishChannel[] = NO_CHANNELS;
-  /** Per event, its probe, if one was asked for. */
-  private probes: Record<string, EventProbe> | undefined = undefined;
 
-  constructor(private readonly names: ReadonlySet<string>) {}
+  constructor(private readonly names: ReadonlySet<string>) {
+    for (const event of names) this.probes.set(event, new EventProbe(event));
+  }
 
   /**
    * Names the policy this emitter belongs to (its events then carry `policy` and `family`) and opens one
    * diagnostics channel per event. Called once, by the policy factory.
    */
   attach(family: string, policy: string): void {
-    const infos: Record<string, EventInfo> = {};
-    for (const event of this.names) infos[event] = Object.freeze({ policy, family, event });
-    this.infos = infos;
-    this.channels = eventChannels(family, this.names);
-    this.channelList = this.channels === undefined ? NO_CHANNELS : Object.values(this.channels);
-    if (this.probes !== undefined)
-      for (const event in this.probes) (this.probes[event] as EventProbe).channel = this.channels?.[event];
+    const channels = eventChannels(family, this.names);
+    for (const [event, probe] of this.probes) {
+      probe.info = Object.freeze({ policy, family, event });
+      probe.channel = channels?.[event];
+    }
+    this.channelList = channels === undefined ? NO_CHANNELS : Object.values(channels);
   }
 
-  /** The probe of `event` (one per event): `probe.active` answers `has(event)`. */
-  probe<K extends keyof E & string>(event: K): EventProbe {
-    const probes = (this.probes ??= {});
-    let probe = probes[event];
-    if (probe === undefined) {
-      probe = probes[event] = new EventProbe();
-      probe.listened = this.lists[event] !== undefined;
-      probe.channel = this.channels?.[event];
-    }
+  /** The probe of `event` (one per event): `probe.active` answers `has(event)`, `probe.emit` sends it. */
+  probe<K extends keyof E & string>(event: K): EventProbe<E[K]> {
+    const probe = this.probes.get(event);
+    if (probe === undefined) throw this.unknown(event);
     return probe;
   }
 
   has<K extends keyof E>(event: K): boolean {
-    if (this.count !== 0 && this.lists[event] !== undefined) return true;
+    if (this.count !== 0 && this.probes.get(event as string)?.list !== undefined) return true;
     // The usual case is no subscriber on any of this policy's channels: a scan of a small array of
-    // same-shaped channel objects answers it, where a lookup by event name would not be monomorphic.
+    // same-shaped channel objects answers it without a lookup by name.
     const all = this.channelList;
     for (let i = 0; i < all.length; i++) {
-      if ((all[i] as PublishChannel).hasSubscribers)
-        return (this.channels as Record<string, PublishChannel>)[event as string]?.hasSubscribers === true;
+      if ((all[i] as PublishChannel).hasSubscribers) return this.probes.get(event as string)?.channel?.hasSubscribers === true;
     }
     return false;
   }
 
   on<K extends keyof E & string>(event: K, listener: Listener<E[K]>): () => void {
-    if (!this.names.has(event)) {
-      throw new TypeError(`unknown event "${String(event)}"; known events: ${[...this.names].join(', ') || 'none'}`);
-    }
+    const probe = this.probes.get(event) as EventProbe<E[K]> | undefined;
+    if (probe === undefined) throw this.unknown(event);
     if (typeof listener !== 'function') throw new TypeError(`listener for "${event}" must be a function, got ${typeof listener}`);
-    const current = this.lists[event];
-    this.lists[event] = current === undefined ? [listener] : [...current, listener];
+    const current = probe.list;
+    probe.list = current === undefined ? [listener] : [...current, listener];
     this.count++;
-    const probe = this.probes?.[event];
-    if (probe !== undefined) probe.listened = true;
     let subscribed = true;
     return () => {
       if (!subscribed) return;
       subscribed = false;
-      const list = this.lists[event];
+      const list = probe.list;
       if (list === undefined) return;
       const index = list.indexOf(listener);
       if (index < 0) return;
       this.count--;
-      const next = list.filter((_, i) => i !== index);
-      if (next.length === 0) delete this.lists[event];
-      else this.lists[event] = next;
-      const probe = this.probes?.[event];
-      if (probe !== undefined) probe.listened = next.length !== 0;
+      probe.list = list.length === 1 ? undefined : list.filter((_, i) => i !== index);
     };
   }
 
+  private unknown(event: unknown): TypeError {
+    return new TypeError(`unknown event "${String(event)}"; known events: ${[...this.names].join(', ') || 'none'}`);
+  }
+
+  /** Sends `payload` (a no-op for an unknown event). Hot paths keep the event's {@link probe} instead. */
   emit<K extends keyof E & string>(event: K, payload: E[K]): void {
-    const list = this.count === 0 ? undefined : this.lists[event];
-    if (list !== undefined) {
-      const info = this.infos?.[event] ?? UNNAMED;
-      for (let i = 0; i < list.length; i++) {
-        try {
-          const result = (list[i] as Listener<E[K]>)(payload, info);
-          if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
-            Promise.resolve(result).then(undefined, reportRejection.bind(event));
-          }
-        } catch (error) {
-          reportListenerError(error, event);
-        }
-      }
-    }
-    const channel = this.channels?.[event];
-    if (channel?.hasSubscribers === true) {
-      const info = (this.infos as Record<string, EventInfo>)[event] as EventInfo;
-      // A subscriber that throws is diagnostics_channel's to report (Node: an uncaught exception on the
-      // next tick); the call that emitted goes on unchanged.
-      channel.publish({ policy: info.policy, family: info.family, event, payload } satisfies ChannelMessage<E[K]>);
-    }
+    this.probes.get(event)?.emit(payload);
   }
 }
 

@@ -46,7 +46,7 @@ describe('docs/observability.md: each documented channel carries its event once,
       'circuit-breaker': ['stateChange', 'success', 'failure', 'slowCall', 'rejected'],
       retry: ['retry', 'giveUp', 'success', 'failure'],
       bulkhead: ['acquired', 'queued', 'rejected', 'released', 'limit'],
-      'rate-limit': ['rejected', 'waiting'],
+      'rate-limit': ['allowed', 'rejected', 'waiting'],
       timeout: ['timeout'],
       fallback: ['fallback'],
     };

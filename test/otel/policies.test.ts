@@ -6,8 +6,11 @@ import {
   compose,
   constantBackoff,
   fallback,
+  memoryStore,
+  type RateLimitStore,
   rateLimit,
   retry,
+  slidingWindow,
   timeout,
   tokenBucket,
   VirtualClock,
@@ -179,7 +182,7 @@ describe('weir/otel: each policy on the real SDK', () => {
     expect(metrics.get('weir.bulkhead.time_in_queue')?.points).toMatchObject([{ attributes: base, value: 1, sum: 0.2 }]);
   });
 
-  it('rate limit: rejected decisions by limit and reason, and the wait given', async () => {
+  it('rate limit: decisions acquired and rejected by limit and reason, admitted calls, and the wait given', async () => {
     const clock = new VirtualClock();
     const { meterProvider, collect } = sdk();
     const limiter = tokenBucket({ name: 'shared-bucket', capacity: 2, refillPerSecond: 1, clock });
@@ -195,22 +198,34 @@ describe('weir/otel: each policy on the real SDK', () => {
     await expect(later).resolves.toBe('ok');
     const metrics = await collect();
 
-    const base = { 'weir.policy.name': 'api', 'weir.policy.type': 'rate-limit' };
+    const api = { 'weir.policy.name': 'api', 'weir.policy.type': 'rate-limit' };
+    const apiPatient = { 'weir.policy.name': 'api-patient', 'weir.policy.type': 'rate-limit' };
     expect(points(metrics, 'weir.policy.calls')).toEqual([
       {
         attributes: {
-          ...base,
+          ...api,
           'error.type': 'RateLimitedError',
           'weir.policy.outcome': 'rejected',
           'weir.rejection.reason': 'limit',
         },
         value: 1,
       },
+      // Admitted after waiting for capacity.
+      { attributes: { ...apiPatient, 'weir.policy.outcome': 'admitted' }, value: 1 },
+      { attributes: { ...api, 'weir.policy.outcome': 'admitted' }, value: 2 },
     ]);
     expect(points(metrics, 'weir.rate_limiting.requests')).toEqual([
       {
+        attributes: { ...apiPatient, 'weir.rate_limiting.limit': 'shared-bucket', 'weir.rate_limiting.result': 'acquired' },
+        value: 1,
+      },
+      {
+        attributes: { ...api, 'weir.rate_limiting.limit': 'shared-bucket', 'weir.rate_limiting.result': 'acquired' },
+        value: 2,
+      },
+      {
         attributes: {
-          ...base,
+          ...api,
           'weir.rate_limiting.limit': 'shared-bucket',
           'weir.rate_limiting.result': 'rejected',
           'weir.rejection.reason': 'limit',
@@ -221,6 +236,40 @@ describe('weir/otel: each policy on the real SDK', () => {
     expect(metrics.get('weir.rate_limiting.request.time_in_queue')?.points).toMatchObject([
       { attributes: { 'weir.policy.name': 'api-patient', 'weir.rate_limiting.limit': 'shared-bucket' }, value: 1, sum: 1 },
     ]);
+  });
+
+  it('rate limit on an asynchronous store: decisions acquired and rejected, by the reason of each refusal', async () => {
+    const clock = new VirtualClock();
+    const { meterProvider, collect } = sdk();
+    const inner = memoryStore();
+    // A store with no synchronous take, as a remote one: every decision is a promise.
+    const remote: RateLimitStore = {
+      bind: (algorithm, storeClock) => {
+        const bound = inner.bind(algorithm, storeClock);
+        return { take: (key, cost, consume, limits) => bound.take(key, cost, consume, limits), reset: (key) => bound.reset(key) };
+      },
+    };
+    const limiter = slidingWindow({ name: 'remote', limit: 3, windowMs: 1000, clock, store: remote });
+    const policy = rateLimit(limiter, { name: 'uploads', cost: (size: number) => size });
+    active = instrument(policy, { meterProvider });
+    const upload = policy(async (size: number) => size);
+
+    await expect(upload(1)).resolves.toBe(1);
+    await expect(upload(2)).resolves.toBe(2);
+    await expect(upload(1)).rejects.toMatchObject({ reason: 'limit' });
+    await expect(upload(4)).rejects.toMatchObject({ reason: 'cost-exceeds-limit' });
+    const metrics = await collect();
+
+    const attributes = { 'weir.policy.name': 'uploads', 'weir.policy.type': 'rate-limit', 'weir.rate_limiting.limit': 'remote' };
+    expect(points(metrics, 'weir.rate_limiting.requests')).toEqual([
+      { attributes: { ...attributes, 'weir.rate_limiting.result': 'acquired' }, value: 2 },
+      {
+        attributes: { ...attributes, 'weir.rate_limiting.result': 'rejected', 'weir.rejection.reason': 'cost-exceeds-limit' },
+        value: 1,
+      },
+      { attributes: { ...attributes, 'weir.rate_limiting.result': 'rejected', 'weir.rejection.reason': 'limit' }, value: 1 },
+    ]);
+    expect(value(metrics, 'weir.policy.calls', { 'weir.policy.outcome': 'admitted' })).toBe(2);
   });
 
   it('timeout and fallback: timed-out calls and fallbacks by the error they replaced', async () => {
