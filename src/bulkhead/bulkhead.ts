@@ -15,7 +15,7 @@ import { DeadlineEntry, DeadlineQueue } from '../core/deadlines.js';
 import { BulkheadFullError, isAbortError, isTimeoutError, isWeirError } from '../core/errors.js';
 import { Emitter, type EventProbe } from '../core/events.js';
 import { policyName } from '../core/names.js';
-import { type Call, CONTINUE, type Directive, STAGE_BULKHEAD, type Stage } from '../core/pipeline.js';
+import { Call, CONTINUE, type Directive, invokeSolo, type Mode, run, STAGE_BULKHEAD, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { neverAborted, unwatchAbort, watchAbort } from '../core/signal.js';
 import { checkOptions, checkSignal, show } from '../core/validate.js';
@@ -195,6 +195,26 @@ class Pool implements Stage {
     }
     if (call.aborted) return call.abortReason;
     return this.enqueue(call, slot, call.signal);
+  }
+
+  /** The pipeline's solo path: a static bulkhead with a free slot runs the call in place, as `enter`/`exit` would. */
+  async solo(
+    stages: readonly Stage[],
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    mode: Mode,
+  ): Promise<unknown> {
+    if (this.algorithm !== undefined || this.running >= this.limit || this.queue.size !== 0) {
+      return run(stages, new Call(fn, thisArg, args, mode, undefined, 1));
+    }
+    this.running++;
+    if (this.acquiredProbe.active) this.emitAcquired(0);
+    try {
+      return await invokeSolo(fn, thisArg, args, mode);
+    } finally {
+      this.release();
+    }
   }
 
   exit(call: Call, slot: number): Directive {

@@ -5,7 +5,15 @@
 import type { Clock } from '../core/clock.js';
 import { CircuitOpenError, type CircuitRejectedState, ERROR_BRAND } from '../core/errors.js';
 import type { Emitter, EventProbe } from '../core/events.js';
-import { type Call, CONTINUE, type Directive, STAGE_CIRCUIT_BREAKER, type Stage } from '../core/pipeline.js';
+import {
+  type Call,
+  CONTINUE,
+  type Directive,
+  invokeSolo,
+  type Mode,
+  STAGE_CIRCUIT_BREAKER,
+  type Stage,
+} from '../core/pipeline.js';
 import type { CircuitBreakerEvents, CountingState } from './circuit-breaker.js';
 import {
   BreakerMachine,
@@ -77,18 +85,57 @@ export class CircuitBreakerStage implements Stage {
     return CircuitOpenError.fast(retryAfterMs, state, this.name);
   }
 
+  /** The pipeline's solo path: `enter`, the function and `exit` in place, with no call record. */
+  async solo(
+    _stages: readonly Stage[],
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    mode: Mode,
+  ): Promise<unknown> {
+    const machine = this.machine;
+    const now = machine.state === CLOSED && !machine.config.timed ? 0 : this.clock.now();
+    const mark = machine.admit(now);
+    if (mark === undefined) {
+      const error = this.reject(now);
+      // As the pipeline does: settle after one turn, so that the caller's handler is attached first.
+      await undefined;
+      throw error;
+    }
+    let ok = true;
+    let value: unknown;
+    try {
+      value = await invokeSolo(fn, thisArg, args, mode);
+    } catch (error) {
+      ok = false;
+      value = error;
+    }
+    this.completed(mark, ok, value, undefined);
+    if (ok) return value;
+    throw value;
+  }
+
   exit(call: Call, slot: number): Directive {
     const mark = call.slots[slot] as number;
     call.slots[slot] = undefined;
+    this.completed(mark, call.ok, call.value, call);
+    return CONTINUE;
+  }
+
+  /**
+   * Counts an admitted call's outcome (`call`, when there is one, tells whether its caller cancelled it);
+   * throws what a throwing predicate threw, after counting a failure.
+   */
+  private completed(mark: number, ok: boolean, value: unknown, call: Call | undefined): void {
     const machine = this.machine;
     const now = this.exitNeedsTime || machine.state !== CLOSED ? this.clock.now() : NOW_UNREAD;
-    if (!machine.counts(now, mark)) return CONTINUE;
+    if (!machine.counts(now, mark)) return;
     const state: CountingState = machine.state === CLOSED ? 'closed' : 'half-open';
     let outcome: number;
     let fault: unknown;
     let faulted = false;
     try {
-      outcome = this.classify(call);
+      outcome = this.classify(ok, value, call);
     } catch (error) {
       // A throwing predicate: count a failure (so a half-open permit is never lost), then make its error the outcome.
       outcome = OUTCOME_FAILURE;
@@ -104,29 +151,28 @@ export class CircuitBreakerStage implements Stage {
       }
       if (outcome & OUTCOME_FAILURE) {
         if (this.events.has('failure'))
-          this.events.emit('failure', { error: faulted ? fault : call.value, fromResult: !faulted && call.ok, state });
+          this.events.emit('failure', { error: faulted ? fault : value, fromResult: !faulted && ok, state });
       } else if (this.successProbe.active) {
         this.events.emit('success', { state });
       }
     }
     machine.record(now, outcome);
     if (faulted) throw fault;
-    return CONTINUE;
   }
 
-  private classify(call: Call): number {
-    if (call.ok) {
+  private classify(ok: boolean, value: unknown, call: Call | undefined): number {
+    if (ok) {
       const judge = this.isResultFailure;
-      return judge?.(call.value) ? OUTCOME_FAILURE : OUTCOME_SUCCESS;
+      return judge?.(value) ? OUTCOME_FAILURE : OUTCOME_SUCCESS;
     }
-    const error = call.value;
+    const error = value;
     // One brand read instead of three `is*Error` guards: this runs on every failure.
     const code = typeof error === 'object' && error !== null ? (error as Record<symbol, unknown>)[ERROR_BRAND] : undefined;
     if (code === 'ERR_WEIR_CIRCUIT_OPEN' || code === 'ERR_WEIR_BULKHEAD_FULL' || code === 'ERR_WEIR_RATE_LIMITED') {
       return this.countInnerRejections ? OUTCOME_FAILURE : OUTCOME_IGNORED;
     }
     // The caller gave up: that says nothing about the dependency.
-    if (call.aborted && error === call.abortReason) return OUTCOME_IGNORED;
+    if (call?.aborted && error === call.abortReason) return OUTCOME_IGNORED;
     const judge = this.isFailure;
     return judge === undefined || judge(error) ? OUTCOME_FAILURE : OUTCOME_IGNORED;
   }

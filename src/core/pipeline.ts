@@ -46,6 +46,18 @@ export interface Stage {
   readonly policyName?: string;
   enter(call: Call, slot: number): unknown;
   exit(call: Call, slot: number): Directive;
+  /**
+   * Runs one call through this stage when it is a policy's only stage and the caller gave no signal: the
+   * same outcome, events and state changes as `run(stages, new Call(...))`, without the call record. It
+   * may hand the call to {@link run} (before starting the function) or to {@link resume} (after it).
+   */
+  solo?(
+    stages: readonly Stage[],
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    mode: Mode,
+  ): Promise<unknown>;
 }
 
 export const STAGE_OTHER = 0;
@@ -112,7 +124,7 @@ function exitStage(stage: Stage, call: Call, slot: number): Directive {
 export const MODE_ARGS = 0;
 export const MODE_CONTEXT = 1;
 export const MODE_CONTEXT_ARGS = 2;
-type Mode = typeof MODE_ARGS | typeof MODE_CONTEXT | typeof MODE_CONTEXT_ARGS;
+export type Mode = typeof MODE_ARGS | typeof MODE_CONTEXT | typeof MODE_CONTEXT_ARGS;
 
 /** One execution through a pipeline: the function, its outcome so far, and each stage's per-call state. */
 export class Call {
@@ -187,6 +199,83 @@ function invoke(call: Call): unknown {
   }
 }
 
+/**
+ * Calls the function of a solo call (see {@link Stage.solo}): the caller gave no signal, so a context is
+ * the plain one of the first attempt, or that of `scope` (a solo timeout's).
+ */
+export function invokeSolo(
+  fn: Function,
+  thisArg: unknown,
+  args: readonly unknown[] | undefined,
+  mode: Mode,
+  scope?: SignalScope,
+): unknown {
+  switch (mode) {
+    case MODE_ARGS:
+      return fn.apply(thisArg, args);
+    case MODE_CONTEXT:
+      return fn(contextAt(scope, undefined, 1));
+    default:
+      return fn.call(thisArg, contextAt(scope, undefined, 1), ...(args as unknown[]));
+  }
+}
+
+/**
+ * Runs a call on `stage`'s solo path, dispatched by kind so that each family's call site sees one class
+ * (one shared site for six families would be megamorphic, as for `enter` and `exit`).
+ */
+export function runSolo(
+  stage: Stage,
+  stages: readonly Stage[],
+  fn: Function,
+  thisArg: unknown,
+  args: readonly unknown[] | undefined,
+  mode: Mode,
+): Promise<unknown> {
+  const solo = stage as Required<Stage>;
+  switch (stage.kind) {
+    case STAGE_TIMEOUT:
+      return solo.solo(stages, fn, thisArg, args, mode);
+    case STAGE_FALLBACK:
+      return solo.solo(stages, fn, thisArg, args, mode);
+    case STAGE_RETRY:
+      return solo.solo(stages, fn, thisArg, args, mode);
+    case STAGE_CIRCUIT_BREAKER:
+      return solo.solo(stages, fn, thisArg, args, mode);
+    case STAGE_RATE_LIMIT:
+      return solo.solo(stages, fn, thisArg, args, mode);
+    case STAGE_BULKHEAD:
+      return solo.solo(stages, fn, thisArg, args, mode);
+    default:
+      return solo.solo(stages, fn, thisArg, args, mode);
+  }
+}
+
+/**
+ * Goes on with a solo call whose first attempt settled (its outcome in `call.ok`/`call.value`, the stage's
+ * slot as its `enter` left it): the stage's `exit` runs next, then everything `run` would do.
+ */
+export function resume(stages: readonly Stage[], call: Call): Promise<unknown> {
+  return run(stages, call, true);
+}
+
+/** A solo call's record, built only when it leaves the fast path after its function settled. */
+export function settledCall(
+  fn: Function,
+  thisArg: unknown,
+  args: readonly unknown[] | undefined,
+  mode: Mode,
+  ok: boolean,
+  value: unknown,
+  slot: unknown,
+): Call {
+  const call = new Call(fn, thisArg, args, mode, undefined, 1);
+  call.ok = ok;
+  call.value = value;
+  call.slots[0] = slot;
+  return call;
+}
+
 /** What {@link start} returns when the outcome is already in the call. */
 const SETTLED: unique symbol = Symbol('settled');
 
@@ -230,7 +319,7 @@ function race(call: Call, result: unknown): Promise<unknown> {
 }
 
 /** Runs `call` through `stages`; the only async frame between the caller and the user function. */
-export async function run(stages: readonly Stage[], call: Call): Promise<unknown> {
+export async function run(stages: readonly Stage[], call: Call, resumed = false): Promise<unknown> {
   const n = stages.length;
   const outer = call.outer;
   if (outer !== undefined) {
@@ -238,10 +327,11 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
     watchAbort(outer, call);
     call.interruptible++;
   }
-  let i = 0;
+  // A resumed call (see `resume`) has passed every admission and run its function: its exits come next.
+  let i = resumed ? n : 0;
   // Whether this function has suspended yet: a promise rejected before its caller could attach a handler
   // goes through Node's unhandled-rejection tracking, which costs about 1 µs; one await first avoids it.
-  let suspended = false;
+  let suspended = resumed;
   for (;;) {
     // Admission, outermost first.
     while (i < n) {
@@ -285,7 +375,8 @@ export async function run(stages: readonly Stage[], call: Call): Promise<unknown
       call.answered = false;
       break;
     }
-    if (i === n || call.answered) {
+    if (resumed) resumed = false;
+    else if (i === n || call.answered) {
       if (call.aborted) {
         if (call.answered) absorb(call.value);
         call.ok = false;

@@ -9,6 +9,7 @@ import {
   MODE_CONTEXT_ARGS,
   type PolicyContext,
   run,
+  runSolo,
   STAGE_BULKHEAD,
   STAGE_CIRCUIT_BREAKER,
   STAGE_FALLBACK,
@@ -151,10 +152,20 @@ export function createPolicy<E extends EventMap, F, M extends object>(
     }
     return wrap(target);
   };
+  // A policy of one built-in stage runs its calls on the stage's solo path (the same behaviour without
+  // the call record); the pipeline runs every other policy, and solo calls given a signal.
+  const solo = n === 1 ? (list[0] as Stage) : undefined;
   const wrap = (target: Function): Function =>
-    keepName(function (this: unknown, ...args: unknown[]) {
-      return run(list, new Call(target, this, args, MODE_ARGS, undefined, n));
-    }, target);
+    keepName(
+      solo?.solo !== undefined
+        ? function (this: unknown, ...args: unknown[]) {
+            return runSolo(solo as Stage, list, target, this, args, MODE_ARGS);
+          }
+        : function (this: unknown, ...args: unknown[]) {
+            return run(list, new Call(target, this, args, MODE_ARGS, undefined, n));
+          },
+      target,
+    );
   const policy = decorate as unknown as Policy<E, F> & M;
   const executeWhere = `${name}.execute`;
   const emitter = events ?? noEvents;
@@ -165,6 +176,8 @@ export function createPolicy<E extends EventMap, F, M extends object>(
       value: (fn: unknown, signal?: unknown) => {
         try {
           const target = checkTarget(executeWhere, fn);
+          if (signal === undefined && solo?.solo !== undefined)
+            return runSolo(solo, list, target, undefined, undefined, MODE_CONTEXT);
           const outer = signal === undefined ? undefined : checkSignal(executeWhere, signal);
           return run(list, new Call(target, undefined, undefined, MODE_CONTEXT, outer, n));
         } catch (error) {
@@ -175,9 +188,16 @@ export function createPolicy<E extends EventMap, F, M extends object>(
     withContext: {
       value: (fn: unknown) => {
         const target = checkTarget(`${name}.withContext`, fn);
-        return keepName(function (this: unknown, ...args: unknown[]) {
-          return run(list, new Call(target, this, args, MODE_CONTEXT_ARGS, undefined, n));
-        }, target);
+        return keepName(
+          solo?.solo !== undefined
+            ? function (this: unknown, ...args: unknown[]) {
+                return runSolo(solo as Stage, list, target, this, args, MODE_CONTEXT_ARGS);
+              }
+            : function (this: unknown, ...args: unknown[]) {
+                return run(list, new Call(target, this, args, MODE_CONTEXT_ARGS, undefined, n));
+              },
+          target,
+        );
       },
     },
     on: { value: (event: string, listener: Listener<unknown>) => emitter.on(event, listener) },

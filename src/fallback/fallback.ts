@@ -12,9 +12,13 @@ import {
   CONTINUE,
   contextOf,
   type Directive,
+  invokeSolo,
+  type Mode,
   type PolicyContext,
+  resume,
   STAGE_FALLBACK,
   type Stage,
+  settledCall,
 } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { checkFunction, checkOptions } from '../core/validate.js';
@@ -48,6 +52,21 @@ class FallbackStage implements Stage {
 
   enter(): undefined {
     return undefined;
+  }
+
+  /** The pipeline's solo path: a success ends here; a failure goes on through `exit` on a call record built then. */
+  async solo(
+    stages: readonly Stage[],
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    mode: Mode,
+  ): Promise<unknown> {
+    try {
+      return await invokeSolo(fn, thisArg, args, mode);
+    } catch (error) {
+      return resume(stages, settledCall(fn, thisArg, args, mode, false, error, undefined));
+    }
   }
 
   exit(call: Call): Directive {

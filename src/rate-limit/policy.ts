@@ -13,7 +13,7 @@ import type { Clock } from '../core/clock.js';
 import { RateLimitedError } from '../core/errors.js';
 import { Emitter, type EventProbe } from '../core/events.js';
 import { policyName } from '../core/names.js';
-import { type Call, CONTINUE, type Directive, STAGE_RATE_LIMIT, type Stage } from '../core/pipeline.js';
+import { Call, CONTINUE, type Directive, invokeSolo, type Mode, run, STAGE_RATE_LIMIT, type Stage } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { ignore, untilAborted } from '../core/signal.js';
 import { checkClock, checkCount, checkDuration, checkFunction, checkOptions, show } from '../core/validate.js';
@@ -77,6 +77,11 @@ function costOf(cost: unknown): number {
   return checkCost('rateLimit: the cost function', cost);
 }
 
+/** A key or cost function applied to the call's arguments (none in `execute`). */
+function applyTo(fn: Function, thisArg: unknown, args: readonly unknown[] | undefined): unknown {
+  return args === undefined ? fn() : fn.apply(thisArg, args);
+}
+
 /** What an admitted call was charged, kept in its slot until it ends (only with `countOnly`). */
 class Charge {
   constructor(
@@ -105,9 +110,37 @@ class RateLimitStage implements Stage, WaitHost {
     this.allowedProbe = events.probe('allowed');
   }
 
+  /**
+   * The pipeline's solo path, for a limiter with a synchronous store and neither waiting nor `countOnly`
+   * (whose `exit` does nothing): take, then run the function in place.
+   */
+  async solo(
+    stages: readonly Stage[],
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    mode: Mode,
+  ): Promise<unknown> {
+    const sync = this.limiter.bound.takeSync;
+    if (sync === undefined || this.queues !== undefined || this.countOnly !== undefined) {
+      return run(stages, new Call(fn, thisArg, args, mode, undefined, 1));
+    }
+    const key = typeof this.key === 'string' ? this.key : keyOf(applyTo(this.key, thisArg, args));
+    const cost = typeof this.cost === 'number' ? this.cost : costOf(applyTo(this.cost, thisArg, args));
+    const decision = sync(key, cost, true, this.limiter.limitsFor(key));
+    if (!decision.allowed) {
+      const error = this.refusal(key, cost, decision);
+      // As the pipeline does: settle after one turn, so that the caller's handler is attached first.
+      await undefined;
+      throw error;
+    }
+    if (this.allowedProbe.active) this.allowed(key, cost, decision);
+    return await invokeSolo(fn, thisArg, args, mode);
+  }
+
   enter(call: Call, slot: number): unknown {
-    const key = typeof this.key === 'string' ? this.key : keyOf(this.applyTo(this.key, call));
-    const cost = typeof this.cost === 'number' ? this.cost : costOf(this.applyTo(this.cost, call));
+    const key = typeof this.key === 'string' ? this.key : keyOf(applyTo(this.key, call.thisArg, call.args));
+    const cost = typeof this.cost === 'number' ? this.cost : costOf(applyTo(this.cost, call.thisArg, call.args));
     if (this.countOnly !== undefined) call.slots[slot] = new Charge(key, cost);
     const queues = this.queues;
     // Waiters for this key go first: a new call queues behind them instead of taking.
@@ -142,10 +175,6 @@ class RateLimitStage implements Stage, WaitHost {
     else if (typeof bound.refund === 'function') bound.refund(key, cost, limits).then(undefined, ignore);
   }
 
-  private applyTo(fn: Function, call: Call): unknown {
-    return call.args === undefined ? fn() : fn.apply(call.thisArg, call.args);
-  }
-
   private async takeAsync(call: Call, key: string, cost: number): Promise<void> {
     // A store's round trip cannot be cancelled, but the call can stop waiting for it at once.
     const decision = await untilAborted(this.limiter.bound.take(key, cost, true, this.limiter.limitsFor(key)), call.signal);
@@ -177,7 +206,8 @@ class RateLimitStage implements Stage, WaitHost {
   }
 
   allowed(key: string, cost: number, decision: RateLimitDecision): void {
-    if (this.allowedProbe.active) this.events.emit('allowed', { key, cost, remaining: decision.remaining, name: this.limiter.name });
+    if (this.allowedProbe.active)
+      this.events.emit('allowed', { key, cost, remaining: decision.remaining, name: this.limiter.name });
   }
 
   waiting(key: string, cost: number, waitMs: number): void {

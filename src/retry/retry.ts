@@ -19,7 +19,18 @@ import {
 } from '../core/errors.js';
 import { Emitter, type EventProbe } from '../core/events.js';
 import { policyName } from '../core/names.js';
-import { type Call, CONTINUE, type Directive, RETRY, STAGE_RETRY, type Stage } from '../core/pipeline.js';
+import {
+  type Call,
+  CONTINUE,
+  type Directive,
+  invokeSolo,
+  type Mode,
+  RETRY,
+  resume,
+  STAGE_RETRY,
+  type Stage,
+  settledCall,
+} from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { sleep } from '../core/signal.js';
 import { checkOptions, show } from '../core/validate.js';
@@ -120,6 +131,31 @@ class RetryStage implements Stage {
     call.slots[slot] = this.timed ? this.config.clock.now() : 0;
     this.config.budget?.deposit();
     return undefined;
+  }
+
+  /**
+   * The pipeline's solo path: the first attempt runs in place; a success without `retryOnResult` ends
+   * here, and any other outcome goes on through `exit` (retries included) on a call record built then.
+   */
+  async solo(
+    stages: readonly Stage[],
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    mode: Mode,
+  ): Promise<unknown> {
+    const config = this.config;
+    const start = this.timed ? config.clock.now() : 0;
+    config.budget?.deposit();
+    let value: unknown;
+    try {
+      value = await invokeSolo(fn, thisArg, args, mode);
+    } catch (error) {
+      return resume(stages, settledCall(fn, thisArg, args, mode, false, error, start));
+    }
+    if (config.retryOnResult !== undefined) return resume(stages, settledCall(fn, thisArg, args, mode, true, value, start));
+    if (this.successProbe.active) this.events.emit('success', { attempts: 1 });
+    return value;
   }
 
   exit(call: Call, slot: number): Directive {

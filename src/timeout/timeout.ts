@@ -14,7 +14,16 @@ import { type DeadlineEntry, DeadlineQueue } from '../core/deadlines.js';
 import { TimeoutError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
 import { policyName } from '../core/names.js';
-import { type Call, CONTINUE, type Directive, type SignalScope, STAGE_TIMEOUT, type Stage } from '../core/pipeline.js';
+import {
+  type Call,
+  CONTINUE,
+  type Directive,
+  invokeSolo,
+  type Mode,
+  type SignalScope,
+  STAGE_TIMEOUT,
+  type Stage,
+} from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { neverAborted, unwatchAbort, watchAbort } from '../core/signal.js';
 import { parseTimeoutOptions } from './options.js';
@@ -52,6 +61,8 @@ class Deadline implements DeadlineEntry, SignalScope {
   at = Number.POSITIVE_INFINITY;
   queued = false;
   expired: TimeoutError | undefined = undefined;
+  /** A solo call's interrupt (it has no call record): rejects the await of its function. */
+  interrupt: ((reason: unknown) => void) | undefined = undefined;
   private controller: AbortController | undefined = undefined;
   private linked: AbortSignal | undefined = undefined;
   /** The call left this scope: a signal first read from now on no longer follows the enclosing one. */
@@ -131,6 +142,36 @@ class TimeoutStage implements Stage {
     return undefined;
   }
 
+  /** The pipeline's solo path: `enter`, the function (raced with the deadline unless cooperative) and `exit` in place. */
+  async solo(
+    _stages: readonly Stage[],
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    mode: Mode,
+  ): Promise<unknown> {
+    const deadline = new Deadline(undefined, undefined, undefined);
+    this.deadlines.add(deadline, this.clock.now() + this.ms);
+    let ok = true;
+    let value: unknown;
+    try {
+      const result = invokeSolo(fn, thisArg, args, mode, deadline);
+      value = this.cooperative ? await result : await raceDeadline(deadline, result);
+    } catch (error) {
+      ok = false;
+      value = error;
+    }
+    deadline.dispose();
+    const expired = deadline.expired;
+    if (expired === undefined) this.deadlines.remove(deadline);
+    else if (!this.cooperative) {
+      ok = false;
+      value = expired;
+    } else if (!ok) value = value === expired ? expired : TimeoutError.fast(this.ms, value, this.name);
+    if (ok) return value;
+    throw value;
+  }
+
   exit(call: Call, slot: number): Directive {
     const deadline = call.slots[slot] as Deadline;
     call.slots[slot] = undefined;
@@ -152,13 +193,24 @@ class TimeoutStage implements Stage {
   }
 
   private expire(deadline: Deadline): void {
-    const call = deadline.call as Call;
+    const call = deadline.call;
     deadline.call = undefined;
     const error = TimeoutError.fast(this.ms, undefined, this.name);
     deadline.expire(error);
-    if (!this.cooperative) call.interrupt?.(error);
+    if (!this.cooperative) {
+      if (call !== undefined) call.interrupt?.(error);
+      else deadline.interrupt?.(error);
+    }
     this.events.emit('timeout', { timeoutMs: this.ms });
   }
+}
+
+/** `result`, or the deadline's interrupt, whichever comes first (a late rejection of `result` is absorbed). */
+function raceDeadline(deadline: Deadline, result: unknown): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    deadline.interrupt = reject;
+    Promise.resolve(result).then(resolve, reject);
+  });
 }
 
 /** Rejects with `TimeoutError` (and aborts the context's signal) when a call outlives `ms`. */

@@ -11,6 +11,8 @@
  */
 import fc from 'fast-check';
 import { singleFlight, timed } from '../../docs/examples/custom-policies.js';
+import { Call, MODE_CONTEXT, run } from '../../src/core/pipeline.js';
+import { STAGES } from '../../src/core/policy.js';
 import { neverAborted } from '../../src/core/signal.js';
 import {
   type AnyPolicy,
@@ -389,6 +391,15 @@ export function nestedExecute(policies: readonly AnyPolicy[]): Execute {
   return (fn, signal) => (policies[0] as AnyPolicy).execute((context) => layer(1, context, fn), signal);
 }
 
+/**
+ * The composition run by the general pipeline, always: a policy of one stage would otherwise take its
+ * solo path (see `Stage.solo`) when the caller gives no signal.
+ */
+export function pipelineExecute(policies: readonly AnyPolicy[]): Execute {
+  const stages = compose(...policies)[STAGES];
+  return (fn, signal) => run(stages, new Call(fn, undefined, undefined, MODE_CONTEXT, signal, stages.length));
+}
+
 export interface CallTrace {
   invocations: number;
   settled: { at: number; ok: boolean; value: unknown } | 'pending';
@@ -477,7 +488,7 @@ export interface Run {
 }
 
 /** Runs `scenario` on a fresh clock and fresh policies, fused (`compose`) or nested, until no timer is left. */
-export async function runScenario(scenario: Scenario, mode: 'fused' | 'nested'): Promise<Run> {
+export async function runScenario(scenario: Scenario, mode: 'fused' | 'nested' | 'pipeline'): Promise<Run> {
   const clock = new VirtualClock({ seed: scenario.seed });
   const built = scenario.stack.map((layer, index) =>
     KINDS[layer.kind].build(layer.spec, policyClock(clock, scenario.seed + index), `${layer.kind}-${index}`),
@@ -491,7 +502,8 @@ export async function runScenario(scenario: Scenario, mode: 'fused' | 'nested'):
     });
   }
   const policies = built.map((b) => b.policy);
-  const execute: Execute = mode === 'fused' ? compose(...policies).execute : nestedExecute(policies);
+  const execute: Execute =
+    mode === 'fused' ? compose(...policies).execute : mode === 'nested' ? nestedExecute(policies) : pipelineExecute(policies);
   const calls: CallTrace[] = scenario.calls.map(() => ({ invocations: 0, settled: 'pending' }));
   const actedAt = new Map<number, number>();
   let sharedInstant = false;
