@@ -156,8 +156,8 @@ class Pool implements Stage {
   private state: LimitState | undefined;
   private readonly lifo: boolean;
   /** `events.has('acquired' | 'released')` without a lookup by name: asked on every call. */
-  private readonly acquiredProbe: EventProbe;
-  private readonly releasedProbe: EventProbe;
+  private readonly acquiredProbe: EventProbe<BulkheadEvents['acquired']>;
+  private readonly releasedProbe: EventProbe<BulkheadEvents['released']>;
 
   /** Waiters now. */
   get size(): number {
@@ -265,7 +265,7 @@ class Pool implements Stage {
   /** Frees one slot and hands free slots to waiters. */
   release(): void {
     this.running--;
-    if (this.releasedProbe.active) this.events.emit('released', { running: this.running, queued: this.size });
+    if (this.releasedProbe.active) this.releasedProbe.emit({ running: this.running, queued: this.size });
     if (this.queue.size !== 0) this.drain();
   }
 
@@ -354,7 +354,7 @@ class Pool implements Stage {
   // --- Events --------------------------------------------------------------------------------------------
 
   private emitAcquired(waitedMs: number): void {
-    this.events.emit('acquired', { running: this.running, queued: this.size, waitedMs });
+    this.acquiredProbe.emit({ running: this.running, queued: this.size, waitedMs });
   }
 
   private emitRejected(reason: BulkheadEventReason): void {

@@ -36,7 +36,7 @@ export class CircuitBreakerStage implements Stage {
   /** Whether completions need the time: slow calls are measured or the window is time-based. */
   private readonly exitNeedsTime: boolean;
   /** `events.has('success')` without a lookup by name: it is asked on every successful call. */
-  private readonly successProbe: EventProbe;
+  private readonly successProbe: EventProbe<CircuitBreakerEvents['success']>;
 
   constructor(
     config: MachineConfig,
@@ -153,7 +153,7 @@ export class CircuitBreakerStage implements Stage {
         if (this.events.has('failure'))
           this.events.emit('failure', { error: faulted ? fault : value, fromResult: !faulted && ok, state });
       } else if (this.successProbe.active) {
-        this.events.emit('success', { state });
+        this.successProbe.emit({ state });
       }
     }
     machine.record(now, outcome);

@@ -94,7 +94,7 @@ class RateLimitStage implements Stage, WaitHost {
   readonly kind = STAGE_RATE_LIMIT;
   readonly queues: WaitQueues | undefined;
   /** `events.has('allowed')` without a lookup by name: it is asked on every admitted call. */
-  private readonly allowedProbe: EventProbe;
+  private readonly allowedProbe: EventProbe<RateLimitEvents['allowed']>;
   constructor(
     private readonly limiter: RateLimiter,
     private readonly key: KeyOption,
@@ -206,8 +206,7 @@ class RateLimitStage implements Stage, WaitHost {
   }
 
   allowed(key: string, cost: number, decision: RateLimitDecision): void {
-    if (this.allowedProbe.active)
-      this.events.emit('allowed', { key, cost, remaining: decision.remaining, name: this.limiter.name });
+    if (this.allowedProbe.active) this.allowedProbe.emit({ key, cost, remaining: decision.remaining, name: this.limiter.name });
   }
 
   waiting(key: string, cost: number, waitMs: number): void {

@@ -116,7 +116,7 @@ class RetryStage implements Stage {
   readonly kind = STAGE_RETRY;
   private readonly timed: boolean;
   /** `events.has('success')` without a lookup by name: it is asked on every successful call. */
-  private readonly successProbe: EventProbe;
+  private readonly successProbe: EventProbe<RetryEvents['success']>;
 
   constructor(
     private readonly config: RetryConfig,
@@ -154,7 +154,7 @@ class RetryStage implements Stage {
       return resume(stages, settledCall(fn, thisArg, args, mode, false, error, start));
     }
     if (config.retryOnResult !== undefined) return resume(stages, settledCall(fn, thisArg, args, mode, true, value, start));
-    if (this.successProbe.active) this.events.emit('success', { attempts: 1 });
+    if (this.successProbe.active) this.successProbe.emit({ attempts: 1 });
     return value;
   }
 
@@ -164,7 +164,7 @@ class RetryStage implements Stage {
     if (call.ok) {
       const onResult = this.config.retryOnResult;
       if (onResult === undefined || !checkVerdict('retryOnResult', onResult(call.value, attempt))) {
-        if (this.successProbe.active) this.events.emit('success', { attempts: attempt });
+        if (this.successProbe.active) this.successProbe.emit({ attempts: attempt });
         return CONTINUE;
       }
     } else if (call.aborted || !this.retryable(call.value, attempt)) {
