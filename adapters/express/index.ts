@@ -66,6 +66,21 @@ export interface RateLimitOptions<Req extends ExpressRequestLike = ExpressReques
 
 const WHERE = 'weir/express rateLimit';
 
+/**
+ * Node looks fields up by their lower-case name; a name already in lower case costs it no new string (the
+ * fields are still sent as weir names them).
+ */
+function lowerCase(name: string): string {
+  switch (name) {
+    case 'RateLimit':
+      return 'ratelimit';
+    case 'RateLimit-Policy':
+      return 'ratelimit-policy';
+    default:
+      return name;
+  }
+}
+
 export function sendProblem(res: ServerResponse, problem: ProblemDetails): void {
   const body = JSON.stringify(problem);
   res.statusCode = problem.status;
@@ -90,7 +105,7 @@ class ExpressHost<Req extends ExpressRequestLike> implements Host<Req, ServerRes
     return res.headersSent;
   }
   getHeader(res: ServerResponse, name: string): unknown {
-    return res.getHeader(name);
+    return res.getHeader(lowerCase(name));
   }
   setHeader(res: ServerResponse, name: string, value: string): void {
     res.setHeader(name, value);

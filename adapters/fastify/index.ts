@@ -88,6 +88,23 @@ type Done = HookHandlerDoneFunction;
 type Registration = object;
 type RouteHook = ((request: FastifyRequest, reply: FastifyReply, done: Done) => void) & { [kWeirHook]?: Registration };
 
+/**
+ * Fastify lower-cases every field name it is given; a name already in lower case costs it no new string
+ * and no lookup of a fresh key. weir's own names are lowered here without either.
+ */
+function lowerCase(name: string): string {
+  switch (name) {
+    case 'RateLimit':
+      return 'ratelimit';
+    case 'RateLimit-Policy':
+      return 'ratelimit-policy';
+    case 'Retry-After':
+      return 'retry-after';
+    default:
+      return name.toLowerCase();
+  }
+}
+
 function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {
   reply.code(problem.status).type('application/problem+json').send(JSON.stringify(problem));
 }
@@ -108,10 +125,10 @@ class FastifyHost implements Host<FastifyRequest, FastifyReply, Done> {
     return reply.sent;
   }
   getHeader(reply: FastifyReply, name: string): unknown {
-    return reply.getHeader(name);
+    return reply.getHeader(lowerCase(name));
   }
   setHeader(reply: FastifyReply, name: string, value: string): void {
-    reply.header(name, value);
+    reply.header(lowerCase(name), value);
   }
   pass(_request: FastifyRequest, _reply: FastifyReply, done: Done): void {
     done();
@@ -139,7 +156,7 @@ class FastifyHost implements Host<FastifyRequest, FastifyReply, Done> {
 const shedHost: ShedHost<FastifyRequest, FastifyReply, Done> = {
   raw: (reply) => reply.raw,
   setHeader: (reply, name, value) => {
-    reply.header(name, value);
+    reply.header(lowerCase(name), value);
   },
   pass: (_request, _reply, done) => done(),
   fail: (_request, _reply, done, error) => done(error instanceof Error ? error : new Error(String(error))),

@@ -164,10 +164,6 @@ function appendTo<Res>(target: HeaderTarget<Res>, res: Res, name: string, previo
   target.setHeader(res, name, previous === undefined ? member : `${previous}, ${member}`);
 }
 
-function appendMember<Res>(target: HeaderTarget<Res>, res: Res, name: string, member: string): void {
-  appendTo(target, res, name, fieldValue(target, res, name), member);
-}
-
 /**
  * The header fields of one limiter, with what never changes (the policy member, the quoted name) built once.
  * Writes what {@link rateLimitHeaders} returns, except that:
@@ -178,8 +174,19 @@ function appendMember<Res>(target: HeaderTarget<Res>, res: Res, name: string, me
  *   fewest remaining; a refusal always writes, and it is the last limiter to run).
  */
 export class QuotaHeaders {
+  /** The whole `RateLimit-Policy` member, the same string for every response. */
   private readonly policyMember: string;
   private readonly nameItem: string;
+  /** `"<name>";r=`: the start of this policy's `RateLimit` member. */
+  private readonly remainingPrefix: string;
+  /**
+   * The last `RateLimit` member made, and its `r` and `t`. Most responses repeat it: every client that
+   * arrives with a full budget gets the same one, and a busy key's changes only when a whole unit does. A
+   * repeated string also skips its flattening and copying when the framework checks the field's value.
+   */
+  private lastMember = '';
+  private lastRemaining = -1;
+  private lastReset: number | undefined = undefined;
   /** Matches a list member named like this policy (only for a `unique` name). */
   private readonly member: RegExp | undefined;
   /** The suffixed variants, made when first needed: [2] is `name-2`, and so on. */
@@ -194,6 +201,7 @@ export class QuotaHeaders {
   ) {
     this.nameItem = sfString(policy.name);
     this.policyMember = `${this.nameItem};q=${limit};w=${Math.max(1, seconds(policy.windowMs))}`;
+    this.remainingPrefix = `${this.nameItem};r=`;
     this.member = unique
       ? new RegExp(`(?:^|,)\\s*${this.nameItem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*(?:[;,]|$)`)
       : undefined;
@@ -209,11 +217,11 @@ export class QuotaHeaders {
     if (style === 'draft-10') {
       const t = resetSeconds(decision);
       const r = Math.max(0, Math.floor(decision.remaining));
-      const member = t === undefined ? `;r=${r}` : `;r=${r};t=${t}`;
       const previous = fieldValue(target, res, 'RateLimit-Policy');
+      const rates = fieldValue(target, res, 'RateLimit');
       const self = previous !== undefined && this.member?.test(previous) === true ? this.distinctFrom(previous) : this;
       appendTo(target, res, 'RateLimit-Policy', previous, self.policyMember);
-      appendMember(target, res, 'RateLimit', `${self.nameItem}${member}`);
+      appendTo(target, res, 'RateLimit', rates, self.remainingMember(r, t));
       return self.policy.name;
     }
     const holder = res as { [kReported]?: number };
@@ -224,6 +232,16 @@ export class QuotaHeaders {
       target.setHeader(res, name, value);
     }
     return this.policy.name;
+  }
+
+  /** This policy's `RateLimit` member: `"<name>";r=<r>`, and `;t=<t>` when there is a `t`. */
+  private remainingMember(r: number, t: number | undefined): string {
+    if (r === this.lastRemaining && t === this.lastReset) return this.lastMember;
+    const member = t === undefined ? this.remainingPrefix + r : `${this.remainingPrefix}${r};t=${t}`;
+    this.lastMember = member;
+    this.lastRemaining = r;
+    this.lastReset = t;
+    return member;
   }
 
   /** The first variant `name-2`, `name-3`, ... that the list does not have yet. */

@@ -69,6 +69,30 @@ describe('draft-10 fields', () => {
     );
   });
 
+  test('one QuotaHeaders writes, response after response, what rateLimitHeaders makes of each decision (property)', () => {
+    // The member of the last (r, t) is reused: a run of decisions, repeated ones included, must not tell.
+    fc.assert(
+      fc.property(
+        name,
+        fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 30 }),
+        fc.array(decision, { minLength: 1, maxLength: 6 }),
+        (policyName, picks, pool) => {
+          const policy = { name: policyName, windowMs: 10_000 };
+          // One policy, so one quota: every decision is brought to the first one's limit.
+          const limit = (pool[0] as HeaderDecision).limit;
+          const headers = new QuotaHeaders('draft-10', policy, limit);
+          for (const pick of picks) {
+            const picked = pool[pick % pool.length] as HeaderDecision;
+            const d = { ...picked, limit, remaining: Math.min(picked.remaining, limit) };
+            const fields: Fields = new Map();
+            headers.write(target, fields, d, () => 0);
+            expect(fields).toEqual(new Map(rateLimitHeaders('draft-10', policy, d, 0)));
+          }
+        },
+      ),
+    );
+  });
+
   test('several limiters append list members, in order', () => {
     const fields: Fields = new Map();
     const a: HeaderDecision = { allowed: true, limit: 10, remaining: 9, retryAfterMs: 0, resetAfterMs: 1000 };
