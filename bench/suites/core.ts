@@ -39,6 +39,44 @@ const floor =
   };
 const floored = floor(leaf);
 
+/** Where the floor's clock reads go, so that the JIT cannot drop them. */
+let lastRead = 0;
+
+/**
+ * The floor of a time-based policy (a timeout's deadline, a limiter's refill): the floor plus the one clock
+ * read such a policy cannot avoid (`performance.now()`, the default clock).
+ */
+const clockFloor =
+  <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+  async (...args: A): Promise<R> => {
+    lastRead = performance.now();
+    try {
+      return await fn(...args);
+    } finally {
+    }
+  };
+
+/**
+ * The floor of an aggressive timeout: a clock read, and a promise the deadline could reject before the
+ * function settles, raced with the function's own.
+ */
+const raceFloor = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => {
+  const holder: { reject: ((reason: unknown) => void) | undefined } = { reject: undefined };
+  return async (...args: A): Promise<R> => {
+    lastRead = performance.now();
+    try {
+      return await new Promise<R>((resolve, reject) => {
+        holder.reject = reject;
+        fn(...args).then(resolve, reject);
+      });
+    } finally {
+      holder.reject = undefined;
+    }
+  };
+};
+const clockFloored = clockFloor(leaf);
+const raceFloored = raceFloor(leaf);
+
 const bucket = () => tokenBucket({ capacity: 1e6, refillPerSecond: 1e7 });
 
 /** Each policy, built once per call form so that no form warms another's state. */
@@ -87,6 +125,8 @@ const cases: BenchCase[] = [
     baseline: true,
   },
   { name: 'bare await leaf()', lib: 'bare', path: 'success', fn: () => leaf(1) },
+  { name: 'floor + one clock read (time-based policies)', lib: 'floor', path: 'success', fn: () => clockFloored(1) },
+  { name: 'floor + clock read + race (aggressive timeout)', lib: 'floor', path: 'success', fn: () => raceFloored(1) },
 ];
 for (const [label, make] of POLICIES) {
   const decorated = make()(leaf);
@@ -107,7 +147,7 @@ for (const [label, make] of POLICIES) {
 const suite: BenchSuite = {
   name: 'call forms: every policy and composition, decorated / execute / withContext',
   description:
-    'Success path of each policy and of compose(retry, circuitBreaker, bulkhead, timeout) and the six-policy stack (fallback, retry, circuitBreaker, rateLimit, bulkhead, timeout), in each call form, beside cockatiel `execute` of the same policy (cockatiel has no rate limiter; its four-policy row is `wrap`). The ratio column is to the floor row.',
+    'Success path of each policy and of compose(retry, circuitBreaker, bulkhead, timeout) and the six-policy stack (fallback, retry, circuitBreaker, rateLimit, bulkhead, timeout), in each call form, beside cockatiel `execute` of the same policy (cockatiel has no rate limiter; its four-policy row is `wrap`). The ratio column is to the floor row. Time-based policies cannot do less than the floor plus a clock read (timeout, rateLimit), and an aggressive timeout also races its own promise against the function: both floors are rows of their own.',
   cases,
 };
 
