@@ -20,6 +20,7 @@ import {
   type Directive,
   invokeSolo,
   type Mode,
+  race,
   type SignalScope,
   STAGE_TIMEOUT,
   type Stage,
@@ -156,7 +157,7 @@ class TimeoutStage implements Stage {
     let value: unknown;
     try {
       const result = invokeSolo(fn, thisArg, args, mode, deadline);
-      value = this.cooperative ? await result : await raceDeadline(deadline, result);
+      value = this.cooperative ? await result : await race(deadline, result);
     } catch (error) {
       ok = false;
       value = error;
@@ -203,14 +204,6 @@ class TimeoutStage implements Stage {
     }
     this.events.emit('timeout', { timeoutMs: this.ms });
   }
-}
-
-/** `result`, or the deadline's interrupt, whichever comes first (a late rejection of `result` is absorbed). */
-function raceDeadline(deadline: Deadline, result: unknown): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    deadline.interrupt = reject;
-    Promise.resolve(result).then(resolve, reject);
-  });
 }
 
 /** Rejects with `TimeoutError` (and aborts the context's signal) when a call outlives `ms`. */
