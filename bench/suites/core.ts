@@ -40,7 +40,7 @@ const floor =
 const floored = floor(leaf);
 
 /** Where the floor's clock reads go, so that the JIT cannot drop them. */
-let lastRead = 0;
+const sink = { value: 0 };
 
 /**
  * The floor of a time-based policy (a timeout's deadline, a limiter's refill): the floor plus the one clock
@@ -49,7 +49,7 @@ let lastRead = 0;
 const clockFloor =
   <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
   async (...args: A): Promise<R> => {
-    lastRead = performance.now();
+    sink.value = performance.now();
     try {
       return await fn(...args);
     } finally {
@@ -63,7 +63,7 @@ const clockFloor =
 const raceFloor = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => {
   const holder: { reject: ((reason: unknown) => void) | undefined } = { reject: undefined };
   return async (...args: A): Promise<R> => {
-    lastRead = performance.now();
+    sink.value = performance.now();
     try {
       return await new Promise<R>((resolve, reject) => {
         holder.reject = reject;
@@ -74,6 +74,59 @@ const raceFloor = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => {
     }
   };
 };
+/** A deadline in the hand-written minimum below: a doubly linked list node, as any O(1) deadline list needs. */
+class MinimalDeadline {
+  prev: MinimalDeadline | undefined = undefined;
+  next: MinimalDeadline | undefined = undefined;
+  at = 0;
+  reject: ((reason: unknown) => void) | undefined = undefined;
+}
+
+/**
+ * The least a fused retry + circuit breaker + bulkhead + aggressive timeout can do, hand-written as one
+ * async function for one known stack: a state check, a slot count, a clock read and a deadline appended to
+ * and removed from a list, the race, and the outcome counted. No options, events, aborts or retries: a
+ * floor for the four-policy composition, not a competitor.
+ */
+const minimalFour = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => {
+  let state = 0;
+  let running = 0;
+  let successes = 0;
+  let failures = 0;
+  let head: MinimalDeadline | undefined;
+  let tail: MinimalDeadline | undefined;
+  return async (...args: A): Promise<R> => {
+    if (state !== 0 || running >= 100) throw new Error('refused');
+    running++;
+    const deadline = new MinimalDeadline();
+    deadline.at = performance.now() + 10_000;
+    if (tail === undefined) head = tail = deadline;
+    else {
+      tail.next = deadline;
+      deadline.prev = tail;
+      tail = deadline;
+    }
+    try {
+      const value = await new Promise<R>((resolve, reject) => {
+        deadline.reject = reject;
+        fn(...args).then(resolve, reject);
+      });
+      successes++;
+      return value;
+    } catch (error) {
+      if (++failures > 1e9) state = 1;
+      throw error;
+    } finally {
+      running--;
+      if (deadline.prev === undefined) head = deadline.next;
+      else deadline.prev.next = deadline.next;
+      if (deadline.next === undefined) tail = deadline.prev;
+      else deadline.next.prev = deadline.prev;
+      sink.value = successes + (head === undefined ? 0 : 1);
+    }
+  };
+};
+const minimalFoured = minimalFour(leaf);
 const clockFloored = clockFloor(leaf);
 const raceFloored = raceFloor(leaf);
 
@@ -127,6 +180,12 @@ const cases: BenchCase[] = [
   { name: 'bare await leaf()', lib: 'bare', path: 'success', fn: () => leaf(1) },
   { name: 'floor + one clock read (time-based policies)', lib: 'floor', path: 'success', fn: () => clockFloored(1) },
   { name: 'floor + clock read + race (aggressive timeout)', lib: 'floor', path: 'success', fn: () => raceFloored(1) },
+  {
+    name: 'hand-written fused minimum of retry + breaker + bulkhead + timeout',
+    lib: 'floor',
+    path: 'success',
+    fn: () => minimalFoured(1),
+  },
 ];
 for (const [label, make] of POLICIES) {
   const decorated = make()(leaf);
@@ -147,7 +206,7 @@ for (const [label, make] of POLICIES) {
 const suite: BenchSuite = {
   name: 'call forms: every policy and composition, decorated / execute / withContext',
   description:
-    'Success path of each policy and of compose(retry, circuitBreaker, bulkhead, timeout) and the six-policy stack (fallback, retry, circuitBreaker, rateLimit, bulkhead, timeout), in each call form, beside cockatiel `execute` of the same policy (cockatiel has no rate limiter; its four-policy row is `wrap`). The ratio column is to the floor row. Time-based policies cannot do less than the floor plus a clock read (timeout, rateLimit), and an aggressive timeout also races its own promise against the function: both floors are rows of their own.',
+    'Success path of each policy and of compose(retry, circuitBreaker, bulkhead, timeout) and the six-policy stack (fallback, retry, circuitBreaker, rateLimit, bulkhead, timeout), in each call form, beside cockatiel `execute` of the same policy (cockatiel has no rate limiter; its four-policy row is `wrap`). The ratio column is to the floor row. Time-based policies cannot do less than the floor plus a clock read (timeout, rateLimit), and an aggressive timeout also races its own promise against the function: both floors are rows of their own, and so is a hand-written fused minimum of the four-policy composition (one known stack, no options, events or aborts).',
   cases,
 };
 
