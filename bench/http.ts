@@ -56,8 +56,11 @@ const median = (xs: number[]): number => {
 const floorOf = (middleware: Middleware): Middleware => (middleware.includes('headers off') ? 'floor, headers off' : 'floor');
 const nameOf = (framework: Framework, middleware: Middleware): string =>
   middleware === 'peer' ? `${framework}: ${PEER[framework]}` : `${framework}: ${middleware}`;
-const ratioOf = (middleware: Middleware, mine: number, floor: number): string =>
-  middleware === 'bare' || middleware.startsWith('floor') ? '' : (mine / floor).toFixed(2);
+/** `mine / floor`, or a dash where the floor adds nothing measurable (a ratio to noise means nothing). */
+const ratioOf = (middleware: Middleware, mine: number, floor: number): string => {
+  if (middleware === 'bare' || middleware.startsWith('floor')) return '';
+  return floor > 0.02 * Math.abs(mine) && floor > 0 ? (mine / floor).toFixed(2) : '— (the floor adds ≈ 0)';
+};
 
 type Route = (request: unknown, reply: unknown) => void;
 

@@ -10,7 +10,8 @@ import type { ServerResponse } from 'node:http';
 import type { Context, Next } from 'hono';
 import { Outcome } from './outcome.js';
 
-type Listener = () => void;
+/** Called with the response end as `this`, as a Node response calls its listeners. */
+type Listener = (this: ResponseEnd) => void;
 
 export class ResponseEnd extends Outcome<unknown, Next> {
   closed = false;
@@ -27,9 +28,14 @@ export class ResponseEnd extends Outcome<unknown, Next> {
     super(next);
   }
 
-  /** The shedder's view of this response (it uses only the members above and `once`/`off`). */
+  /** The shedder's view of this response (it uses only the members above and `on`/`once`/`off`). */
   asResponse(): ServerResponse {
     return this as unknown as ServerResponse;
+  }
+
+  /** 'close' happens once: `on` and `once` are the same. */
+  on(event: 'close', listener: Listener): this {
+    return this.once(event, listener);
   }
 
   once(_event: 'close', listener: Listener): this {
@@ -81,6 +87,6 @@ export class ResponseEnd extends Outcome<unknown, Next> {
     this.signal?.removeEventListener('abort', this.aborted);
     const listeners = this.listeners;
     this.listeners = undefined;
-    if (listeners !== undefined) for (const listener of listeners) listener();
+    if (listeners !== undefined) for (const listener of listeners) listener.call(this);
   }
 }

@@ -32,10 +32,23 @@ export interface ShedHost<Req, Res, Next> {
   sendProblem(req: Req, res: Res, next: Next, problem: ProblemDetails): void;
 }
 
+/** The permit a response holds, kept on the response itself so that one shared listener can release it. */
+const kPermit = Symbol('weir.permit');
+type Holder = ServerResponse & { [kPermit]?: BulkheadPermit | undefined };
+
 /**
- * Holds one permit until the response ends. A Node response always emits 'close' exactly once, after
- * 'finish' when it completed, or alone when the connection dropped: one listener covers both.
+ * The 'close' listener of every response holding a permit (called with the response as `this`). A Node
+ * response always emits 'close' exactly once, after 'finish' when it completed, or alone when the
+ * connection dropped: one listener covers both.
  */
+function releaseHeld(this: Holder): void {
+  const permit = this[kPermit];
+  if (permit === undefined) return;
+  this[kPermit] = undefined;
+  permit.release(this.writableFinished ? (this.statusCode >= 500 ? 'drop' : 'success') : 'ignore');
+}
+
+/** A second permit on the same response (two load-shedding middlewares): a listener of its own. */
 class Held {
   readonly handle = (): void => {
     const raw = this.raw;
@@ -47,12 +60,17 @@ class Held {
   ) {}
 }
 
+/** Holds `permit` until `raw` is over; no closure per response for the first permit it holds. */
 function hold(permit: BulkheadPermit, raw: ServerResponse): void {
   if (raw.closed || raw.destroyed) {
     permit.release(raw.writableFinished ? 'success' : 'ignore');
     return;
   }
-  raw.once('close', new Held(permit, raw).handle);
+  const holder = raw as Holder;
+  if (holder[kPermit] === undefined) {
+    holder[kPermit] = permit;
+    raw.on('close', releaseHeld);
+  } else raw.once('close', new Held(permit, raw).handle);
 }
 
 export class Shedder<Req, Res, Next> {

@@ -78,6 +78,24 @@ describe.each([
     expect((await get(url)).status).toBe(500);
     expect(pool.running).toBe(0);
   });
+
+  test('two load-shedding middlewares on one response each hold and release their own slot', async () => {
+    const app = make();
+    const outer = bulkhead({ maxConcurrent: 1 });
+    const inner = bulkhead({ maxConcurrent: 1 });
+    app.use(loadShedding({ bulkhead: outer }));
+    app.use(loadShedding({ bulkhead: inner }));
+    const held: number[] = [];
+    app.get('/', (_req: any, res: any) => {
+      held.push(outer.running, inner.running);
+      res.send('ok');
+    });
+    const url = await listen(app);
+    // Each bulkhead has one slot: a slot not given back would shed the next request with a 503.
+    for (let i = 0; i < 3; i++) expect((await get(url)).status).toBe(200);
+    expect(held).toEqual([1, 1, 1, 1, 1, 1]);
+    expect([outer.running, inner.running]).toEqual([0, 0]);
+  });
 });
 
 describe('configuration errors are clear, at construction', () => {
