@@ -6,12 +6,13 @@
  *
  * 1. **Server CPU per request under wrk.** Every server runs in its own child process pinned to core 0
  *    (`taskset`), all started at once and warmed up (so JIT compilation, which runs on other threads of the
- *    same process, is over before anything is counted); `wrk` drives them from core 1, in rounds that visit
- *    every server in a rotating order, so a noisy neighbour slows all of them rather than one. A server's
- *    figure for a round is its `process.cpuUsage()` delta divided by the requests served; what a
- *    middleware *adds* is its figure minus the bare server's of the same round (paired), and the table
- *    shows the median over rounds. The bare framework costs 20-150 µs per request, so an addition below a
- *    microsecond or two is within this measurement's noise: hence the second one.
+ *    same process, is over before anything is counted); `wrk` drives them from core 1. A server's figure
+ *    for one run is its `process.cpuUsage()` delta divided by the requests served. In each round, every
+ *    middleware runs between two runs of its framework's bare server (bare, a, bare, b, bare, ...; the order
+ *    rotates from round to round), and what it *adds* is its figure minus the mean of those two: a noisy
+ *    neighbour that comes and goes moves both sides of the difference. The table shows the median over
+ *    rounds and the interquartile range. The bare framework costs 20-150 µs per request, so on a shared
+ *    machine an addition below a microsecond or two is within this measurement's noise: hence the second.
  * 2. **The middleware alone, in process.** Each middleware (the real Fastify hook or Express middleware,
  *    as installed) is called in a loop on a real request and reply captured from a served request, with
  *    the reply's fields cleared between calls; a child process per middleware, so that no two share the
@@ -21,8 +22,8 @@
  *
  * Limits are far above the load so every request is allowed: this measures the check and its headers.
  *
- *     node --import tsx bench/http.ts                                            # ~4 minutes
- *     BENCH_HTTP_ROUNDS=3 BENCH_HTTP_SECONDS=1 node --import tsx bench/http.ts   # quick look
+ *     node --import tsx bench/http.ts                                            # ~10 minutes
+ *     BENCH_HTTP_ROUNDS=3 BENCH_HTTP_HOOK_PASSES=1 node --import tsx bench/http.ts  # quick look
  *     BENCH_HTTP_ONLY=hooks node --import tsx bench/http.ts                      # the second table only
  *     BENCH_HTTP_FRAMEWORKS=fastify node --import tsx bench/http.ts
  *
@@ -225,44 +226,57 @@ interface Sample {
 }
 
 async function underLoad(): Promise<string> {
-  const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 2);
-  const rounds = Number(process.env.BENCH_HTTP_ROUNDS ?? 9);
+  const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 1);
+  const rounds = Number(process.env.BENCH_HTTP_ROUNDS ?? 11);
   const warmup = Number(process.env.BENCH_HTTP_WARMUP ?? 4);
-  const servers: Server[] = [];
+  const servers = new Map<Variant, Server>();
   try {
-    for (const variant of VARIANTS) servers.push(await startChild(variant));
+    for (const variant of VARIANTS) servers.set(variant, await startChild(variant));
     // JIT compilation runs on the server's other threads and counts in its CPU time: let it finish first.
-    for (const server of servers) await measure(server.url, warmup);
+    for (const server of servers.values()) await measure(server.url, warmup);
+    const run = async (variant: Variant, round: number): Promise<Sample> => {
+      const server = servers.get(variant) as Server;
+      const cpuBefore = await cpuOf(server.child);
+      const result = await measure(server.url, seconds);
+      const cpuUs = ((await cpuOf(server.child)) - cpuBefore) / Math.max(1, result.requests);
+      console.error(
+        `round ${round + 1}/${rounds} ${variant}: ${Math.round(result.rps)} req/s, ${cpuUs.toFixed(1)} µs CPU/request`,
+      );
+      return { ...result, cpuUs };
+    };
     const samples = new Map<Variant, Sample[]>(VARIANTS.map((v) => [v, []]));
+    /** Per variant, per round: its CPU per request minus the mean of the bare runs just before and after it. */
+    const diffs = new Map<Variant, number[]>(VARIANTS.map((v) => [v, []]));
     for (let round = 0; round < rounds; round++) {
-      // Each round starts one server later, so no variant always runs right after the same neighbour.
-      const order = servers.map((_, i) => servers[(i + round) % servers.length] as Server);
-      for (const server of order) {
-        const cpuBefore = await cpuOf(server.child);
-        const result = await measure(server.url, seconds);
-        const cpuUs = ((await cpuOf(server.child)) - cpuBefore) / Math.max(1, result.requests);
-        samples.get(server.variant)?.push({ ...result, cpuUs });
-        console.error(
-          `round ${round + 1}/${rounds} ${server.variant}: ${Math.round(result.rps)} req/s, ${cpuUs.toFixed(1)} µs CPU/request`,
-        );
+      for (const framework of FRAMEWORKS) {
+        // bare, v1, bare, v2, ..., bare: each middleware sits between two runs of the bare server, so a
+        // neighbour's load that comes and goes within a round moves both sides of its difference.
+        const others = MIDDLEWARES.filter((m) => m !== 'bare');
+        const order = others.map((_, i) => others[(i + round) % others.length] as Middleware);
+        const bareVariant: Variant = `${framework}: bare`;
+        let before = await run(bareVariant, round);
+        samples.get(bareVariant)?.push(before);
+        for (const middleware of order) {
+          const variant: Variant = `${framework}: ${middleware}`;
+          const sample = await run(variant, round);
+          const after = await run(bareVariant, round);
+          samples.get(variant)?.push(sample);
+          samples.get(bareVariant)?.push(after);
+          diffs.get(variant)?.push(sample.cpuUs - (before.cpuUs + after.cpuUs) / 2);
+          before = after;
+        }
       }
     }
     const of = (variant: Variant): Sample[] => samples.get(variant) ?? [];
-    /** Per round, the variant's CPU per request minus the bare server's of the same round; the median. */
-    const added = (framework: Framework, middleware: Middleware): number => {
-      const bare = of(`${framework}: bare`);
-      return median(of(`${framework}: ${middleware}`).map((s, round) => s.cpuUs - (bare[round] as Sample).cpuUs));
-    };
+    const added = (framework: Framework, middleware: Middleware): number =>
+      median(diffs.get(`${framework}: ${middleware}`) ?? []);
     const spread = (framework: Framework, middleware: Middleware): string => {
-      const bare = of(`${framework}: bare`);
-      const diffs = of(`${framework}: ${middleware}`)
-        .map((s, round) => s.cpuUs - (bare[round] as Sample).cpuUs)
-        .sort((a, b) => a - b);
-      const q = (p: number) => diffs[Math.min(diffs.length - 1, Math.floor(p * diffs.length))] as number;
+      const sorted = [...(diffs.get(`${framework}: ${middleware}`) ?? [])].sort((a, b) => a - b);
+      const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
       return `${q(0.25).toFixed(1)} to ${q(0.75).toFixed(1)}`;
     };
     const lines = [
-      `### HTTP: server CPU per request under wrk (1 thread × 50 connections, ${rounds} rounds × ${seconds} s per server after ${warmup} s of warm-up; server on core 0, wrk on core 1; ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} vCPU, Node ${process.version})`,
+      `### HTTP: server CPU per request under wrk (1 thread × 50 connections, ${rounds} rounds × ${seconds} s per server, each between two runs of the bare server, after ${warmup} s of warm-up; server on core 0, wrk on core 1; ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} vCPU, Node ${process.version})`,
       '',
       "| server | req/s | server CPU per request | added to bare (median of rounds) | interquartile range of the added | ÷ the floor's added | p99 latency | non-2xx |",
       '|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -281,7 +295,7 @@ async function underLoad(): Promise<string> {
     ];
     return lines.join('\n');
   } finally {
-    for (const server of servers) {
+    for (const server of servers.values()) {
       server.child.kill();
       await once(server.child, 'exit');
     }
@@ -417,7 +431,7 @@ async function hookCost(variant: Variant, rounds: number): Promise<void> {
 
 async function inProcess(): Promise<string> {
   const rounds = Number(process.env.BENCH_HTTP_HOOK_ROUNDS ?? 300);
-  const passes = Number(process.env.BENCH_HTTP_HOOK_PASSES ?? 3);
+  const passes = Number(process.env.BENCH_HTTP_HOOK_PASSES ?? 5);
   // Load shedding holds a slot until a response that never ends here; the peers finish their work in
   // promises after the call returns: neither fits this loop.
   const variants = VARIANTS.filter((v) => /: (floor|weir)(, headers off)?$/.test(v));

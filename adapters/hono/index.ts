@@ -95,7 +95,7 @@ class LimitStep extends Outcome<unknown, Next> {
     this.finishers = c[kFinishers];
     c[kFinishers] = undefined;
     const rest = this.next();
-    return this.finishers === undefined && c[kFields] === undefined ? rest : rest.then(this.finished, this.failed);
+    return this.finishers === undefined && c[kFields] === undefined ? rest : this.after(rest);
   }
 
   private report(statusCode: number): void {
@@ -103,7 +103,14 @@ class LimitStep extends Outcome<unknown, Next> {
     if (finishers !== undefined) for (const done of finishers) done(statusCode);
   }
 
-  private readonly finished = (): void => {
+  /** Awaits the rest of the chain, then restores the fields and reports the status (no closure per request). */
+  private async after(rest: Promise<void>): Promise<void> {
+    try {
+      await rest;
+    } catch (error) {
+      this.report(500);
+      throw error;
+    }
     const c = this.c;
     const fields = (c as Kept)[kFields];
     if (fields !== undefined) {
@@ -111,11 +118,7 @@ class LimitStep extends Outcome<unknown, Next> {
       for (const name in fields) if (!headers.has(name)) c.header(name, fields[name]);
     }
     this.report(c.res.status);
-  };
-  private readonly failed = (error: unknown): never => {
-    this.report(500);
-    throw error;
-  };
+  }
 }
 
 /** A refusal's Response with weir's fields (a plain `new Response(...)` does not get Hono's merge). */

@@ -45,8 +45,8 @@ export class ResponseEnd extends Outcome<unknown, Next> {
       const signal = this.c.req.raw.signal;
       if (signal !== undefined && signal !== null) {
         this.signal = signal;
-        if (signal.aborted) queueMicrotask(this.aborted);
-        else signal.addEventListener('abort', this.aborted);
+        if (signal.aborted) queueMicrotask(() => this.handleEvent());
+        else signal.addEventListener('abort', this);
       }
     }
     return this;
@@ -60,20 +60,22 @@ export class ResponseEnd extends Outcome<unknown, Next> {
   }
 
   /** Runs the rest of the chain; the response ends when it has produced the response. */
-  proceed(): Promise<void> {
-    return this.next().then(this.finished, this.failed);
+  async proceed(): Promise<void> {
+    try {
+      await this.next();
+    } catch (error) {
+      this.finish(500);
+      throw error;
+    }
+    this.finish(this.c.res.status);
   }
 
-  private readonly finished = (): void => this.finish(this.c.res.status);
-  private readonly failed = (error: unknown): never => {
-    this.finish(500);
-    throw error;
-  };
-  private readonly aborted = (): void => {
+  /** The request's signal aborted: the client went away (this object is the signal's listener). */
+  handleEvent(): void {
     if (this.closed) return;
     this.destroyed = true;
     this.close();
-  };
+  }
 
   private finish(statusCode: number): void {
     if (this.closed) return;
@@ -84,7 +86,7 @@ export class ResponseEnd extends Outcome<unknown, Next> {
 
   private close(): void {
     this.closed = true;
-    this.signal?.removeEventListener('abort', this.aborted);
+    this.signal?.removeEventListener('abort', this);
     const listeners = this.listeners;
     this.listeners = undefined;
     if (listeners !== undefined) for (const listener of listeners) listener.call(this);
