@@ -103,28 +103,37 @@ export class EventProbe<T = any> {
 
   /** Sends `payload` to the listeners, then to the channel's subscribers. Build the payload only when `active`. */
   emit(payload: T): void {
+    // Kept small, with the rare paths out of line, so that it inlines into the policies' hot paths.
     const list = this.list;
     if (list !== undefined) {
       const info = this.info;
       for (let i = 0; i < list.length; i++) {
+        let result: unknown;
         try {
-          const result: unknown = (list[i] as Listener<T>)(payload, info);
-          if (result !== undefined && typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
-            Promise.resolve(result).then(undefined, reportRejection.bind(info.event));
-          }
+          result = (list[i] as Listener<T>)(payload, info);
         } catch (error) {
           reportListenerError(error, info.event);
+          continue;
         }
+        if (result !== undefined) watchResult(result, info.event);
       }
     }
     const channel = this.channel;
-    if (channel?.hasSubscribers) {
-      const info = this.info;
-      // A subscriber that throws is diagnostics_channel's to report (Node: an uncaught exception on the
-      // next tick); the call that emitted goes on unchanged.
-      channel.publish({ policy: info.policy, family: info.family, event: info.event, payload } satisfies ChannelMessage<T>);
-    }
+    if (channel?.hasSubscribers) publish(channel, this.info, payload);
   }
+}
+
+/** A listener returned something: if it is a promise, its rejection is reported, never left unhandled. */
+function watchResult(result: unknown, event: string): void {
+  if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
+    Promise.resolve(result).then(undefined, reportRejection.bind(event));
+  }
+}
+
+function publish(channel: PublishChannel, info: EventInfo, payload: unknown): void {
+  // A subscriber that throws is diagnostics_channel's to report (Node: an uncaught exception on the next
+  // tick); the call that emitted goes on unchanged.
+  channel.publish({ policy: info.policy, family: info.family, event: info.event, payload } satisfies ChannelMessage);
 }
 
 export class Emitter<E extends EventMap> {
