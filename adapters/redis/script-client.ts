@@ -25,6 +25,20 @@ export class LuaScript {
 
 export type ClientKind = 'ioredis' | 'node-redis' | 'glide';
 
+/** A script argument: text, a number (sent as its decimal text) or a binary string. */
+export type ScriptArg = string | number | Buffer;
+
+/** A command line as node-redis and GLIDE take it. */
+export type Argv = (string | Buffer)[];
+
+/** Appends `args` to `argv`: numbers as decimal text, strings and binary strings as they are. */
+export function pushArgs(argv: Argv, args: readonly ScriptArg[]): void {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as ScriptArg;
+    argv.push(typeof a === 'number' ? String(a) : a);
+  }
+}
+
 export interface ScriptClient {
   readonly kind: ClientKind;
   /** A Redis Cluster client (keys of one call must share a slot). */
@@ -33,8 +47,8 @@ export interface ScriptClient {
   ready(): boolean;
   /** The client's connection state, for error messages. */
   state(): string;
-  /** EVALSHA `script` (EVAL after NOSCRIPT), `keys` then `args`. */
-  run(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+  /** EVALSHA `script` (EVAL after NOSCRIPT), `keys` then `args` (binary strings go as they are). */
+  run(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown>;
   /** DEL of keys that share one slot. */
   del(keys: readonly string[]): Promise<unknown>;
   /** On a Cluster, the node (`host:port`) that owns `key`'s slot as the client knows it now; else undefined. */
@@ -50,7 +64,7 @@ export function isNoScript(error: unknown): boolean {
 
 /** A client that sends a raw command line (`['EVALSHA', sha, numkeys, ...keys, ...args]`). */
 export interface ArgvSender {
-  send(argv: readonly string[]): Promise<unknown>;
+  send(argv: Argv): Promise<unknown>;
 }
 
 /**
@@ -62,7 +76,7 @@ export class NoScriptRetry {
   constructor(
     private readonly sender: ArgvSender,
     private readonly script: LuaScript,
-    private readonly argv: string[],
+    private readonly argv: Argv,
   ) {}
   readonly onError = (error: unknown): Promise<unknown> => {
     if (!isNoScript(error)) throw error;

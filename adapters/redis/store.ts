@@ -40,8 +40,20 @@ import {
   type RedisStoreOptions,
 } from './options.js';
 import { LuaScript, type ScriptClient } from './script-client.js';
-import { keysFor, refundCall, type ScriptCall, takeCall } from './scripts.js';
-import { Pending, type RedisFallbackCause, type Shard, Transport, type TransportOwner } from './transport.js';
+import {
+  type AlgorithmKind,
+  bakedBatchScript,
+  bakedTakeScript,
+  batchScript,
+  keysFor,
+  limitArgs,
+  PACKED_REMAINING,
+  packArgs,
+  REFUND_SCRIPTS,
+  type ScriptCall,
+  TAKE_SCRIPTS,
+} from './scripts.js';
+import { LimitScripts, Pending, type RedisFallbackCause, type Shard, Transport, type TransportOwner } from './transport.js';
 
 export {
   DEFAULT_TIME_ORIGIN_SECONDS,
@@ -56,16 +68,48 @@ export type { RedisFallbackCause } from './transport.js';
 /** One `LuaScript` (hashed once) per script text. */
 const scripts = new Map<string, LuaScript>();
 export function luaScriptOf(call: ScriptCall): LuaScript {
-  let script = scripts.get(call.script);
+  return scriptOf(call.script, call.keys.length);
+}
+
+/** One `LuaScript` per script text, with `keys` keys per call (-1: a batch). */
+function scriptOf(lua: string, keys: number): LuaScript {
+  let script = scripts.get(lua);
   if (script === undefined) {
-    script = new LuaScript(call.script, call.keys.length);
-    scripts.set(call.script, script);
+    script = new LuaScript(lua, keys);
+    scripts.set(lua, script);
   }
   return script;
 }
 
-/** A script reply `{ allowed, never, remaining, waitUs, fullUs }` as a step result; throws on anything else. */
+const KEY_COUNT: Record<AlgorithmKind, number> = {
+  'token-bucket': 1,
+  gcra: 1,
+  'sliding-window-counter': 1,
+  'sliding-window-log': 2,
+};
+
+/**
+ * Most sets of limits per store whose scripts get the limits written in. The default limits, tiers and
+ * reconfigurations each bake one pair of scripts, which stays in Redis's script cache; past this many a
+ * store's limits travel as arguments instead (a limiter reconfigured continuously must not fill the cache).
+ */
+export const MAX_BAKED_LIMITS = 16;
+
+/**
+ * A script reply as a step result: an allowed decision packed in one integer (fullUs * 2^21 + remaining,
+ * scripts.ts `PACKED_REMAINING`), or `{ allowed, never, remaining, waitUs, fullUs }`; throws on anything else.
+ */
 export function stepOf(reply: unknown, out: StepResult): StepResult {
+  if (typeof reply === 'number') {
+    if (!Number.isSafeInteger(reply) || reply < 0) throw new TypeError(`redisStore: unexpected script reply ${show(reply)}`);
+    const remaining = reply % PACKED_REMAINING;
+    out.allowed = true;
+    out.never = false;
+    out.remaining = remaining;
+    out.waitUs = 0;
+    out.fullUs = (reply - remaining) / PACKED_REMAINING;
+    return out;
+  }
   const r = reply as unknown[];
   if (!Array.isArray(r) || r.length !== 5) throw new TypeError(`redisStore: unexpected script reply ${show(reply)}`);
   for (let i = 0; i < 5; i++) {
@@ -91,6 +135,12 @@ export class RedisBoundStore implements BoundRateLimitStore, TransportOwner {
   private readonly step = new StepResult();
   private readonly blocked: BlockedKeys | undefined;
   private readonly onError: RedisOnError;
+  /** The scripts of the limits seen last, and of every limits object seen (baked or not). */
+  private lastLimits: RateLimitAlgorithm | undefined = undefined;
+  private lastScripts: LimitScripts | undefined = undefined;
+  private readonly scriptsByLimits = new WeakMap<RateLimitAlgorithm, LimitScripts>();
+  /** The baked script texts of this store (bounded by MAX_BAKED_LIMITS). */
+  private readonly baked = new Set<string>();
 
   constructor(
     readonly algorithm: RateLimitAlgorithm,
@@ -127,14 +177,40 @@ export class RedisBoundStore implements BoundRateLimitStore, TransportOwner {
       const hit = blocked.lookup(storedKey(key), cost, limits, this.clock.now());
       if (hit !== undefined) return Promise.resolve(hit);
     }
-    const call = takeCall(limits, this.prefix, key, cost, consume, -1, this.origin);
-    return this.start(key, cost, consume, false, limits, call);
+    const scripts = limits === this.lastLimits ? (this.lastScripts as LimitScripts) : this.scriptsFor(limits);
+    const args =
+      cost === 1 && consume ? scripts.defaultArgs : [packArgs(-1, this.origin, cost, consume && cost > 0, limitArgs(limits))];
+    const kind = limits.config.kind;
+    return this.start(key, cost, consume, false, limits, scripts.take, keysFor(kind, this.prefix, key), args, scripts);
+  }
+
+  /** The scripts for `limits`: baked ones while this store has baked fewer than MAX_BAKED_LIMITS. */
+  scriptsFor(limits: RateLimitAlgorithm): LimitScripts {
+    let found = this.scriptsByLimits.get(limits);
+    if (found === undefined) {
+      const kind = limits.config.kind;
+      const keys = KEY_COUNT[kind];
+      const packed = packArgs(-1, this.origin, 1, true, limitArgs(limits));
+      const take = bakedTakeScript(limits, this.origin);
+      if (this.baked.has(take) || this.baked.size < MAX_BAKED_LIMITS) {
+        this.baked.add(take);
+        found = new LimitScripts(scriptOf(take, keys), scriptOf(bakedBatchScript(limits, this.origin), -1), [], packed);
+      } else {
+        found = new LimitScripts(scriptOf(TAKE_SCRIPTS[kind], keys), scriptOf(batchScript(kind), -1), [packed], packed);
+      }
+      this.scriptsByLimits.set(limits, found);
+    }
+    this.lastLimits = limits;
+    this.lastScripts = found;
+    return found;
   }
 
   refund(key: string, cost: number, limits: RateLimitAlgorithm = this.algorithm): Promise<RateLimitDecision> {
     this.blocked?.delete(storedKey(key));
-    const call = refundCall(limits, this.prefix, key, cost, -1, this.origin);
-    return this.start(key, cost, false, true, limits, call);
+    const kind = limits.config.kind;
+    const args = [packArgs(-1, this.origin, cost, false, limitArgs(limits))];
+    const script = scriptOf(REFUND_SCRIPTS[kind], KEY_COUNT[kind]);
+    return this.start(key, cost, false, true, limits, script, keysFor(kind, this.prefix, key), args, undefined);
   }
 
   private start(
@@ -143,24 +219,15 @@ export class RedisBoundStore implements BoundRateLimitStore, TransportOwner {
     consume: boolean,
     refund: boolean,
     limits: RateLimitAlgorithm,
-    call: ScriptCall,
+    script: LuaScript,
+    keys: string[],
+    args: Buffer[],
+    scripts: LimitScripts | undefined,
   ): Promise<RateLimitDecision> {
     const now = this.clock.now();
     const transport = this.transport;
-    const shard = transport.shardOf(call.keys[0] as string);
-    const pending = new Pending(
-      transport,
-      shard,
-      key,
-      cost,
-      consume,
-      refund,
-      limits,
-      luaScriptOf(call),
-      call.keys,
-      call.args,
-      now,
-    );
+    const shard = transport.shardOf(keys[0] as string);
+    const pending = new Pending(transport, shard, key, cost, consume, refund, limits, script, keys, args, scripts, now);
     if (!this.client.ready()) {
       // A new connection means the hang is over (ready needs Redis to answer its handshake), so the first
       // decision on it goes to Redis, and failures on the old connection no longer count toward suspending.

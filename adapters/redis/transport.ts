@@ -17,8 +17,8 @@
 import type { Clock } from '../../src/core/clock.js';
 import { DeadlineEntry, DeadlineQueue } from '../../src/core/deadlines.js';
 import type { RateLimitAlgorithm, RateLimitDecision } from '../../src/rate-limit/store.js';
-import { LuaScript, type ScriptClient } from './script-client.js';
-import { type AlgorithmKind, batchScript } from './scripts.js';
+import type { LuaScript, ScriptClient } from './script-client.js';
+
 import { PROBE, SUSPENDED, Suspension } from './suspension.js';
 
 /**
@@ -34,6 +34,20 @@ const SENT = 1;
 /** Timed out and still unanswered: it holds a place on the wire until Redis answers or the socket drops. */
 const STALE = 2;
 const SETTLED = 3;
+
+/**
+ * The scripts of one set of limits: the take script, the batch script that decides many takes in one call,
+ * and the packed arguments of a take of cost 1 (what a baked script assumes when it gets none).
+ */
+export class LimitScripts {
+  constructor(
+    readonly take: LuaScript,
+    readonly batch: LuaScript,
+    /** What a take of cost 1 sends: nothing to a baked script, else the packed default. */
+    readonly defaultArgs: Buffer[],
+    readonly packedDefault: Buffer,
+  ) {}
+}
 
 /** One decision (or refund) on its way to Redis. */
 export class Pending extends DeadlineEntry {
@@ -58,7 +72,10 @@ export class Pending extends DeadlineEntry {
     readonly limits: RateLimitAlgorithm,
     readonly script: LuaScript,
     readonly keys: string[],
-    readonly args: (string | number)[],
+    /** The packed arguments (one binary string, scripts.ts `packArgs`), or none for a baked default take. */
+    readonly args: Buffer[],
+    /** The scripts of its limits (takes: for coalescing); undefined for a refund. */
+    readonly scripts: LimitScripts | undefined,
     /** Clock time when the decision was asked for. */
     readonly sentAt: number,
   ) {
@@ -209,7 +226,7 @@ export class Transport {
       const first = list[from] as Pending;
       let to = from + 1;
       while (to < list.length && (list[to] as Pending).script === first.script) to++;
-      if (to - from === 1) this.run(first);
+      if (to - from === 1 || first.scripts === undefined) this.run(first);
       else new Batch(this, list.slice(from, to)).send(this.client);
       from = to;
     }
@@ -303,21 +320,10 @@ export class Transport {
   }
 }
 
-/** One batch script per algorithm, hashed once. */
-const batchScripts = new Map<AlgorithmKind, LuaScript>();
-function batchScriptOf(kind: AlgorithmKind): LuaScript {
-  let script = batchScripts.get(kind);
-  if (script === undefined) {
-    script = new LuaScript(batchScript(kind), -1);
-    batchScripts.set(kind, script);
-  }
-  return script;
-}
-
 /**
  * Takes of one turn and one algorithm sent as one script call: the keys of each decision in order, then
- * the time and origin once, then six values per decision (the single call's cost, write flag and limits).
- * Each pending keeps its own deadline; the reply settles each as its own answer (or error).
+ * each decision's packed arguments (the single call's). Each pending keeps its own deadline; the reply
+ * (one slot per decision) settles each as its own answer (or error).
  */
 class Batch {
   constructor(
@@ -329,14 +335,17 @@ class Batch {
     const pendings = this.pendings;
     const first = pendings[0] as Pending;
     const keys: string[] = [];
-    const args: (string | number)[] = [-1, first.args[1] as number];
+    const args: Buffer[] = [];
+    let bare = true;
     for (const p of pendings) {
       for (const key of p.keys) keys.push(key);
-      for (let i = 2; i < 8; i++) args.push(p.args[i] as number);
+      if (p.args.length > 0) bare = false;
     }
+    // A baked batch script takes no arguments when every decision is a take of cost 1; else one each.
+    if (!bare) for (const p of pendings) args.push((p.args[0] ?? first.scripts?.packedDefault) as Buffer);
     let sent: Promise<unknown>;
     try {
-      sent = client.run(batchScriptOf(first.limits.config.kind), keys, args);
+      sent = client.run((first.scripts as LimitScripts).batch, keys, args);
     } catch (error) {
       sent = Promise.reject(error);
     }
@@ -344,13 +353,13 @@ class Batch {
   }
 
   private readonly onReply = (reply: unknown): void => {
-    const replies = reply as unknown[];
     const pendings = this.pendings;
+    const ok = Array.isArray(reply) && reply.length === pendings.length;
     for (let i = 0; i < pendings.length; i++) {
       const p = pendings[i] as Pending;
-      const r = Array.isArray(replies) ? replies[i] : undefined;
-      if (Array.isArray(r) && r[0] === -1) this.transport.failed(p, new Error(String(r[1])));
-      else if (r === undefined) this.transport.failed(p, new TypeError(`redisStore: unexpected batch reply`));
+      const r: unknown = ok ? reply[i] : undefined;
+      if (!ok) this.transport.failed(p, new TypeError(`redisStore: unexpected batch reply`));
+      else if (typeof r === 'string') this.transport.failed(p, new Error(r));
       else this.transport.replied(p, r);
     }
   };

@@ -62,12 +62,13 @@ describe.skipIf(!redisAvailable)('coalescing', () => {
                 expected.push(await client.run(luaScriptOf(call), call.keys, call.args));
               }
               const keys: string[] = [];
-              const args: (string | number)[] = [nowUs, bound.origin];
+              const args: Buffer[] = [];
               for (const t of turn) {
                 const call = takeCall(algorithm, batched, t.key, t.cost, t.consume, nowUs, bound.origin);
                 keys.push(...call.keys);
-                args.push(...call.args.slice(2));
+                args.push(...call.args);
               }
+              // One slot per decision, in order, each the single call's reply.
               expect(await client.run(batch, keys, args)).toEqual(expected);
               nowUs += stepMs * 1000;
             }

@@ -13,9 +13,19 @@ import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { redisStore } from '../../adapters/redis/index.js';
-import { batchScript, LUA_ARITHMETIC, refundCall, type ScriptCall, takeCall } from '../../adapters/redis/scripts.js';
-import { gcra, type RateLimiter, slidingWindow, tokenBucket } from '../../src/index.js';
-import { ceilDiv, floorDiv, type StepResult } from '../../src/rate-limit/algorithms.js';
+import {
+  bakedBatchScript,
+  bakedTakeScript,
+  batchScript,
+  keysFor,
+  LUA_ARITHMETIC,
+  refundCall,
+  type ScriptCall,
+  takeCall,
+} from '../../adapters/redis/scripts.js';
+import { stepOf as storeStepOf } from '../../adapters/redis/store.js';
+import { gcra, type RateLimitAlgorithm, type RateLimiter, slidingWindow, tokenBucket } from '../../src/index.js';
+import { ceilDiv, floorDiv, StepResult } from '../../src/rate-limit/algorithms.js';
 import { toDecision } from '../../src/rate-limit/store.js';
 import { RedisProcess, redisAvailable } from '../helpers/redis-server.js';
 import { connect, disconnectAll, freshPrefix, Model, redisOf } from './support.js';
@@ -225,6 +235,7 @@ describe.skipIf(!redisAvailable)('Lua twins = pure steps (differential, explicit
   test('floorDiv and ceilDiv in Lua equal the TypeScript ones (safe and unsafe magnitudes)', async () => {
     const lua = `${LUA_ARITHMETIC}
 local out = {}
+local function fmt(n) return format('%.0f', n) end
 for i = 1, #ARGV, 2 do
   local a, b = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
   out[#out + 1] = fmt(floorDiv(a, b))
@@ -283,9 +294,9 @@ describe.skipIf(!redisAvailable)('Lua twins = pure steps with tiers, refunds and
   });
 
   /** Runs one call of the builders at an explicit time, as the store would send it. */
-  const send = async (call: ScriptCall): Promise<number[]> =>
-    (await client.eval(call.script, call.keys.length, ...call.keys, ...call.args.map(String))) as number[];
-  const stepOf = (r: number[]) => ({ allowed: r[0] === 1, never: r[1] === 1, remaining: r[2], waitUs: r[3], fullUs: r[4] });
+  const send = async (call: ScriptCall): Promise<unknown> =>
+    await client.eval(call.script, call.keys.length, ...call.keys, ...call.args);
+  const stepOf = (r: unknown) => micros(storeStepOf(r, new StepResult()));
 
   interface TierOp {
     advance: number;
@@ -361,12 +372,70 @@ describe.skipIf(!redisAvailable)('Lua twins = pure steps with tiers, refunds and
     });
   }
 
+  for (const [name, config] of Object.entries(configs)) {
+    test(`${name}: scripts with the limits written in decide takes of cost 1 with no argument as the pure step`, async () => {
+      // The baked default (nowArg -1: Redis TIME) is replaced by an explicit time, so schedules are exact.
+      const at = (lua: string, now: number) => {
+        const out = lua.replace('p4 = -1, ', `p4 = ${now}, `);
+        expect(out).not.toBe(lua);
+        return out;
+      };
+      await fc.assert(
+        fc.asyncProperty(
+          config,
+          fc.integer({ min: 0, max: 2 ** 40 }),
+          fc.array(
+            fc.record({
+              advance: op.map((o) => o.advance),
+              keys: fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 4 }),
+            }),
+            {
+              minLength: 5,
+              maxLength: 25,
+            },
+          ),
+          async (make, base, turns) => {
+            let limits: RateLimitAlgorithm;
+            try {
+              limits = make(undefined as never).algorithm;
+            } catch {
+              fc.pre(false);
+              return;
+            }
+            const prefix = freshPrefix('baked');
+            const model = new Model(limits.config);
+            const take = bakedTakeScript(limits, 0);
+            const batch = bakedBatchScript(limits, 0);
+            let now = base;
+            for (const [n, turn] of turns.entries()) {
+              now += Math.floor(turn.advance * Math.min(limits.fullAfterUs, 2 ** 36));
+              const expected = turn.keys.map((key) => micros(model.step(key, 1, now, true)));
+              const keys = turn.keys.flatMap((key) => keysFor(limits.config.kind, prefix, key));
+              let got: unknown[];
+              if (n % 2 === 0) got = [];
+              else got = (await client.eval(at(batch, now), keys.length, ...keys)) as unknown[];
+              if (n % 2 === 0) {
+                for (const key of turn.keys) {
+                  const k = keysFor(limits.config.kind, prefix, key);
+                  got.push(await client.eval(at(take, now), k.length, ...k));
+                }
+              }
+              expect(got.map(stepOf)).toEqual(expected);
+            }
+          },
+        ),
+        { numRuns: 30 },
+      );
+      await client.script('FLUSH');
+    });
+  }
+
   test('a batch script decides like single calls, in order', async () => {
     const limits = tokenBucket({ capacity: 3, refillPerSecond: 1 }).algorithm;
     const prefix = freshPrefix('batch');
     const script = batchScript('token-bucket');
     const keys: string[] = [];
-    const args: (string | number)[] = [1_000_000, 0];
+    const args: Buffer[] = [];
     const model = new Model(limits.config);
     const expected = [];
     for (const [key, cost] of [
@@ -378,10 +447,10 @@ describe.skipIf(!redisAvailable)('Lua twins = pure steps with tiers, refunds and
     ] as const) {
       const call = takeCall(limits, prefix, key, cost, true, 1_000_000, 0);
       keys.push(...call.keys);
-      args.push(...call.args.slice(2, 4), ...call.args.slice(4));
+      args.push(...call.args);
       expected.push(micros(model.step(key, cost, 1_000_000, true)));
     }
-    const replies = (await client.eval(script, keys.length, ...keys, ...args.map(String))) as number[][];
+    const replies = (await client.eval(script, keys.length, ...keys, ...args)) as unknown[];
     expect(replies.map(stepOf)).toEqual(expected);
   });
 

@@ -5,10 +5,18 @@
  * treats it as always ready (a lost connection shows as errors and timeouts, which suspend as usual) and
  * counts a GLIDE cluster's failures together rather than per node.
  */
-import { type ArgvSender, type LuaScript, NoScriptRetry, type ScriptClient } from '../script-client.js';
+import {
+  type Argv,
+  type ArgvSender,
+  type LuaScript,
+  NoScriptRetry,
+  pushArgs,
+  type ScriptArg,
+  type ScriptClient,
+} from '../script-client.js';
 
 interface GlideLike {
-  customCommand(args: string[]): Promise<unknown>;
+  customCommand(args: Argv): Promise<unknown>;
   invokeScript(...args: unknown[]): Promise<unknown>;
   close(): void;
 }
@@ -27,20 +35,20 @@ class GlideScriptClient implements ScriptClient, ArgvSender {
     return true;
   }
 
-  send(argv: readonly string[]): Promise<unknown> {
-    return this.client.customCommand(argv as string[]);
+  send(argv: Argv): Promise<unknown> {
+    return this.client.customCommand(argv);
   }
 
   state(): string {
     return 'ready';
   }
 
-  run(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  run(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
     const first = !this.loaded.has(script);
     if (first) this.loaded.add(script);
-    const argv = first ? ['EVAL', script.lua, String(keys.length)] : ['EVALSHA', script.sha, String(keys.length)];
+    const argv: Argv = first ? ['EVAL', script.lua, String(keys.length)] : ['EVALSHA', script.sha, String(keys.length)];
     for (let i = 0; i < keys.length; i++) argv.push(keys[i] as string);
-    for (let i = 0; i < args.length; i++) argv.push(String(args[i]));
+    pushArgs(argv, args);
     return this.send(argv).catch(new NoScriptRetry(this, script, argv).onError);
   }
 

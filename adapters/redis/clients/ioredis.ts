@@ -11,11 +11,11 @@
  * the throughput of the same script sent directly). The store already sends every decision of an event
  * loop turn back to back on the socket, which is the batching auto-pipelining is for.
  */
-import type { LuaScript, ScriptClient } from '../script-client.js';
+import type { LuaScript, ScriptArg, ScriptClient } from '../script-client.js';
 import { slotOf } from '../slot.js';
 
 interface IoScript {
-  execute(container: unknown, args: (string | number)[], options: object, callback: undefined): Promise<unknown>;
+  execute(container: unknown, args: ScriptArg[], options: object, callback: undefined): Promise<unknown>;
 }
 
 /** The parts of an ioredis `Redis` or `Cluster` the store uses. */
@@ -57,11 +57,10 @@ class IoredisScriptClient implements ScriptClient {
     return this.client.status;
   }
 
-  run(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  run(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
     const registered = this.scripts.get(script) ?? this.register(script);
-    const argv: (string | number)[] =
-      script.keys < 0 ? [keys.length, ...keys] : keys.length === 1 ? [keys[0] as string] : [...keys];
-    for (let i = 0; i < args.length; i++) argv.push(args[i] as string | number);
+    const argv: ScriptArg[] = script.keys < 0 ? [keys.length, ...keys] : keys.length === 1 ? [keys[0] as string] : [...keys];
+    for (let i = 0; i < args.length; i++) argv.push(args[i] as ScriptArg);
     return registered.execute(this.client, argv, {}, undefined);
   }
 

@@ -4,10 +4,16 @@
  * has to be declared when the client is created (EVAL on a script's first use). node-redis applies its `keyPrefix` option to typed
  * commands only, not to `sendCommand`, so the prefix is added here, as the typed commands would.
  */
-import { type ArgvSender, type LuaScript, NoScriptRetry, type ScriptClient } from '../script-client.js';
+import {
+  type Argv,
+  type ArgvSender,
+  type LuaScript,
+  NoScriptRetry,
+  pushArgs,
+  type ScriptArg,
+  type ScriptClient,
+} from '../script-client.js';
 import { slotOf } from '../slot.js';
-
-type Args = readonly string[];
 
 /** The parts of a node-redis client or cluster the store uses. */
 interface NodeRedisLike {
@@ -43,17 +49,17 @@ class NodeRedisScriptClient implements ScriptClient, ArgvSender {
   }
 
   /** argv[3] is the first key: the cluster routes by it. */
-  send(argv: Args): Promise<unknown> {
+  send(argv: Argv): Promise<unknown> {
     return this.cluster ? this.client.sendCommand(argv[3], false, argv) : this.client.sendCommand(argv);
   }
 
-  run(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  run(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
     const first = !this.loaded.has(script);
     if (first) this.loaded.add(script);
-    const argv = first ? ['EVAL', script.lua, String(keys.length)] : ['EVALSHA', script.sha, String(keys.length)];
+    const argv: Argv = first ? ['EVAL', script.lua, String(keys.length)] : ['EVALSHA', script.sha, String(keys.length)];
     const prefix = this.keyPrefix;
     for (let i = 0; i < keys.length; i++) argv.push(prefix + (keys[i] as string));
-    for (let i = 0; i < args.length; i++) argv.push(String(args[i]));
+    pushArgs(argv, args);
     return this.send(argv).catch(new NoScriptRetry(this, script, argv).onError);
   }
 

@@ -1,23 +1,21 @@
 /**
  * The Lua twins of the pure refund steps (src/rate-limit/refunds.ts), as fragments for the Redis store's
  * scripts (adapters/redis/scripts.ts composes them after its prelude and decision fragments: they use its
- * floorDiv, ceilDiv, fmt, weir_counter_full, weir_log_total and weir_log_cost). Plain strings: nothing
+ * floorDiv, ceilDiv, format, spack/sunpack, the log's fmt, weir_counter_full, weir_log_total and weir_log_cost). Plain strings: nothing
  * here runs unless a Redis store sends it.
  */
+import { luaReadState, luaTtl } from './steps.js';
+
 type AlgorithmKind = 'token-bucket' | 'gcra' | 'sliding-window-counter' | 'sliding-window-log';
 /**
  * Refunds: give back up to `cost` units of recent takes, never beyond full, and reply like a zero-cost peek
- * after it ({ 1, 0, remaining, 0, fullUs }). They mirror the pure refund steps in src/rate-limit/refunds.ts.
+ * after it (1, 0, remaining, 0, fullUs). They mirror the pure refund steps in src/rate-limit/refunds.ts.
  */
 export const REFUND_FRAGMENTS: Readonly<Record<AlgorithmKind, string>> = {
   'token-bucket': `
 local function weir_token_bucket_refund(keyA, keyB, now, cost, capacity, unitsPerToken, unitsPerUs, capacityUnits)
   local deficit, lastUs = 0, 0
-  local state = redis.call('GET', keyA)
-  if state then
-    local a, b = string.match(state, '^(%S+) (%S+)$')
-    deficit, lastUs = tonumber(a), tonumber(b)
-  end
+  ${luaReadState('<Bdd', 17, 'deficit, lastUs')}
   local elapsed = now - lastUs
   if elapsed > 0 then
     if elapsed >= ceilDiv(deficit, unitsPerUs) then
@@ -32,37 +30,36 @@ local function weir_token_bucket_refund(keyA, keyB, now, cost, capacity, unitsPe
   if deficit == 0 then
     redis.call('DEL', keyA)
   else
-    redis.call('SET', keyA, fmt(deficit) .. ' ' .. fmt(now), 'PX', fmt(ceilDiv(fullUs, 1000)))
+    ${luaTtl('fullUs')}
+    redis.call('SET', keyA, spack('<Bdd', 1, deficit, now), 'PX', ttl)
   end
-  return { 1, 0, floorDiv(capacityUnits - deficit, unitsPerToken), 0, fullUs }
+  return 1, 0, floorDiv(capacityUnits - deficit, unitsPerToken), 0, fullUs
 end
 `,
   gcra: `
 local function weir_gcra_refund(keyA, keyB, now, cost, burst, ticksPerUs, intervalTicks, toleranceTicks)
   local nowTicks = now * ticksPerUs
   if nowTicks > 9007199254740991 then
-    return redis.error_reply('ERR weir: GCRA time in ticks exceeds 2^53; use a later timeOriginSeconds')
+    return nil, redis.error_reply('ERR weir: GCRA time in ticks exceeds 2^53; use a later timeOriginSeconds')
   end
-  local tat = tonumber(redis.call('GET', keyA) or '0')
+  local tat = 0
+  ${luaReadState('<Bd', 9, 'tat')}
   if tat > nowTicks + toleranceTicks then tat = nowTicks + toleranceTicks end
   local base = math.max(nowTicks, math.max(tat, nowTicks) - cost * intervalTicks)
   local fullUs = ceilDiv(base - nowTicks, ticksPerUs)
   if base == nowTicks then
     redis.call('DEL', keyA)
   else
-    redis.call('SET', keyA, fmt(base), 'PX', fmt(ceilDiv(fullUs, 1000)))
+    ${luaTtl('fullUs')}
+    redis.call('SET', keyA, spack('<Bd', 1, base), 'PX', ttl)
   end
-  return { 1, 0, floorDiv(toleranceTicks - (base - nowTicks), intervalTicks), 0, fullUs }
+  return 1, 0, floorDiv(toleranceTicks - (base - nowTicks), intervalTicks), 0, fullUs
 end
 `,
   'sliding-window-counter': `
 local function weir_sliding_counter_refund(keyA, keyB, now, cost, limit, w)
   local index, prevCount, curCount = 0, 0, 0
-  local state = redis.call('GET', keyA)
-  if state then
-    local a, b, c = string.match(state, '^(%S+) (%S+) (%S+)$')
-    index, prevCount, curCount = tonumber(a), tonumber(b), tonumber(c)
-  end
+  ${luaReadState('<Bddd', 25, 'index, prevCount, curCount')}
   local nowIndex = floorDiv(now, w)
   local prev, cur = 0, 0
   if nowIndex == index then
@@ -78,9 +75,10 @@ local function weir_sliding_counter_refund(keyA, keyB, now, cost, limit, w)
   if fullUs == 0 then
     redis.call('DEL', keyA)
   else
-    redis.call('SET', keyA, fmt(nowIndex) .. ' ' .. fmt(prev) .. ' ' .. fmt(cur), 'PX', fmt(ceilDiv(fullUs, 1000)))
+    ${luaTtl('fullUs')}
+    redis.call('SET', keyA, spack('<Bddd', 1, nowIndex, prev, cur), 'PX', ttl)
   end
-  return { 1, 0, floorDiv(limit * w - prev * (w - (now - start)) - cur * w, w), 0, fullUs }
+  return 1, 0, floorDiv(limit * w - prev * (w - (now - start)) - cur * w, w), 0, fullUs
 end
 `,
   'sliding-window-log': `
@@ -111,11 +109,11 @@ local function weir_sliding_log_refund(keyA, keyB, now, cost, limit, w)
   if fullUs == 0 then
     redis.call('DEL', keyA, keyB)
   else
-    local ttl = fmt(ceilDiv(fullUs, 1000))
+    ${luaTtl('fullUs')}
     redis.call('PEXPIRE', keyA, ttl)
     redis.call('SET', keyB, fmt(total), 'PX', ttl)
   end
-  return { 1, 0, limit - live, 0, fullUs }
+  return 1, 0, limit - live, 0, fullUs
 end
 `,
 };
