@@ -9,6 +9,9 @@
  * 2. Load: a token bucket with the default options (timeoutMs 100, maxInFlight 256) at 64, 400 and 2 000
  *    in flight: decisions per second and how many fell back.
  * 3. A flood on one blocked key, with and without the blocked-key cache.
+ * 4. Redis's own cost per decision (`INFO commandstats`, ioredis, 64 in flight): µs of Redis time per
+ *    EVALSHA and per decision for the no-op, each algorithm, and a coalesced batch. Redis runs one
+ *    command at a time, so this bounds decisions per second on one Redis whatever the client does.
  *
  * All rows of a table come from one run: compare ratios, not absolute numbers, on a shared machine.
  * Each client's cases are measured in turns (BENCH_REDIS_ROUNDS rounds, default 3; the median is reported),
@@ -173,6 +176,35 @@ async function main(): Promise<void> {
       const rate = await measure((i) => limiter.take(user(i)), inFlight);
       const label = timeoutMs === 100 ? 'default options' : `timeoutMs: ${timeoutMs}`;
       lines.push(row([label, inFlight, fmt(rate), fallbacks, timeouts, overloaded]));
+    }
+
+    // Redis's time per decision: the script's own cost, read from INFO commandstats around each case.
+    lines.push(
+      '',
+      row(['Redis time (ioredis, 64 in flight)', 'EVALSHA calls', 'µs per call', 'µs per decision', 'ratio to the no-op']),
+      row(['---', '---:', '---:', '---:', '---:']),
+    );
+    const serverCases: [string, Op][] = [
+      ['no-op EVALSHA', floorOf('ioredis', connected.client)],
+      ...algorithms(connected.client).filter(([label]) => !label.includes('gcra, coalesce')),
+    ];
+    let noopUs = 0;
+    for (const [label, op] of serverCases) {
+      for (let i = 0; i < 200; i++) await op(i);
+      const admin = connected.client as Redis;
+      await admin.config('RESETSTAT');
+      let decisions = 0;
+      const counted: Op = async (i) => {
+        await op(i);
+        decisions++;
+      };
+      await measure(counted, 64, false);
+      const stats = await admin.info('commandstats');
+      const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/.exec(stats);
+      const calls = Number(m?.[1] ?? 0);
+      const perDecision = Number(m?.[2] ?? 0) / Math.max(decisions, 1);
+      if (noopUs === 0) noopUs = perDecision;
+      lines.push(row([label, calls, Number(m?.[3] ?? 0).toFixed(2), perDecision.toFixed(2), (perDecision / noopUs).toFixed(1)]));
     }
 
     // A flood on one blocked key: every take is refused; with the cache only the first reaches Redis.

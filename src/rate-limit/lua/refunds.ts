@@ -4,7 +4,7 @@
  * floorDiv, ceilDiv, format, spack/sunpack, the log's fmt, weir_counter_full, weir_log_total and weir_log_cost). Plain strings: nothing
  * here runs unless a Redis store sends it.
  */
-import { luaReadState, luaTtl } from './steps.js';
+import { luaReadState, luaReadTat, luaTtl } from './steps.js';
 
 type AlgorithmKind = 'token-bucket' | 'gcra' | 'sliding-window-counter' | 'sliding-window-log';
 /**
@@ -43,7 +43,7 @@ local function weir_gcra_refund(keyA, keyB, now, cost, burst, ticksPerUs, interv
     return nil, redis.error_reply('ERR weir: GCRA time in ticks exceeds 2^53; use a later timeOriginSeconds')
   end
   local tat = 0
-  ${luaReadState('<Bd', 9, 'tat')}
+  ${luaReadTat()}
   if tat > nowTicks + toleranceTicks then tat = nowTicks + toleranceTicks end
   local base = math.max(nowTicks, math.max(tat, nowTicks) - cost * intervalTicks)
   local fullUs = ceilDiv(base - nowTicks, ticksPerUs)
@@ -51,7 +51,7 @@ local function weir_gcra_refund(keyA, keyB, now, cost, burst, ticksPerUs, interv
     redis.call('DEL', keyA)
   else
     ${luaTtl('fullUs')}
-    redis.call('SET', keyA, spack('<Bd', 1, base), 'PX', ttl)
+    redis.call('SET', keyA, format('%.0f', base), 'PX', ttl)
   end
   return 1, 0, floorDiv(toleranceTicks - (base - nowTicks), intervalTicks), 0, fullUs
 end

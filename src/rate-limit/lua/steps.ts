@@ -52,6 +52,15 @@ export function luaTtl(us: string): string {
     local ttl = ms < 2147483648 and format('%d', ms) or format('%.0f', ms)`;
 }
 
+/** Reads GCRA's tat (decimal text, see GCRA_FN) of `keyA`, or returns an error reply naming the key. */
+export function luaReadTat(): string {
+  return `local state = redis.call('GET', keyA)
+  if state then
+    tat = tonumber(state)
+    if not tat then return nil, redis.error_reply('ERR weir: ' .. keyA .. ' does not hold a GCRA state; use a new prefix') end
+  end`;
+}
+
 /**
  * Reads the fixed-size state of `keyA` packed as `format` (a version byte, 1, then doubles: a text state
  * of an older weir starts with a digit) into `vars`, or returns an error reply naming the key.
@@ -97,7 +106,10 @@ local function weir_token_bucket(keyA, keyB, now, cost, write, capacity, unitsPe
 end
 `;
 
-/** GCRA. p1..p4: burst, ticksPerUs, intervalTicks, toleranceTicks. keyA: tat in ticks ('<Bd'). */
+/**
+ * GCRA. p1..p4: burst, ticksPerUs, intervalTicks, toleranceTicks. keyA: tat in ticks, as decimal text: Redis
+ * keeps a string that reads as an integer in the object itself (16 bytes per key less than 9 packed bytes).
+ */
 export const GCRA_FN = `
 local function weir_gcra(keyA, keyB, now, cost, write, burst, ticksPerUs, intervalTicks, toleranceTicks)
   local nowTicks = now * ticksPerUs
@@ -105,7 +117,7 @@ local function weir_gcra(keyA, keyB, now, cost, write, burst, ticksPerUs, interv
     return nil, redis.error_reply('ERR weir: GCRA time in ticks exceeds 2^53; use a later timeOriginSeconds')
   end
   local tat = 0
-  ${luaReadState('<Bd', 9, 'tat')}
+  ${luaReadTat()}
   if tat > nowTicks + toleranceTicks then tat = nowTicks + toleranceTicks end
   local base = math.max(tat, nowTicks)
   if cost > burst then
@@ -117,7 +129,7 @@ local function weir_gcra(keyA, keyB, now, cost, write, burst, ticksPerUs, interv
     local fullUs = ceilDiv(nextTat - nowTicks, ticksPerUs)
     if write then
       ${luaTtl('fullUs')}
-      redis.call('SET', keyA, spack('<Bd', 1, nextTat), 'PX', ttl)
+      redis.call('SET', keyA, format('%.0f', nextTat), 'PX', ttl)
     end
     return 1, 0, floorDiv(toleranceTicks - (nextTat - nowTicks), intervalTicks), 0, fullUs
   end
