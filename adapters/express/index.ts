@@ -10,7 +10,7 @@
  * (Express 4 would not catch it); programming errors go to `next(error)`. See docs/express.md.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ProblemDetails } from '../http/headers.js';
+import { lowerCaseField, type ProblemDetails } from '../http/headers.js';
 import {
   type ChainSettings,
   CompiledLimit,
@@ -66,21 +66,6 @@ export interface RateLimitOptions<Req extends ExpressRequestLike = ExpressReques
 
 const WHERE = 'weir/express rateLimit';
 
-/**
- * Node looks fields up by their lower-case name; a name already in lower case costs it no new string (the
- * fields are still sent as weir names them).
- */
-function lowerCase(name: string): string {
-  switch (name) {
-    case 'RateLimit':
-      return 'ratelimit';
-    case 'RateLimit-Policy':
-      return 'ratelimit-policy';
-    default:
-      return name;
-  }
-}
-
 export function sendProblem(res: ServerResponse, problem: ProblemDetails): void {
   const body = JSON.stringify(problem);
   res.statusCode = problem.status;
@@ -105,7 +90,8 @@ class ExpressHost<Req extends ExpressRequestLike> implements Host<Req, ServerRes
     return res.headersSent;
   }
   getHeader(res: ServerResponse, name: string): unknown {
-    return res.getHeader(lowerCase(name));
+    // Read by the lower-case name (no copy); written as weir names them.
+    return res.getHeader(lowerCaseField(name));
   }
   setHeader(res: ServerResponse, name: string, value: string): void {
     res.setHeader(name, value);

@@ -20,7 +20,7 @@ import type {
   RouteOptions,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import type { ProblemDetails } from '../http/headers.js';
+import { lowerCaseField, type ProblemDetails } from '../http/headers.js';
 import {
   type ChainSettings,
   CompiledLimit,
@@ -88,23 +88,6 @@ type Done = HookHandlerDoneFunction;
 type Registration = object;
 type RouteHook = ((request: FastifyRequest, reply: FastifyReply, done: Done) => void) & { [kWeirHook]?: Registration };
 
-/**
- * Fastify lower-cases every field name it is given; a name already in lower case costs it no new string
- * and no lookup of a fresh key. weir's own names are lowered here without either.
- */
-function lowerCase(name: string): string {
-  switch (name) {
-    case 'RateLimit':
-      return 'ratelimit';
-    case 'RateLimit-Policy':
-      return 'ratelimit-policy';
-    case 'Retry-After':
-      return 'retry-after';
-    default:
-      return name.toLowerCase();
-  }
-}
-
 function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {
   reply.code(problem.status).type('application/problem+json').send(JSON.stringify(problem));
 }
@@ -125,10 +108,10 @@ class FastifyHost implements Host<FastifyRequest, FastifyReply, Done> {
     return reply.sent;
   }
   getHeader(reply: FastifyReply, name: string): unknown {
-    return reply.getHeader(lowerCase(name));
+    return reply.getHeader(lowerCaseField(name));
   }
   setHeader(reply: FastifyReply, name: string, value: string): void {
-    reply.header(lowerCase(name), value);
+    reply.header(lowerCaseField(name), value);
   }
   pass(_request: FastifyRequest, _reply: FastifyReply, done: Done): void {
     done();
@@ -156,7 +139,7 @@ class FastifyHost implements Host<FastifyRequest, FastifyReply, Done> {
 const shedHost: ShedHost<FastifyRequest, FastifyReply, Done> = {
   raw: (reply) => reply.raw,
   setHeader: (reply, name, value) => {
-    reply.header(lowerCase(name), value);
+    reply.header(lowerCaseField(name), value);
   },
   pass: (_request, _reply, done) => done(),
   fail: (_request, _reply, done, error) => done(error instanceof Error ? error : new Error(String(error))),

@@ -144,6 +144,24 @@ export function overloadedProblem(retryAfter: number): ProblemDetails {
   };
 }
 
+/**
+ * The lower-case form of a field name weir writes, without a new string for weir's own names. Node and
+ * Fastify look fields up by their lower-case name and lower-case whatever they are given: a name that is
+ * lower case already costs them no copy, and its lookup no search for the fresh string's twin.
+ */
+export function lowerCaseField(name: string): string {
+  switch (name) {
+    case 'RateLimit':
+      return 'ratelimit';
+    case 'RateLimit-Policy':
+      return 'ratelimit-policy';
+    case 'Retry-After':
+      return 'retry-after';
+    default:
+      return name.toLowerCase();
+  }
+}
+
 /** How an adapter reads and writes response header fields (Express: the Node response; Fastify: the reply). */
 export interface HeaderTarget<Res> {
   getHeader(res: Res, name: string): unknown;

@@ -15,7 +15,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
 import { limitOptionsOf, Outcome } from '../hono/outcome.js';
-import type { ProblemDetails } from '../http/headers.js';
+import { lowerCaseField, type ProblemDetails } from '../http/headers.js';
 import {
   type ChainSettings,
   CompiledLimit,
@@ -87,7 +87,8 @@ class KoaHost<Ctx extends KoaContextLike> implements Host<Ctx, Ctx, KoaStep> {
     return ctx.res.headersSent;
   }
   getHeader(ctx: Ctx, name: string): unknown {
-    return ctx.res.getHeader(name);
+    // Read by the lower-case name (no copy); written as weir names them.
+    return ctx.res.getHeader(lowerCaseField(name));
   }
   setHeader(ctx: Ctx, name: string, value: string): void {
     ctx.res.setHeader(name, value);

@@ -5,6 +5,7 @@ import {
   type HeaderDecision,
   type HeaderStyle,
   type HeaderTarget,
+  lowerCaseField,
   QuotaHeaders,
   rateLimitHeaders,
   retryAfterSeconds,
@@ -150,4 +151,10 @@ describe('draft-10 fields', () => {
       expect(new Map(rateLimitHeaders(style, { name: 'tight', windowMs: 5000 }, tight, 0))).toEqual(fields);
     }
   });
+});
+
+test("lowerCaseField is toLowerCase, weir's own names included", () => {
+  for (const name of ['RateLimit', 'RateLimit-Policy', 'Retry-After', 'X-RateLimit-Reset', 'ratelimit', 'Content-Type']) {
+    expect(lowerCaseField(name)).toBe(name.toLowerCase());
+  }
 });
