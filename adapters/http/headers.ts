@@ -198,9 +198,8 @@ export class QuotaHeaders {
   /** `"<name>";r=`: the start of this policy's `RateLimit` member. */
   private readonly remainingPrefix: string;
   /**
-   * The last `RateLimit` member made, and its `r` and `t`. Most responses repeat it: every client that
-   * arrives with a full budget gets the same one, and a busy key's changes only when a whole unit does. A
-   * repeated string also skips its flattening and copying when the framework checks the field's value.
+   * The last `RateLimit` member made, and its `r` and `t`: many responses repeat it (every client that
+   * arrives with a full budget gets the same one), and a repeated member is no new string.
    */
   private lastMember = '';
   private lastRemaining = -1;
