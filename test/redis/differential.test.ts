@@ -23,7 +23,7 @@ import {
   type ScriptCall,
   takeCall,
 } from '../../adapters/redis/scripts.js';
-import { stepOf as storeStepOf } from '../../adapters/redis/store.js';
+import { MAX_BAKED_LIMITS, stepOf as storeStepOf } from '../../adapters/redis/store.js';
 import { gcra, type RateLimitAlgorithm, type RateLimiter, slidingWindow, tokenBucket } from '../../src/index.js';
 import { ceilDiv, floorDiv, StepResult } from '../../src/rate-limit/algorithms.js';
 import { toDecision } from '../../src/rate-limit/store.js';
@@ -453,6 +453,25 @@ describe.skipIf(!redisAvailable)('Lua twins = pure steps with tiers, refunds and
     const replies = (await client.eval(script, keys.length, ...keys, ...args)) as unknown[];
     expect(replies.map(stepOf)).toEqual(expected);
   });
+
+  for (const coalesce of [false, true]) {
+    test(`past ${MAX_BAKED_LIMITS} sets of limits a store sends them as arguments and decides the same (coalesce: ${coalesce})`, async () => {
+      const store = redisStore({ client, prefix: freshPrefix('many'), onError: 'deny', coalesce });
+      const fallbacks: unknown[] = [];
+      store.on('fallback', (e) => fallbacks.push(e));
+      const limiter = tokenBucket({ capacity: 1, refillPerSecond: 1 / 3600, store });
+      for (let capacity = 1; capacity <= MAX_BAKED_LIMITS + 4; capacity++) {
+        limiter.reconfigure({ capacity, refillPerSecond: 1 / 3600 });
+        // Fresh keys: `capacity` takes of 1 (issued together: one batch when coalescing) pass, the next fails.
+        const key = `k${capacity}`;
+        const takes = await Promise.all(Array.from({ length: capacity + 1 }, () => limiter.take(key)));
+        expect(takes.filter((d) => d.allowed)).toHaveLength(capacity);
+        expect(takes[capacity]).toMatchObject({ allowed: false, reason: 'limit', limit: capacity });
+        expect(takes[capacity - 1]).toMatchObject({ allowed: true, remaining: 0 });
+      }
+      expect(fallbacks).toEqual([]);
+    });
+  }
 
   test('quotas: 10 000 000 per 30 days decide exactly as in memory (token bucket and GCRA)', async () => {
     const rate = 10_000_000 / (30 * 86_400);

@@ -12,7 +12,7 @@
  * each, against 12 000 for a whole no-op EVALSHA), so the scripts define only these two; everything else
  * is inline. Other dear things in Redis's Lua, per call: `tonumber` of a string ≈ 1 600 instructions,
  * `string.format('%.0f')` ≈ 3 200, `'%d'` ≈ 1 700, `struct.pack`/`unpack` of two doubles ≈ 1 400: state is
- * stored as packed doubles, not text.
+ * stored as packed doubles, not text (but for GCRA's one integer, see GCRA_FN).
  */
 export const LUA_ARITHMETIC = `
 local floor, format, spack, sunpack = math.floor, string.format, struct.pack, struct.unpack
