@@ -22,7 +22,7 @@ export type CountingState = 'closed' | 'half-open';
 export interface CircuitBreakerEvents {
   stateChange: { from: CircuitState; to: CircuitState; reason: CircuitTransitionReason };
   /** A counted call succeeded. */
-  success: { state: CountingState };
+  success: { readonly state: CountingState };
   /** A counted call failed: `error` is the error, or the result that `isResultFailure` rejected (`fromResult`). */
   failure: { error: unknown; fromResult: boolean; state: CountingState };
   /** A counted call (successful or not) took longer than `slowCallDurationMs`. */

@@ -30,6 +30,10 @@ import {
 } from './machine.js';
 import { OUTCOME_FAILURE, OUTCOME_SLOW, OUTCOME_SUCCESS, type OutcomeWindow, TimeWindow } from './window.js';
 
+/** The two possible payloads of `success`, frozen and shared: a success allocates nothing for its listeners. */
+const SUCCESS_CLOSED: CircuitBreakerEvents['success'] = Object.freeze({ state: 'closed' });
+const SUCCESS_HALF_OPEN: CircuitBreakerEvents['success'] = Object.freeze({ state: 'half-open' });
+
 export class CircuitBreakerStage implements Stage {
   readonly kind = STAGE_CIRCUIT_BREAKER;
   readonly machine: BreakerMachine;
@@ -153,7 +157,7 @@ export class CircuitBreakerStage implements Stage {
         if (this.events.has('failure'))
           this.events.emit('failure', { error: faulted ? fault : value, fromResult: !faulted && ok, state });
       } else if (this.successProbe.active) {
-        this.successProbe.emit({ state });
+        this.successProbe.emit(state === 'closed' ? SUCCESS_CLOSED : SUCCESS_HALF_OPEN);
       }
     }
     machine.record(now, outcome);

@@ -112,6 +112,9 @@ function checkVerdict(name: string, verdict: unknown): boolean {
   return verdict;
 }
 
+/** The payload of every first-attempt success (the common case): one frozen object, no allocation per call. */
+const FIRST_ATTEMPT: RetryEvents['success'] = Object.freeze({ attempts: 1 });
+
 class RetryStage implements Stage {
   readonly kind = STAGE_RETRY;
   private readonly timed: boolean;
@@ -154,7 +157,7 @@ class RetryStage implements Stage {
       return resume(stages, settledCall(fn, thisArg, args, mode, false, error, start));
     }
     if (config.retryOnResult !== undefined) return resume(stages, settledCall(fn, thisArg, args, mode, true, value, start));
-    if (this.successProbe.active) this.successProbe.emit({ attempts: 1 });
+    if (this.successProbe.active) this.successProbe.emit(FIRST_ATTEMPT);
     return value;
   }
 
@@ -164,7 +167,7 @@ class RetryStage implements Stage {
     if (call.ok) {
       const onResult = this.config.retryOnResult;
       if (onResult === undefined || !checkVerdict('retryOnResult', onResult(call.value, attempt))) {
-        if (this.successProbe.active) this.successProbe.emit({ attempts: attempt });
+        if (this.successProbe.active) this.successProbe.emit(attempt === 1 ? FIRST_ATTEMPT : { attempts: attempt });
         return CONTINUE;
       }
     } else if (call.aborted || !this.retryable(call.value, attempt)) {
