@@ -47,8 +47,15 @@ export interface ScriptClient {
   ready(): boolean;
   /** The client's connection state, for error messages. */
   state(): string;
-  /** EVALSHA `script` (EVAL after NOSCRIPT), `keys` then `args` (binary strings go as they are). */
+  /**
+   * EVALSHA `script` (EVAL on its first use by this client), `keys` then `args` (binary strings go as they
+   * are). A NOSCRIPT error (a restarted, failed-over or flushed server) is the caller's to recover from:
+   * `forget(script)`, then run the call once more, which sends EVAL. ioredis recovers by itself and never
+   * reports one. (Recovering here would cost every call a handler and a promise.)
+   */
   run(script: LuaScript, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown>;
+  /** The server lost `script` (NOSCRIPT): the next run sends it with EVAL. */
+  forget(script: LuaScript): void;
   /** DEL of keys that share one slot. */
   del(keys: readonly string[]): Promise<unknown>;
   /** On a Cluster, the node (`host:port`) that owns `key`'s slot as the client knows it now; else undefined. */
@@ -68,20 +75,20 @@ export interface ArgvSender {
 }
 
 /**
- * Re-sends a script call as EVAL after NOSCRIPT (a restarted, failed-over or flushed server), for the
- * clients that send scripts as raw command lines (node-redis, GLIDE). One per call, made only to be the
- * `catch` handler: a field function, not a closure over the call's variables.
+ * Runs a script call with NOSCRIPT recovery: once more with EVAL after the server lost the script. For
+ * callers outside the store's transport (which recovers without a per-call handler).
  */
-export class NoScriptRetry {
-  constructor(
-    private readonly sender: ArgvSender,
-    private readonly script: LuaScript,
-    private readonly argv: Argv,
-  ) {}
-  readonly onError = (error: unknown): Promise<unknown> => {
+export async function runRecovering(
+  client: ScriptClient,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly ScriptArg[],
+): Promise<unknown> {
+  try {
+    return await client.run(script, keys, args);
+  } catch (error) {
     if (!isNoScript(error)) throw error;
-    this.argv[0] = 'EVAL';
-    this.argv[1] = this.script.lua;
-    return this.sender.send(this.argv);
-  };
+    client.forget(script);
+    return client.run(script, keys, args);
+  }
 }

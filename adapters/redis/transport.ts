@@ -17,7 +17,7 @@
 import type { Clock } from '../../src/core/clock.js';
 import { DeadlineEntry, DeadlineQueue } from '../../src/core/deadlines.js';
 import type { RateLimitAlgorithm, RateLimitDecision } from '../../src/rate-limit/store.js';
-import type { LuaScript, ScriptClient } from './script-client.js';
+import { isNoScript, type LuaScript, type ScriptClient } from './script-client.js';
 
 import { PROBE, SUSPENDED, Suspension } from './suspension.js';
 
@@ -54,6 +54,8 @@ export class Pending extends DeadlineEntry {
   state = WAITING;
   /** Sent while its node was suspended, after the pause: its outcome resumes or re-suspends the node. */
   probe = false;
+  /** Sent again with EVAL after NOSCRIPT (once). */
+  resent = false;
   /** The next decision in its node's waiting line. */
   nextWaiting: Pending | undefined = undefined;
   resolve!: (decision: RateLimitDecision) => void;
@@ -291,6 +293,13 @@ export class Transport {
   }
 
   failed(pending: Pending, error: unknown): void {
+    if (pending.state === SENT && !pending.resent && isNoScript(error)) {
+      // The server lost the script (restart, failover, SCRIPT FLUSH): once more, with EVAL, in its place.
+      pending.resent = true;
+      this.client.forget(pending.script);
+      this.run(pending);
+      return;
+    }
     const shard = pending.shard;
     if (this.landed(pending)) {
       this.fail(shard, this.clock.now(), pending.probe);
@@ -326,12 +335,17 @@ export class Transport {
  * (one slot per decision) settles each as its own answer (or error).
  */
 class Batch {
+  /** Sent again with EVAL after NOSCRIPT (once). */
+  private resent = false;
+  private client: ScriptClient | undefined = undefined;
+
   constructor(
     private readonly transport: Transport,
     private readonly pendings: Pending[],
   ) {}
 
   send(client: ScriptClient): void {
+    this.client = client;
     const pendings = this.pendings;
     const first = pendings[0] as Pending;
     const keys: string[] = [];
@@ -365,6 +379,16 @@ class Batch {
   };
 
   private readonly onError = (error: unknown): void => {
-    for (const p of this.pendings) this.transport.failed(p, error);
+    const client = this.client as ScriptClient;
+    if (!this.resent && isNoScript(error)) {
+      this.resent = true;
+      client.forget(((this.pendings[0] as Pending).scripts as LimitScripts).batch);
+      this.send(client);
+      return;
+    }
+    for (const p of this.pendings) {
+      p.resent = true; // the batch had its one retry
+      this.transport.failed(p, error);
+    }
   };
 }

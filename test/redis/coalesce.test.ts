@@ -80,7 +80,7 @@ describe.skipIf(!redisAvailable)('coalescing', () => {
   }
 
   for (const clientName of CLIENT_NAMES) {
-    test(`${clientName}: 200 concurrent takes admit exactly the budget, in fewer script calls than decisions`, async () => {
+    test(`${clientName}: 200 concurrent takes admit exactly the budget, in fewer script calls than decisions; SCRIPT FLUSH heals`, async () => {
       const { client } = await connectWith(clientName, redis.port);
       const store = redisStore({ client, prefix: freshPrefix('co'), onError: 'deny', coalesce: true, timeoutMs: 2000 });
       const fallbacks: unknown[] = [];
@@ -95,6 +95,11 @@ describe.skipIf(!redisAvailable)('coalescing', () => {
       expect(decisions.filter((_, i) => i % 2 === 1).every((d) => d.allowed)).toBe(true);
       expect(calls).toBeGreaterThan(0);
       expect(calls).toBeLessThan(20);
+      // The server loses the scripts (a restart, a failover): a batch is sent once more, with EVAL.
+      await admin.script('FLUSH');
+      const again = await Promise.all(Array.from({ length: 20 }, (_, i) => limiter.take(`after${i}`)));
+      expect(fallbacks).toEqual([]);
+      expect(again.every((d) => d.allowed)).toBe(true);
     });
   }
 });

@@ -1,5 +1,6 @@
 /** Shared helpers of the Redis suites: clients with fast reconnects, and the pure-step model. */
 import { Cluster, Redis } from 'ioredis';
+import { runRecovering } from '../../adapters/redis/script-client.js';
 import { takeCall } from '../../adapters/redis/scripts.js';
 import { luaScriptOf, type RedisBoundStore, stepOf } from '../../adapters/redis/store.js';
 import type { RateLimitDecision, RateLimiter } from '../../src/index.js';
@@ -47,7 +48,7 @@ export class RedisUnderTest {
     if (!Number.isSafeInteger(nowUs) || nowUs < 0) throw new RangeError(`stepAt: nowUs must be an integer >= 0, got ${nowUs}`);
     const b = this.bound;
     const call = takeCall(b.algorithm, b.prefix, key, cost, consume, nowUs, b.origin);
-    return stepOf(await b.client.run(luaScriptOf(call), call.keys, call.args), new StepResult());
+    return stepOf(await runRecovering(b.client, luaScriptOf(call), call.keys, call.args), new StepResult());
   }
 
   async takeAt(key: string, cost: number, consume: boolean, nowUs: number): Promise<RateLimitDecision> {

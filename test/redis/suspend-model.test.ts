@@ -32,6 +32,7 @@ class ScriptedClient implements ScriptClient {
   del(): Promise<unknown> {
     return Promise.resolve(0);
   }
+  forget(): void {}
   nodeOf(): undefined {
     return undefined;
   }

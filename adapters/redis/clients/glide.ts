@@ -5,15 +5,7 @@
  * treats it as always ready (a lost connection shows as errors and timeouts, which suspend as usual) and
  * counts a GLIDE cluster's failures together rather than per node.
  */
-import {
-  type Argv,
-  type ArgvSender,
-  type LuaScript,
-  NoScriptRetry,
-  pushArgs,
-  type ScriptArg,
-  type ScriptClient,
-} from '../script-client.js';
+import { type Argv, type ArgvSender, type LuaScript, pushArgs, type ScriptArg, type ScriptClient } from '../script-client.js';
 
 interface GlideLike {
   customCommand(args: Argv): Promise<unknown>;
@@ -49,7 +41,11 @@ class GlideScriptClient implements ScriptClient, ArgvSender {
     const argv: Argv = first ? ['EVAL', script.lua, String(keys.length)] : ['EVALSHA', script.sha, String(keys.length)];
     for (let i = 0; i < keys.length; i++) argv.push(keys[i] as string);
     pushArgs(argv, args);
-    return this.send(argv).catch(new NoScriptRetry(this, script, argv).onError);
+    return this.send(argv);
+  }
+
+  forget(script: LuaScript): void {
+    this.loaded.delete(script);
   }
 
   del(keys: readonly string[]): Promise<unknown> {

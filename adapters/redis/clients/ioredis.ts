@@ -84,6 +84,9 @@ class IoredisScriptClient implements ScriptClient {
     return found;
   }
 
+  /** ioredis re-sends with EVAL after NOSCRIPT by itself. */
+  forget(): void {}
+
   del(keys: readonly string[]): Promise<unknown> {
     return this.client.del(...keys);
   }

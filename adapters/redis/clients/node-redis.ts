@@ -4,15 +4,7 @@
  * has to be declared when the client is created (EVAL on a script's first use). node-redis applies its `keyPrefix` option to typed
  * commands only, not to `sendCommand`, so the prefix is added here, as the typed commands would.
  */
-import {
-  type Argv,
-  type ArgvSender,
-  type LuaScript,
-  NoScriptRetry,
-  pushArgs,
-  type ScriptArg,
-  type ScriptClient,
-} from '../script-client.js';
+import { type Argv, type ArgvSender, type LuaScript, pushArgs, type ScriptArg, type ScriptClient } from '../script-client.js';
 import { slotOf } from '../slot.js';
 
 /** The parts of a node-redis client or cluster the store uses. */
@@ -60,7 +52,11 @@ class NodeRedisScriptClient implements ScriptClient, ArgvSender {
     const prefix = this.keyPrefix;
     for (let i = 0; i < keys.length; i++) argv.push(prefix + (keys[i] as string));
     pushArgs(argv, args);
-    return this.send(argv).catch(new NoScriptRetry(this, script, argv).onError);
+    return this.send(argv);
+  }
+
+  forget(script: LuaScript): void {
+    this.loaded.delete(script);
   }
 
   del(keys: readonly string[]): Promise<unknown> {
