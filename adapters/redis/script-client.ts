@@ -1,7 +1,8 @@
 /**
  * The one narrow interface through which the store talks to Redis, whatever the client library: run a
- * script by its SHA1 with keys and arguments (loading it again after NOSCRIPT: restarts, failovers and
- * SCRIPT FLUSH heal by themselves), say whether commands can be sent now (the store never queues on a
+ * script by its SHA1 with keys and arguments (forgetting it after NOSCRIPT, so that the caller's one retry
+ * sends it with EVAL: restarts, failovers and SCRIPT FLUSH heal by themselves), say whether commands can be
+ * sent now (the store never queues on a
  * client that is not connected), delete keys, and, on a Cluster, name the node that owns a key's slot.
  *
  * Implementations: clients/ioredis.ts (ioredis and its fork iovalkey: `Redis`, `Cluster`, Sentinel through
