@@ -89,11 +89,15 @@ const KEY_COUNT: Record<AlgorithmKind, number> = {
 };
 
 /**
- * Most sets of limits per store whose scripts get the limits written in. The default limits, tiers and
- * reconfigurations each bake one pair of scripts, which stays in Redis's script cache; past this many a
- * store's limits travel as arguments instead (a limiter reconfigured continuously must not fill the cache).
+ * Most sets of limits per process whose scripts get the limits written in. Every limiter's default limits,
+ * tiers and reconfigurations bake one pair of scripts, which stays in Redis's script cache (and in this
+ * process); past this many, limits travel as arguments instead, so neither a limiter reconfigured
+ * continuously nor limiters created per tenant can fill either cache.
  */
-export const MAX_BAKED_LIMITS = 16;
+export const MAX_BAKED_LIMITS = 64;
+
+/** The baked take script texts of this process (at most MAX_BAKED_LIMITS). */
+const baked = new Set<string>();
 
 /**
  * A script reply as a step result: an allowed decision packed in one integer (fullUs * 2^21 + remaining,
@@ -139,8 +143,6 @@ export class RedisBoundStore implements BoundRateLimitStore, TransportOwner {
   private lastLimits: RateLimitAlgorithm | undefined = undefined;
   private lastScripts: LimitScripts | undefined = undefined;
   private readonly scriptsByLimits = new WeakMap<RateLimitAlgorithm, LimitScripts>();
-  /** The baked script texts of this store (bounded by MAX_BAKED_LIMITS). */
-  private readonly baked = new Set<string>();
 
   constructor(
     readonly algorithm: RateLimitAlgorithm,
@@ -184,7 +186,7 @@ export class RedisBoundStore implements BoundRateLimitStore, TransportOwner {
     return this.start(key, cost, consume, false, limits, scripts.take, keysFor(kind, this.prefix, key), args, scripts);
   }
 
-  /** The scripts for `limits`: baked ones while this store has baked fewer than MAX_BAKED_LIMITS. */
+  /** The scripts for `limits`: baked ones while the process has baked fewer than MAX_BAKED_LIMITS. */
   scriptsFor(limits: RateLimitAlgorithm): LimitScripts {
     let found = this.scriptsByLimits.get(limits);
     if (found === undefined) {
@@ -192,8 +194,8 @@ export class RedisBoundStore implements BoundRateLimitStore, TransportOwner {
       const keys = KEY_COUNT[kind];
       const packed = packArgs(-1, this.origin, 1, true, limitArgs(limits));
       const take = bakedTakeScript(limits, this.origin);
-      if (this.baked.has(take) || this.baked.size < MAX_BAKED_LIMITS) {
-        this.baked.add(take);
+      if (baked.has(take) || baked.size < MAX_BAKED_LIMITS) {
+        baked.add(take);
         found = new LimitScripts(scriptOf(take, keys), scriptOf(bakedBatchScript(limits, this.origin), -1), [], packed);
       } else {
         found = new LimitScripts(scriptOf(TAKE_SCRIPTS[kind], keys), scriptOf(batchScript(kind), -1), [packed], packed);

@@ -455,7 +455,7 @@ describe.skipIf(!redisAvailable)('Lua twins = pure steps with tiers, refunds and
   });
 
   for (const coalesce of [false, true]) {
-    test(`past ${MAX_BAKED_LIMITS} sets of limits a store sends them as arguments and decides the same (coalesce: ${coalesce})`, async () => {
+    test(`past ${MAX_BAKED_LIMITS} sets of limits a process sends them as arguments and decides the same (coalesce: ${coalesce})`, async () => {
       const store = redisStore({ client, prefix: freshPrefix('many'), onError: 'deny', coalesce });
       const fallbacks: unknown[] = [];
       store.on('fallback', (e) => fallbacks.push(e));
