@@ -96,3 +96,42 @@ describe('hot events sent through their probe', () => {
     expect(breaker.state).toBe('closed');
   });
 });
+
+describe('shared success payloads', () => {
+  test("a retry's first-attempt success and a breaker's success are frozen, shared, and say what happened", async () => {
+    const policy = retry({ maxAttempts: 3, backoff: 0 });
+    const retried: unknown[] = [];
+    policy.on('success', (event) => retried.push(event));
+    let calls = 0;
+    await policy(async () => 'once')();
+    await policy(async () => 'again')();
+    await policy(async () => {
+      if (++calls === 1) throw new Error('first attempt fails');
+      return 'second';
+    })();
+    expect(retried).toEqual([{ attempts: 1 }, { attempts: 1 }, { attempts: 2 }]);
+    expect(retried[0]).toBe(retried[1]);
+    expect(Object.isFrozen(retried[0])).toBe(true);
+    // A listener that writes to a shared payload throws (strict mode): reported, the call unchanged.
+    const errors = reported();
+    policy.on('success', (event) => {
+      (event as { attempts: number }).attempts = 99;
+    });
+    expect(await policy(async () => 'unchanged')()).toBe('unchanged');
+    expect(errors.map((e) => e.event)).toEqual(['success']);
+    expect(retried.at(-1)).toEqual({ attempts: 1 });
+
+    const clock = new VirtualClock();
+    const breaker = circuitBreaker({ clock, openDurationMs: 10, consecutiveFailures: 1, halfOpen: { permits: 1 } });
+    const states: unknown[] = [];
+    breaker.on('success', (event) => states.push(event));
+    await breaker(async () => 1)();
+    await breaker(async () => {
+      throw new Error('trip');
+    })().catch(() => {});
+    clock.advance(10);
+    await breaker(async () => 2)();
+    expect(states).toEqual([{ state: 'closed' }, { state: 'half-open' }]);
+    expect(states.every((event) => Object.isFrozen(event))).toBe(true);
+  });
+});
