@@ -15,7 +15,16 @@ import { DeadlineEntry, DeadlineQueue } from '../core/deadlines.js';
 import { BulkheadFullError, isAbortError, isTimeoutError, isWeirError } from '../core/errors.js';
 import { Emitter, type EventProbe } from '../core/events.js';
 import { policyName } from '../core/names.js';
-import { Call, CONTINUE, type Directive, invokeSolo, type Mode, run, STAGE_BULKHEAD, type Stage } from '../core/pipeline.js';
+import {
+  type Call,
+  CONTINUE,
+  type Directive,
+  invokeSolo,
+  type Mode,
+  runInPipeline,
+  STAGE_BULKHEAD,
+  type Stage,
+} from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { neverAborted, unwatchAbort, watchAbort } from '../core/signal.js';
 import { checkOptions, checkSignal, show } from '../core/validate.js';
@@ -206,7 +215,7 @@ class Pool implements Stage {
     mode: Mode,
   ): Promise<unknown> {
     if (this.algorithm !== undefined || this.running >= this.limit || this.queue.size !== 0) {
-      return run(stages, new Call(fn, thisArg, args, mode, undefined, 1));
+      return runInPipeline(stages, fn, thisArg, args, mode);
     }
     this.running++;
     if (this.acquiredProbe.active) this.emitAcquired(0);

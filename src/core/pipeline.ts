@@ -189,13 +189,26 @@ export function contextOf(call: Call): PolicyContext {
 }
 
 function invoke(call: Call): unknown {
-  switch (call.mode) {
+  return invokeIn(call.fn, call.thisArg, call.args, call.mode, call.scope, call.outer, call.attempt);
+}
+
+/** Calls `fn` in `mode`, with the context of `attempt` at that depth when the mode asks for one. */
+function invokeIn(
+  fn: Function,
+  thisArg: unknown,
+  args: readonly unknown[] | undefined,
+  mode: Mode,
+  scope: SignalScope | undefined,
+  outer: AbortSignal | undefined,
+  attempt: number,
+): unknown {
+  switch (mode) {
     case MODE_ARGS:
-      return call.fn.apply(call.thisArg, call.args);
+      return fn.apply(thisArg, args);
     case MODE_CONTEXT:
-      return call.fn(contextAt(call.scope, call.outer, call.attempt));
+      return fn(contextAt(scope, outer, attempt));
     default:
-      return call.fn.call(call.thisArg, contextAt(call.scope, call.outer, call.attempt), ...(call.args as unknown[]));
+      return fn.call(thisArg, contextAt(scope, outer, attempt), ...(args as unknown[]));
   }
 }
 
@@ -210,14 +223,7 @@ export function invokeSolo(
   mode: Mode,
   scope?: SignalScope,
 ): unknown {
-  switch (mode) {
-    case MODE_ARGS:
-      return fn.apply(thisArg, args);
-    case MODE_CONTEXT:
-      return fn(contextAt(scope, undefined, 1));
-    default:
-      return fn.call(thisArg, contextAt(scope, undefined, 1), ...(args as unknown[]));
-  }
+  return invokeIn(fn, thisArg, args, mode, scope, undefined, 1);
 }
 
 /**
@@ -249,6 +255,17 @@ export function runSolo(
     default:
       return solo.solo(stages, fn, thisArg, args, mode);
   }
+}
+
+/** Hands a solo call to the pipeline before its function has started (the stage's fast path does not apply). */
+export function runInPipeline(
+  stages: readonly Stage[],
+  fn: Function,
+  thisArg: unknown,
+  args: readonly unknown[] | undefined,
+  mode: Mode,
+): Promise<unknown> {
+  return run(stages, new Call(fn, thisArg, args, mode, undefined, stages.length));
 }
 
 /**

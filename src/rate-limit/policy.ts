@@ -13,7 +13,16 @@ import type { Clock } from '../core/clock.js';
 import { RateLimitedError } from '../core/errors.js';
 import { Emitter, type EventProbe } from '../core/events.js';
 import { policyName } from '../core/names.js';
-import { Call, CONTINUE, type Directive, invokeSolo, type Mode, run, STAGE_RATE_LIMIT, type Stage } from '../core/pipeline.js';
+import {
+  type Call,
+  CONTINUE,
+  type Directive,
+  invokeSolo,
+  type Mode,
+  runInPipeline,
+  STAGE_RATE_LIMIT,
+  type Stage,
+} from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { ignore, untilAborted } from '../core/signal.js';
 import { checkClock, checkCount, checkDuration, checkFunction, checkOptions, show } from '../core/validate.js';
@@ -123,7 +132,7 @@ class RateLimitStage implements Stage, WaitHost {
   ): Promise<unknown> {
     const sync = this.limiter.bound.takeSync;
     if (sync === undefined || this.queues !== undefined || this.countOnly !== undefined) {
-      return run(stages, new Call(fn, thisArg, args, mode, undefined, 1));
+      return runInPipeline(stages, fn, thisArg, args, mode);
     }
     const key = typeof this.key === 'string' ? this.key : keyOf(applyTo(this.key, thisArg, args));
     const cost = typeof this.cost === 'number' ? this.cost : costOf(applyTo(this.cost, thisArg, args));
