@@ -41,11 +41,11 @@ import {
 } from './options.js';
 import { LuaScript, type ScriptClient } from './script-client.js';
 import {
-  type AlgorithmKind,
   bakedBatchScript,
   bakedTakeScript,
   batchScript,
   keysFor,
+  LUA_ALGORITHMS,
   limitArgs,
   PACKED_REMAINING,
   packArgs,
@@ -80,13 +80,6 @@ function scriptOf(lua: string, keys: number): LuaScript {
   }
   return script;
 }
-
-const KEY_COUNT: Record<AlgorithmKind, number> = {
-  'token-bucket': 1,
-  gcra: 1,
-  'sliding-window-counter': 1,
-  'sliding-window-log': 2,
-};
 
 /**
  * Most sets of limits per process whose scripts get the limits written in. Every limiter's default limits,
@@ -191,7 +184,7 @@ export class RedisBoundStore implements BoundRateLimitStore, TransportOwner {
     let found = this.scriptsByLimits.get(limits);
     if (found === undefined) {
       const kind = limits.config.kind;
-      const keys = KEY_COUNT[kind];
+      const keys = LUA_ALGORITHMS[kind].keyCount;
       const packed = packArgs(-1, this.origin, 1, true, limitArgs(limits));
       const take = bakedTakeScript(limits, this.origin);
       if (baked.has(take) || baked.size < MAX_BAKED_LIMITS) {
@@ -211,7 +204,7 @@ export class RedisBoundStore implements BoundRateLimitStore, TransportOwner {
     this.blocked?.delete(storedKey(key));
     const kind = limits.config.kind;
     const args = [packArgs(-1, this.origin, cost, false, limitArgs(limits))];
-    const script = scriptOf(REFUND_SCRIPTS[kind], KEY_COUNT[kind]);
+    const script = scriptOf(REFUND_SCRIPTS[kind], LUA_ALGORITHMS[kind].keyCount);
     return this.start(key, cost, false, true, limits, script, keysFor(kind, this.prefix, key), args, undefined);
   }
 
