@@ -348,8 +348,76 @@ export function race(target: { interrupt: ((reason: unknown) => void) | undefine
   return promise;
 }
 
-/** Runs `call` through `stages`; the only async frame between the caller and the user function. */
-export async function run(stages: readonly Stage[], call: Call, resumed = false): Promise<unknown> {
+/** Where {@link runFrom} starts: the admissions, a stage's admission result, the exits, or a stage's directive. */
+const FROM_ENTER = 0;
+const FROM_ADMISSION = 1;
+const FROM_EXITS = 2;
+const FROM_DIRECTIVE = 3;
+type From = typeof FROM_ENTER | typeof FROM_ADMISSION | typeof FROM_EXITS | typeof FROM_DIRECTIVE;
+
+/**
+ * Runs `call` through `stages`; the only async frame between the caller and the user function. Without a
+ * caller's signal, admissions that all pass synchronously (the common case) run here, before any frame, and
+ * a small async function awaits the function and runs the exits; anything else (a wait, a refusal, an
+ * answer, a retry, a caller's signal) continues in {@link runFrom}, which does the same steps in general.
+ * The small frame matters: V8 saves and restores an async function's registers at every await.
+ */
+export function run(stages: readonly Stage[], call: Call, resumed = false): Promise<unknown> {
+  if (resumed) return runFrom(stages, call, stages.length, FROM_EXITS, undefined);
+  if (call.outer !== undefined) return runFrom(stages, call, 0, FROM_ENTER, undefined);
+  const n = stages.length;
+  for (let i = 0; i < n; i++) {
+    let admitted: unknown;
+    try {
+      admitted = enterStage(stages[i] as Stage, call, i);
+    } catch (error) {
+      admitted = error;
+    }
+    if (admitted !== undefined || call.answered) return runFrom(stages, call, i, FROM_ADMISSION, admitted);
+  }
+  return callAndExit(stages, call);
+}
+
+/** The common case of {@link run}: every stage admitted synchronously and none answered. */
+async function callAndExit(stages: readonly Stage[], call: Call): Promise<unknown> {
+  const scope = call.scope;
+  if (scope !== undefined && scope.aborted) {
+    // An enclosing deadline expired during the admissions (a clock a stage advanced): the function does not run.
+    call.ok = false;
+    call.value = call.abortReason;
+  } else {
+    const result = start(call);
+    if (result !== SETTLED) {
+      try {
+        call.value = call.interruptible === 0 ? await result : await race(call, result);
+        call.ok = true;
+      } catch (error) {
+        call.ok = false;
+        call.value = error;
+      }
+    }
+  }
+  for (let i = stages.length; --i >= 0; ) {
+    let directive: Directive;
+    try {
+      directive = exitStage(stages[i] as Stage, call, i);
+    } catch (error) {
+      call.ok = false;
+      call.value = error;
+      continue;
+    }
+    if (directive !== CONTINUE) return await runFrom(stages, call, i, FROM_DIRECTIVE, directive);
+  }
+  if (call.ok) return call.value;
+  throw call.value;
+}
+
+/**
+ * Runs `call` from any point of its way through `stages`: from stage `i`'s admission (`FROM_ENTER`), with
+ * stage `i`'s admission result `held` (`FROM_ADMISSION`), from the exits below `i` with the outcome set
+ * (`FROM_EXITS`), or with stage `i`'s exit directive `held` (`FROM_DIRECTIVE`).
+ */
+async function runFrom(stages: readonly Stage[], call: Call, i: number, from: From, held: unknown): Promise<unknown> {
   const n = stages.length;
   const outer = call.outer;
   if (outer !== undefined) {
@@ -357,97 +425,107 @@ export async function run(stages: readonly Stage[], call: Call, resumed = false)
     watchAbort(outer, call);
     call.interruptible++;
   }
-  // A resumed call (see `resume`) has passed every admission and run its function: its exits come next.
-  let i = resumed ? n : 0;
   // Whether this function has suspended yet: a promise rejected before its caller could attach a handler
   // goes through Node's unhandled-rejection tracking, which costs about 1 µs; one await first avoids it.
-  let suspended = resumed;
+  // Coming from the exits, the function has run (and been awaited, unless it threw synchronously).
+  let suspended = from >= FROM_EXITS;
+  if (from === FROM_DIRECTIVE) i++;
   for (;;) {
-    // Admission, outermost first.
-    while (i < n) {
-      let admitted: unknown;
-      try {
-        admitted = enterStage(stages[i] as Stage, call, i);
-      } catch (error) {
-        admitted = error;
-      }
-      if (admitted === undefined) {
-        i++;
-        if (call.answered) break;
-        // The stage's admission dispatched the caller's abort: admit nothing further.
-        if (call.cancelled) {
-          call.ok = false;
-          call.value = call.abortReason;
-          break;
+    if (from < FROM_EXITS) {
+      // Admission, outermost first.
+      while (i < n) {
+        let admitted: unknown;
+        if (from === FROM_ADMISSION) {
+          from = FROM_ENTER;
+          admitted = held;
+        } else {
+          try {
+            admitted = enterStage(stages[i] as Stage, call, i);
+          } catch (error) {
+            admitted = error;
+          }
         }
-        continue;
-      }
-      if (admitted instanceof Promise) {
-        suspended = true;
-        try {
-          await admitted;
+        if (admitted === undefined) {
           i++;
           if (call.answered) break;
-          // The wait may have outlived the caller or a deadline: admit nothing further (a rate limiter
-          // inside would spend a token on a call that will not run); the stages admitted so far exit.
-          if (call.aborted) {
+          // The stage's admission dispatched the caller's abort: admit nothing further.
+          if (call.cancelled) {
             call.ok = false;
             call.value = call.abortReason;
             break;
           }
           continue;
-        } catch (error) {
-          admitted = error;
         }
-      }
-      call.ok = false;
-      call.value = admitted;
-      call.answered = false;
-      break;
-    }
-    if (resumed) resumed = false;
-    else if (i === n || call.answered) {
-      if (call.aborted) {
-        if (call.answered) absorb(call.value);
-        call.ok = false;
-        call.value = call.abortReason;
-      } else if (call.answered) {
-        // A stage answered the call: await its answer as the function's result.
-        if (call.ok) {
+        if (admitted instanceof Promise) {
           suspended = true;
           try {
-            call.value = call.interruptible === 0 ? await call.value : await race(call, call.value);
+            await admitted;
+            i++;
+            if (call.answered) break;
+            // The wait may have outlived the caller or a deadline: admit nothing further (a rate limiter
+            // inside would spend a token on a call that will not run); the stages admitted so far exit.
+            if (call.aborted) {
+              call.ok = false;
+              call.value = call.abortReason;
+              break;
+            }
+            continue;
           } catch (error) {
-            call.ok = false;
-            call.value = error;
+            admitted = error;
           }
         }
-      } else {
-        suspended = true;
-        const result = start(call);
-        if (result !== SETTLED) {
-          try {
-            call.value = call.interruptible === 0 ? await result : await race(call, result);
-            call.ok = true;
-          } catch (error) {
-            call.ok = false;
-            call.value = error;
-          }
-        }
+        call.ok = false;
+        call.value = admitted;
+        call.answered = false;
+        break;
       }
-      call.answered = false;
+      if (i === n || call.answered) {
+        if (call.aborted) {
+          if (call.answered) absorb(call.value);
+          call.ok = false;
+          call.value = call.abortReason;
+        } else if (call.answered) {
+          // A stage answered the call: await its answer as the function's result.
+          if (call.ok) {
+            suspended = true;
+            try {
+              call.value = call.interruptible === 0 ? await call.value : await race(call, call.value);
+            } catch (error) {
+              call.ok = false;
+              call.value = error;
+            }
+          }
+        } else {
+          suspended = true;
+          const result = start(call);
+          if (result !== SETTLED) {
+            try {
+              call.value = call.interruptible === 0 ? await result : await race(call, result);
+              call.ok = true;
+            } catch (error) {
+              call.ok = false;
+              call.value = error;
+            }
+          }
+        }
+        call.answered = false;
+      }
     }
     // Outcome handling, innermost first.
     let again = false;
     while (--i >= 0) {
       let directive: Directive;
-      try {
-        directive = exitStage(stages[i] as Stage, call, i);
-      } catch (error) {
-        call.ok = false;
-        call.value = error;
-        continue;
+      if (from === FROM_DIRECTIVE) directive = held as Directive;
+      else {
+        try {
+          directive = exitStage(stages[i] as Stage, call, i);
+        } catch (error) {
+          call.ok = false;
+          call.value = error;
+          continue;
+        }
       }
+      from = FROM_ENTER;
       if (directive === CONTINUE) continue;
       if (directive === RETRY) {
         const pending = call.pending;
@@ -483,6 +561,7 @@ export async function run(stages: readonly Stage[], call: Call, resumed = false)
         call.value = error;
       }
     }
+    from = FROM_ENTER;
     if (!again) break;
   }
   if (outer !== undefined) {
