@@ -62,6 +62,12 @@ export interface RedisStoreOptions {
    * Cluster, where the keys of one call must share a slot.
    */
   coalesce?: boolean;
+  /**
+   * With `coalesce`, the most decisions one script call carries (default 16): a turn's decisions beyond it
+   * go out as further calls on the same connection, in order, so that Redis decides one batch while the
+   * client handles the answer to the one before.
+   */
+  maxBatch?: number;
 }
 
 export interface RedisStoreEvents {
@@ -108,6 +114,7 @@ export interface RedisSettings {
   readonly blockedCacheSize: number;
   readonly timeOriginSeconds: number;
   readonly coalesce: boolean;
+  readonly maxBatch: number;
 }
 
 const OPTIONS = [
@@ -121,7 +128,13 @@ const OPTIONS = [
   'suspendForMs',
   'maxInFlight',
   'coalesce',
+  'maxBatch',
 ] as const;
+
+/** The default most decisions per coalesced call (see `maxBatch`; docs/redis.md has the measurements). */
+export const DEFAULT_MAX_BATCH = 16;
+/** A batch's keys and arguments travel in one command: a bound that keeps one call's time on Redis short. */
+const MAX_MAX_BATCH = 1000;
 
 /** The blocked-key cache holds an entry per key: a bound that a typo cannot turn into gigabytes. */
 const MAX_BLOCKED_CACHE_SIZE = 10_000_000;
@@ -192,6 +205,9 @@ export function parseRedisOptions(
       ? DEFAULT_TIME_ORIGIN_SECONDS
       : checkTimeOriginSeconds(where, o.timeOriginSeconds),
     coalesce: isUnset(where, 'coalesce', o.coalesce) ? false : checkBoolean(where, 'coalesce', o.coalesce),
+    maxBatch: isUnset(where, 'maxBatch', o.maxBatch)
+      ? DEFAULT_MAX_BATCH
+      : checkCount(where, 'maxBatch', o.maxBatch, 1, { max: MAX_MAX_BATCH }),
   };
 }
 

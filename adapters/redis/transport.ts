@@ -111,6 +111,8 @@ export class Shard {
 export interface TransportSettings {
   /** Decisions of one turn go out as one batch script call (see options.ts). */
   readonly coalesce: boolean;
+  /** The most decisions one batch call carries. */
+  readonly maxBatch: number;
   readonly timeoutMs: number;
   readonly suspendAfter: number;
   readonly suspendForMs: number;
@@ -218,7 +220,10 @@ export class Transport {
     sent.then(pending.onReply, pending.onError);
   }
 
-  /** Sends the takes of this turn: runs of the same algorithm as one batch call each, in arrival order. */
+  /**
+   * Sends the takes of this turn: runs of the same algorithm, at most `maxBatch` each, as one batch call
+   * each, in arrival order.
+   */
   private flushBatch(): void {
     this.batchScheduled = false;
     const list = this.batch;
@@ -227,7 +232,8 @@ export class Transport {
     while (from < list.length) {
       const first = list[from] as Pending;
       let to = from + 1;
-      while (to < list.length && (list[to] as Pending).script === first.script) to++;
+      const end = Math.min(list.length, from + this.settings.maxBatch);
+      while (to < end && (list[to] as Pending).script === first.script) to++;
       if (to - from === 1 || first.scripts === undefined) this.run(first);
       else new Batch(this, list.slice(from, to)).send(this.client);
       from = to;
