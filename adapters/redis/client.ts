@@ -6,7 +6,7 @@ import { nodeRedisClientOf } from './clients/node-redis.js';
 import type { ScriptClient } from './script-client.js';
 
 export const SUPPORTED_CLIENTS =
-  'an ioredis Redis or Cluster (also with Sentinel), an iovalkey Redis or Cluster, a node-redis client or cluster (createClient/createCluster from "redis" v5 or v6), or a Valkey GLIDE GlideClient or GlideClusterClient';
+  'an ioredis Redis or Cluster (also with Sentinel), an iovalkey Redis or Cluster, a node-redis client, cluster or Sentinel (createClient/createCluster/createSentinel from "redis" v5 or v6), or a Valkey GLIDE GlideClient or GlideClusterClient';
 
 /** Recognises the client library by shape; anything else is a TypeError naming the supported ones. */
 export function scriptClientOf(where: string, client: unknown): ScriptClient {

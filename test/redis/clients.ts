@@ -220,6 +220,42 @@ export async function connectClusterWith(name: ClientName, nodes: { host: string
   return connected;
 }
 
+/** The node-redis libraries that have `createSentinel`. */
+export type NodeRedisName = 'node-redis' | 'node-redis v5';
+
+/**
+ * A node-redis Sentinel (`createSentinel` of v6 or v5) that finds the master `masterName` through
+ * `sentinels`, set up as docs/redis.md recommends (no offline queue, quick reconnects); `extra` adds to the
+ * options (e.g. `replicaPoolSize`). Resolves once it is ready.
+ */
+export async function connectSentinelWith(
+  name: NodeRedisName,
+  sentinels: { host: string; port: number }[],
+  masterName: string,
+  extra: object = {},
+): Promise<Connected> {
+  const make = (name === 'node-redis' ? (await nodeRedis()).createSentinel : (await nodeRedis5()).createSentinel) as Awaited<
+    ReturnType<typeof nodeRedis>
+  >['createSentinel'];
+  const client = make({
+    name: masterName,
+    sentinelRootNodes: sentinels,
+    nodeClientOptions: { disableOfflineQueue: true, socket: { reconnectStrategy: () => 50 } },
+    sentinelClientOptions: { socket: { reconnectStrategy: () => 50 } },
+    ...extra,
+  });
+  const connected: Connected = {
+    ...nodeRedisLike(name, client as unknown as NodeRedisShape),
+    close: async () => {
+      if (client.isOpen) await client.destroy();
+    },
+  };
+  open.add(connected);
+  await client.connect();
+  await connected.waitReady();
+  return connected;
+}
+
 export async function closeAll(): Promise<void> {
   await Promise.all([...open].map((c) => c.close().catch(() => {})));
   open.clear();

@@ -1,13 +1,18 @@
 /**
- * node-redis (the `redis` package, v5 and v6): a client from `createClient` or a cluster from
- * `createCluster`. Scripts go out as raw EVALSHA with `sendCommand` (EVAL once after NOSCRIPT), so nothing
+ * node-redis (the `redis` package, v5 and v6): a client from `createClient`, a cluster from
+ * `createCluster`, or a Sentinel from `createSentinel` (which finds the master through the sentinels and
+ * follows it after a failover). Scripts go out as raw EVALSHA with `sendCommand` (EVAL once after NOSCRIPT), so nothing
  * has to be declared when the client is created (EVAL on a script's first use). node-redis applies its `keyPrefix` option to typed
  * commands only, not to `sendCommand`, so the prefix is added here, as the typed commands would.
  */
 import { type Argv, type ArgvSender, type LuaScript, pushArgs, type ScriptArg, type ScriptClient } from '../script-client.js';
 import { slotOf } from '../slot.js';
 
-/** The parts of a node-redis client or cluster the store uses. */
+/**
+ * The parts of a node-redis client, cluster or Sentinel the store uses. The three `sendCommand`s differ: a
+ * client's takes `(args, options)`, a cluster's `(firstKey, isReadonly, args, options)`, a Sentinel's
+ * `(isReadonly, args, options)`.
+ */
 interface NodeRedisLike {
   /** Absent on a v5 cluster (which has only isOpen). */
   readonly isReady?: boolean;
@@ -16,6 +21,8 @@ interface NodeRedisLike {
   /** Cluster only: the owner of each slot. */
   readonly slots?: ({ master?: { address?: string; host?: string; port?: number } } | undefined)[];
   readonly masters?: unknown[];
+  /** Sentinel only: the master it knows now. */
+  getMasterNode?(): unknown;
   sendCommand(...args: unknown[]): Promise<unknown>;
 }
 
@@ -26,7 +33,7 @@ class NodeRedisScriptClient implements ScriptClient, ArgvSender {
   /** Scripts sent with EVAL once: the first call then costs one round trip, not a NOSCRIPT and a retry. */
   private readonly loaded = new Set<LuaScript>();
 
-  constructor(private readonly client: NodeRedisLike) {
+  constructor(protected readonly client: NodeRedisLike) {
     this.cluster = Array.isArray(client.masters);
     const prefix = client._keyPrefix;
     this.keyPrefix = typeof prefix === 'string' ? prefix : '';
@@ -73,10 +80,32 @@ class NodeRedisScriptClient implements ScriptClient, ArgvSender {
   }
 }
 
-/** A node-redis client or cluster, or undefined when `client` is not one. */
+/**
+ * A node-redis Sentinel (`createSentinel`): the same client, one master, every command sent with
+ * `isReadonly: false` so that it goes to the master even with `replicaPoolSize` (a script writes). Its
+ * `isReady` drops while it moves to a new master (the store falls back at once then), and its errors are
+ * the master's own (NOSCRIPT after a failover included).
+ */
+export class NodeRedisSentinelScriptClient extends NodeRedisScriptClient {
+  override send(argv: Argv): Promise<unknown> {
+    return this.client.sendCommand(false, argv);
+  }
+
+  override del(keys: readonly string[]): Promise<unknown> {
+    const argv = ['DEL'];
+    for (const key of keys) argv.push(this.keyPrefix + key);
+    return this.client.sendCommand(false, argv);
+  }
+}
+
+/** A node-redis client, cluster or Sentinel, or undefined when `client` is not one. */
 export function nodeRedisClientOf(client: object): ScriptClient | undefined {
   const c = client as Partial<NodeRedisLike>;
   if (typeof c.sendCommand !== 'function' || typeof c.isOpen !== 'boolean') return undefined;
+  // A Sentinel also has isReady and isOpen; only it has getMasterNode (neither a client nor a cluster has).
+  if (typeof c.getMasterNode === 'function' && typeof c.isReady === 'boolean') {
+    return new NodeRedisSentinelScriptClient(c as NodeRedisLike);
+  }
   if (typeof c.isReady !== 'boolean' && !Array.isArray(c.masters)) return undefined;
   return new NodeRedisScriptClient(c as NodeRedisLike);
 }
