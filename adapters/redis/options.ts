@@ -20,7 +20,7 @@ export type RedisOnError = 'allow' | 'deny' | RateLimiter;
 
 /**
  * A client of one of the supported libraries: ioredis or iovalkey (`Redis`, `Cluster`, Sentinel via the
- * `sentinels` option), node-redis v5/v6 (`createClient`, `createCluster`), Valkey GLIDE (`GlideClient`,
+ * `sentinels` option), node-redis v5/v6 (`createClient`, `createCluster`, `createSentinel`), Valkey GLIDE (`GlideClient`,
  * `GlideClusterClient`). Typed loosely so that none of them is a required dependency.
  */
 export type RedisClient = object;

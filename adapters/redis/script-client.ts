@@ -6,7 +6,7 @@
  * client that is not connected), delete keys, and, on a Cluster, name the node that owns a key's slot.
  *
  * Implementations: clients/ioredis.ts (ioredis and its fork iovalkey: `Redis`, `Cluster`, Sentinel through
- * the `sentinels` option), clients/node-redis.ts (`redis` v5 and v6: `createClient`, `createCluster`) and
+ * the `sentinels` option), clients/node-redis.ts (`redis` v5 and v6: `createClient`, `createCluster`, `createSentinel`) and
  * clients/glide.ts (Valkey GLIDE: `GlideClient`, `GlideClusterClient`). The libraries are optional peers:
  * nothing here imports them; each implementation recognises its client by shape.
  */

@@ -360,7 +360,7 @@ export function createRedisStore(
 
 /**
  * A store that keeps limiter state in Redis. `client` is an ioredis or iovalkey `Redis`/`Cluster` (Sentinel
- * too), a node-redis v5/v6 client or cluster, or a Valkey GLIDE client. Bind it to one limiter.
+ * too), a node-redis v5/v6 client, cluster or Sentinel, or a Valkey GLIDE client. Bind it to one limiter.
  */
 export function redisStore(options: RedisStoreOptions): RedisRateLimitStore {
   return createRedisStore(options);

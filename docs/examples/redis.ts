@@ -187,6 +187,29 @@ export async function redisSentinelClient(sentinels: { host: string; port: numbe
   }
 }
 
+/** The node-redis Sentinel settings of docs/redis.md (#sentinel), deciding twice through the master it finds. */
+export async function redisNodeSentinel(sentinels: { host: string; port: number }[], name: string): Promise<string[]> {
+  // #region node-redis-sentinel
+  const { createSentinel } = await import('redis'); // v6 or v5
+  const sentinel = createSentinel({
+    name, // the master's name in the sentinels' configuration
+    sentinelRootNodes: sentinels, // [{ host, port }, ...]
+    nodeClientOptions: { disableOfflineQueue: true, socket: { reconnectStrategy: () => 50 } },
+  });
+  sentinel.on('error', () => {}); // node-redis throws on unhandled 'error' events
+  await sentinel.connect();
+  const store = redisStore({ client: sentinel, prefix: 'node-sentinel:', onError: 'deny' });
+  // #endregion node-redis-sentinel
+  try {
+    const limiter = gcra({ ratePerSecond: 1, burst: 1, store });
+    const first = await limiter.take('k');
+    const second = await limiter.take('k');
+    return [`node-redis Sentinel: ${first.allowed ? 'allowed' : 'refused'}, then ${second.allowed ? 'allowed' : 'refused'}`];
+  } finally {
+    sentinel.destroy();
+  }
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   // Fail fast instead of queueing commands while disconnected (see docs/redis.md).
   const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {

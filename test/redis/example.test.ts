@@ -1,6 +1,13 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { redisClients, redisExample, redisOtherClients, redisSamples, redisSentinelClient } from '../../docs/examples/redis.js';
+import {
+  redisClients,
+  redisExample,
+  redisNodeSentinel,
+  redisOtherClients,
+  redisSamples,
+  redisSentinelClient,
+} from '../../docs/examples/redis.js';
 import { MASTER_NAME, RedisSentinel, sentinelAvailable } from '../helpers/redis-sentinel.js';
 import { RedisCluster, RedisProcess, redisAvailable } from '../helpers/redis-server.js';
 import { connect, disconnectAll } from './support.js';
@@ -70,6 +77,7 @@ describe.skipIf(!redisAvailable)('docs/examples/redis.ts', () => {
       const sentinel = await RedisSentinel.start();
       try {
         expect(await redisSentinelClient(sentinel.sentinels, MASTER_NAME)).toEqual(['Sentinel: allowed, then refused']);
+        expect(await redisNodeSentinel(sentinel.sentinels, MASTER_NAME)).toEqual(['node-redis Sentinel: allowed, then refused']);
       } finally {
         await sentinel.stop();
       }
