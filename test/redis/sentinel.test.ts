@@ -140,10 +140,10 @@ for (const library of LIBRARIES) {
       });
     }
 
-    test.skipIf(library !== 'node-redis' && library !== 'node-redis v5')(
-      'with replicas in the pool (replicaPoolSize), scripts still go to the master',
-      async () => {
-        const name = library as 'node-redis' | 'node-redis v5';
+    // A replica pool is node-redis's own option: the case exists only for its Sentinel.
+    if (library === 'node-redis' || library === 'node-redis v5') {
+      const name = library;
+      test('with replicas in the pool (replicaPoolSize), scripts still go to the master', async () => {
         const withReplicas = await connectSentinelWith(name, sentinel.sentinels, MASTER_NAME, { replicaPoolSize: 1 });
         try {
           const store = redisStore({
@@ -163,8 +163,8 @@ for (const library of LIBRARIES) {
         } finally {
           await withReplicas.close();
         }
-      },
-    );
+      });
+    }
 
     for (const mode of ['allow', 'deny'] as const) {
       test(`SENTINEL FAILOVER mid-traffic (onError '${mode}'): no hang, onError decides during the switch, Redis after`, async () => {
