@@ -268,9 +268,9 @@ describe.skipIf(!redisAvailable).each(CLIENT_NAMES)('faults (%s)', (clientName) 
     });
   }
 
-  test.runIf(clientName === 'ioredis')(
-    'a client that never connected (lazyConnect) fails fast and starts connecting',
-    async () => {
+  // ioredis's lazyConnect: a client object that exists before any connection (the others connect first).
+  if (clientName === 'ioredis') {
+    test('a client that never connected (lazyConnect) fails fast and starts connecting', async () => {
       const lazy = await connectLazy(redis.port);
       const store = redisStore({ client: lazy, prefix: freshPrefix('lazy'), onError: 'allow' });
       const causes: string[] = [];
@@ -282,8 +282,8 @@ describe.skipIf(!redisAvailable).each(CLIENT_NAMES)('faults (%s)', (clientName) 
       expect((await limiter.take('k')).allowed).toBe(true);
       expect((await limiter.take('k')).allowed).toBe(false);
       lazy.disconnect();
-    },
-  );
+    });
+  }
 
   test('reset rejects (never hangs) when Redis is down', async () => {
     const { limiter } = setup('allow');
