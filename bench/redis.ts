@@ -4,10 +4,11 @@
  * 1. Every client library (ioredis with and without `enableAutoPipelining`, iovalkey, node-redis v6 and v5,
  *    Valkey GLIDE), 64 decisions in flight from one Node process over 10 000 keys: a no-op EVALSHA sent
  *    the way that client sends a script (the floor: one round trip that does nothing), then each weir
- *    algorithm on Redis's clock, and the token bucket and GCRA with `coalesce: true`, as a ratio to that floor. Peers on ioredis: rate-limiter-flexible's
+ *    algorithm on Redis's clock with one script call per take (`coalesce: false`), and the token bucket and
+ *    GCRA coalesced (the default), as a ratio to that floor. Peers on ioredis: rate-limiter-flexible's
  *    RateLimiterRedis and express-rate-limit's rate-limit-redis store (when installed).
- * 2. Load: a token bucket with the default options (timeoutMs 100, maxInFlight 256) at 64, 400 and 2 000
- *    in flight: decisions per second and how many fell back.
+ * 2. Load: a token bucket with the default options (timeoutMs 100, maxInFlight 256, coalescing) at 64, 400
+ *    and 2 000 in flight: decisions per second and how many fell back.
  * 3. A flood on one blocked key, with and without the blocked-key cache.
  * 4. Redis's own cost per decision (`INFO commandstats`, ioredis, 64 in flight): µs of Redis time per
  *    EVALSHA and per decision for the no-op, each algorithm, and a coalesced batch. Redis runs one
@@ -150,7 +151,7 @@ async function main(): Promise<void> {
       await connected.close();
     }
 
-    // Load on a healthy Redis: default options (timeoutMs 100, maxInFlight 256).
+    // Load on a healthy Redis: default options (timeoutMs 100, maxInFlight 256, coalescing).
     const connected = await connectWith('ioredis', redis.port);
     lines.push(
       '',

@@ -57,9 +57,10 @@ export interface RedisStoreOptions {
    */
   maxInFlight?: number;
   /**
-   * Coalesce the decisions issued in one event-loop turn (a microtask checkpoint) into one script call
-   * that decides each in arrival order, atomically, on Redis's clock (default false). Ignored on a
-   * Cluster, where the keys of one call must share a slot.
+   * Coalesce the decisions issued in one event-loop turn (a microtask checkpoint): the turn's first goes
+   * out at once, the others as batch script calls of at most `maxBatch` that decide each in arrival order,
+   * atomically, on Redis's clock, exactly as one call per take would (default true). Ignored on a Cluster,
+   * where the keys of one call must share a slot.
    */
   coalesce?: boolean;
   /**
@@ -204,7 +205,7 @@ export function parseRedisOptions(
     timeOriginSeconds: isUnset(where, 'timeOriginSeconds', o.timeOriginSeconds)
       ? DEFAULT_TIME_ORIGIN_SECONDS
       : checkTimeOriginSeconds(where, o.timeOriginSeconds),
-    coalesce: isUnset(where, 'coalesce', o.coalesce) ? false : checkBoolean(where, 'coalesce', o.coalesce),
+    coalesce: isUnset(where, 'coalesce', o.coalesce) ? true : checkBoolean(where, 'coalesce', o.coalesce),
     maxBatch: isUnset(where, 'maxBatch', o.maxBatch)
       ? DEFAULT_MAX_BATCH
       : checkCount(where, 'maxBatch', o.maxBatch, 1, { max: MAX_MAX_BATCH }),

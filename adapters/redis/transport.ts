@@ -136,7 +136,7 @@ export class Transport {
   private readonly single: Shard;
   private readonly shards = new Map<string, Shard>();
   private readonly coalesce: boolean;
-  /** Takes sent in this turn, not flushed yet (coalescing). */
+  /** Takes sent in this turn after its first, not flushed yet (coalescing). */
   private batch: Pending[] = [];
   private batchScheduled = false;
   private readonly flush = (): void => this.flushBatch();
@@ -200,12 +200,14 @@ export class Transport {
     pending.state = SENT;
     pending.shard.unanswered++;
     if (this.coalesce && !pending.refund) {
-      this.batch.push(pending);
-      if (!this.batchScheduled) {
-        this.batchScheduled = true;
-        queueMicrotask(this.flush);
+      if (this.batchScheduled) {
+        this.batch.push(pending);
+        return;
       }
-      return;
+      // The first take of a turn goes out at once, as without coalescing (so that one decision in flight
+      // waits for nothing); the turn's later ones are batched at its end, after it on the same connection.
+      this.batchScheduled = true;
+      queueMicrotask(this.flush);
     }
     this.run(pending);
   }
@@ -227,6 +229,7 @@ export class Transport {
   private flushBatch(): void {
     this.batchScheduled = false;
     const list = this.batch;
+    if (list.length === 0) return;
     this.batch = [];
     let from = 0;
     while (from < list.length) {

@@ -177,7 +177,8 @@ class World {
   constructor(config: Config) {
     this.model = new Model(config);
     const client = this.client;
-    const store = createRedisStore({ client, prefix: 'm:', onError: 'allow', ...config }, () => client);
+    // The model is of one script call per take (coalescing is held to that by test/redis/coalesce.test.ts).
+    const store = createRedisStore({ client, prefix: 'm:', onError: 'allow', coalesce: false, ...config }, () => client);
     store.on('fallback', (e) => this.causes.push(e.cause));
     this.limiter = tokenBucket({ capacity: 10, refillPerSecond: 1, store, clock: this.clock });
   }
@@ -299,7 +300,7 @@ test('a reconnection starts a new run of failures: failures before it do not cou
 test('the options are validated with the core rules (durations within the timer range, counts or Infinity)', () => {
   const client = new ScriptedClient();
   const ok = { client, prefix: 'v:', onError: 'allow' as const };
-  const make = (options: Record<string, unknown>) => createRedisStore({ ...ok, ...options }, () => client);
+  const make = (options: Record<string, unknown>) => createRedisStore({ ...ok, coalesce: false, ...options }, () => client);
   expect(() => make({ suspendAfter: 0 })).toThrow(/"suspendAfter" must be an integer >= 1 .*or Infinity.*, got 0/);
   expect(() => make({ suspendAfter: 1.5 })).toThrow(RangeError);
   expect(() => make({ suspendForMs: 0 })).toThrow(/"suspendForMs" must be a finite number of milliseconds > 0/);

@@ -47,7 +47,8 @@ describe.skipIf(!redisAvailable)('a hung Redis', () => {
   });
 
   function setup(options: Partial<RedisStoreOptions>) {
-    const store = redisStore({ client, prefix: freshPrefix('hung'), onError: 'allow', ...options });
+    // One script call per take: these count commands on the wire (coalescing batches them).
+    const store = redisStore({ client, prefix: freshPrefix('hung'), onError: 'allow', coalesce: false, ...options });
     const limiter = tokenBucket({ capacity: 1000, refillPerSecond: 1, store });
     const fallbacks: (RedisStoreEvents['fallback'] & { at: number })[] = [];
     const recoveries: RedisStoreEvents['recovered'][] = [];
