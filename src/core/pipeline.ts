@@ -173,6 +173,12 @@ export class Call {
     return scope === undefined ? this.outer?.reason : scope.reason;
   }
 
+  /** The outcome so far becomes a failure with `reason` (an error, a refusal, an abort's reason). */
+  fail(reason: unknown): void {
+    this.ok = false;
+    this.value = reason;
+  }
+
   /** The caller's signal aborted: interrupt the function's await (stages waiting on `signal` stop by themselves). */
   handleEvent(): void {
     this.cancelled = true;
@@ -306,14 +312,12 @@ function start(call: Call): unknown {
   try {
     result = invoke(call);
   } catch (error) {
-    call.ok = false;
-    call.value = call.cancelled ? call.abortReason : error;
+    call.fail(call.cancelled ? call.abortReason : error);
     return SETTLED;
   }
   if (call.cancelled) {
     absorb(result);
-    call.ok = false;
-    call.value = call.abortReason;
+    call.fail(call.abortReason);
     return SETTLED;
   }
   return result;
@@ -380,11 +384,9 @@ export function run(stages: readonly Stage[], call: Call, resumed = false): Prom
 
 /** The common case of {@link run}: every stage admitted synchronously and none answered. */
 async function callAndExit(stages: readonly Stage[], call: Call): Promise<unknown> {
-  const scope = call.scope;
-  if (scope !== undefined && scope.aborted) {
+  if (call.scope?.aborted === true) {
     // An enclosing deadline expired during the admissions (a clock a stage advanced): the function does not run.
-    call.ok = false;
-    call.value = call.abortReason;
+    call.fail(call.abortReason);
   } else {
     const result = start(call);
     if (result !== SETTLED) {
@@ -392,8 +394,7 @@ async function callAndExit(stages: readonly Stage[], call: Call): Promise<unknow
         call.value = call.interruptible === 0 ? await result : await race(call, result);
         call.ok = true;
       } catch (error) {
-        call.ok = false;
-        call.value = error;
+        call.fail(error);
       }
     }
   }
@@ -402,8 +403,7 @@ async function callAndExit(stages: readonly Stage[], call: Call): Promise<unknow
     try {
       directive = exitStage(stages[i] as Stage, call, i);
     } catch (error) {
-      call.ok = false;
-      call.value = error;
+      call.fail(error);
       continue;
     }
     if (directive !== CONTINUE) return await runFrom(stages, call, i, FROM_DIRECTIVE, directive);
@@ -450,8 +450,7 @@ async function runFrom(stages: readonly Stage[], call: Call, i: number, from: Fr
           if (call.answered) break;
           // The stage's admission dispatched the caller's abort: admit nothing further.
           if (call.cancelled) {
-            call.ok = false;
-            call.value = call.abortReason;
+            call.fail(call.abortReason);
             break;
           }
           continue;
@@ -465,8 +464,7 @@ async function runFrom(stages: readonly Stage[], call: Call, i: number, from: Fr
             // The wait may have outlived the caller or a deadline: admit nothing further (a rate limiter
             // inside would spend a token on a call that will not run); the stages admitted so far exit.
             if (call.aborted) {
-              call.ok = false;
-              call.value = call.abortReason;
+              call.fail(call.abortReason);
               break;
             }
             continue;
@@ -474,16 +472,14 @@ async function runFrom(stages: readonly Stage[], call: Call, i: number, from: Fr
             admitted = error;
           }
         }
-        call.ok = false;
-        call.value = admitted;
+        call.fail(admitted);
         call.answered = false;
         break;
       }
       if (i === n || call.answered) {
         if (call.aborted) {
           if (call.answered) absorb(call.value);
-          call.ok = false;
-          call.value = call.abortReason;
+          call.fail(call.abortReason);
         } else if (call.answered) {
           // A stage answered the call: await its answer as the function's result.
           if (call.ok) {
@@ -491,8 +487,7 @@ async function runFrom(stages: readonly Stage[], call: Call, i: number, from: Fr
             try {
               call.value = call.interruptible === 0 ? await call.value : await race(call, call.value);
             } catch (error) {
-              call.ok = false;
-              call.value = error;
+              call.fail(error);
             }
           }
         } else {
@@ -503,8 +498,7 @@ async function runFrom(stages: readonly Stage[], call: Call, i: number, from: Fr
               call.value = call.interruptible === 0 ? await result : await race(call, result);
               call.ok = true;
             } catch (error) {
-              call.ok = false;
-              call.value = error;
+              call.fail(error);
             }
           }
         }
@@ -520,8 +514,7 @@ async function runFrom(stages: readonly Stage[], call: Call, i: number, from: Fr
         try {
           directive = exitStage(stages[i] as Stage, call, i);
         } catch (error) {
-          call.ok = false;
-          call.value = error;
+          call.fail(error);
           continue;
         }
       }
@@ -535,8 +528,7 @@ async function runFrom(stages: readonly Stage[], call: Call, i: number, from: Fr
           try {
             await pending;
           } catch (error) {
-            call.ok = false;
-            call.value = error;
+            call.fail(error);
             continue;
           }
         }
@@ -549,16 +541,14 @@ async function runFrom(stages: readonly Stage[], call: Call, i: number, from: Fr
         // An enclosing deadline or the caller's signal fired before this stage could settle: do not wait,
         // but absorb a late rejection of what is abandoned (never an unhandled rejection).
         absorb(call.value);
-        call.ok = false;
-        call.value = call.abortReason;
+        call.fail(call.abortReason);
         continue;
       }
       try {
         call.value = call.interruptible === 0 ? await call.value : await race(call, call.value);
         call.ok = true;
       } catch (error) {
-        call.ok = false;
-        call.value = error;
+        call.fail(error);
       }
     }
     from = FROM_ENTER;
@@ -569,8 +559,7 @@ async function runFrom(stages: readonly Stage[], call: Call, i: number, from: Fr
     // The caller's abort wins: stages ran their exits (to record, release and report), but none of them,
     // not even a fallback, may turn the caller's own cancellation into another outcome.
     if (outer.aborted) {
-      call.ok = false;
-      call.value = outer.reason;
+      call.fail(outer.reason);
     }
   }
   if (call.ok) return call.value;

@@ -242,8 +242,7 @@ class RetryStage implements Stage {
     if (events.has('giveUp')) events.emit('giveUp', { attempts: attempt, reason, ...outcomeOf(call) });
     if (call.ok && this.config.throwOnExhausted) {
       const error = new RetryExhaustedError(attempt, call.value, reason);
-      call.ok = false;
-      call.value = error;
+      call.fail(error);
     }
     return this.fail(call, attempt);
   }

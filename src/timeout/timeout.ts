@@ -185,8 +185,7 @@ class TimeoutStage implements Stage {
       deadline.call = undefined;
     } else if (!this.cooperative) {
       // The deadline passed before the call settled: the outcome is the timeout, whatever came later.
-      call.ok = false;
-      call.value = expired;
+      call.fail(expired);
     } else if (!call.ok) {
       call.value = call.value === expired ? expired : TimeoutError.fast(this.ms, call.value, this.name);
     }
