@@ -125,7 +125,7 @@ describe.skipIf(!redisAvailable)('coalescing', () => {
     // The turn's first take goes out at once; the other 69 in batches of at most maxBatch.
     expect(await calls(7)).toBe(1 + 10);
     expect(await calls(1000)).toBe(1 + 1);
-    for (const bad of [0, 1.5, 1001, -1, '8']) {
+    for (const bad of [0, 1.5, 1001, -1, Number.NaN, '8']) {
       expect(() => redisStore({ client: admin, prefix: 'p:', onError: 'deny', coalesce: true, maxBatch: bad as number })).toThrow(
         expect.objectContaining({ name: 'RangeError', message: expect.stringContaining('"maxBatch"') }),
       );
