@@ -143,7 +143,7 @@ class WeirInstrumentation implements Instrumentation {
       case 'circuit-breaker':
         return new BreakerTracker(instruments, name, policy as unknown as CircuitBreakerPolicy, this.clock);
       case 'retry':
-        return new RetryTracker(instruments, name, on);
+        return new RetryTracker(instruments, name, policy);
       case 'bulkhead':
         return new BulkheadTracker(instruments, name, policy as unknown as BulkheadPolicy);
       case 'timeout':

@@ -1,9 +1,11 @@
-import type { Attributes, BatchObservableResult } from '@opentelemetry/api';
+import type { Attributes, BatchObservableResult, Observable } from '@opentelemetry/api';
 import type { BulkheadEvents, BulkheadPolicy } from '../../src/bulkhead/bulkhead.js';
 import type { CircuitBreakerEvents, CircuitBreakerPolicy } from '../../src/circuit-breaker/circuit-breaker.js';
 import type { CircuitState } from '../../src/circuit-breaker/machine.js';
 import type { Clock } from '../../src/core/clock.js';
 import { isAbortError } from '../../src/core/errors.js';
+import type { EventTally, TallySampler } from '../../src/core/events.js';
+import { type AnyPolicy, EVENTS } from '../../src/core/policy.js';
 import type { FallbackEvents } from '../../src/fallback/fallback.js';
 import type { RateLimitEvents, RateLimitPolicy } from '../../src/rate-limit/policy.js';
 import type { RetryEvents } from '../../src/retry/retry.js';
@@ -29,6 +31,15 @@ import { ErrorTypes, Tally } from './tally.js';
 type Unsubscribe = () => void;
 type On<E> = <K extends keyof E & string>(event: K, listener: (payload: E[K]) => void) => Unsubscribe;
 
+/**
+ * A tally of a policy's hot event (a success, an admission): counted by the policy in two numbers, with no
+ * payload built and no listener called, which keeps an instrumented policy near the cost of a plain one.
+ */
+function tallyOf(policy: AnyPolicy, event: string, sampler?: TallySampler): EventTally {
+  const emitter = (policy as unknown as { [EVENTS]: { tally(event: string, sampler?: TallySampler): EventTally } })[EVENTS];
+  return emitter.tally(event, sampler);
+}
+
 /** One instrumented policy (or store): listeners that count, and what it reports at collection time. */
 export interface Tracker {
   observe(result: BatchObservableResult): void;
@@ -41,6 +52,11 @@ const BREAKER_STATES: readonly CircuitState[] = ['closed', 'open', 'half-open', 
 class Count {
   n = 0;
   constructor(readonly attributes: Attributes) {}
+}
+
+/** Observes `n` (when not 0) on `instrument` with `attributes`. */
+function observeCount(result: BatchObservableResult, instrument: Observable, n: number, attributes: Attributes): void {
+  if (n !== 0) result.observe(instrument, n, attributes);
 }
 
 /** What every policy tracker shares: its base attributes, the calls-by-outcome tally, error types. */
@@ -77,8 +93,11 @@ abstract class PolicyTracker implements Tracker {
     else this.count('failure', this.errors.of(error));
   }
 
-  protected counted(count: Count, result: BatchObservableResult): void {
-    if (count.n !== 0) result.observe(this.instruments.calls, count.n, count.attributes);
+  /** A tally of `event` on `policy`, stopped with this tracker. */
+  protected tally(policy: AnyPolicy, event: string, sampler?: TallySampler): EventTally {
+    const tally = tallyOf(policy, event, sampler);
+    this.unsubscribes.push(() => tally.stop());
+    return tally;
   }
 
   observe(result: BatchObservableResult): void {
@@ -88,14 +107,11 @@ abstract class PolicyTracker implements Tracker {
   stop(): void {
     for (const unsubscribe of this.unsubscribes.splice(0)) unsubscribe();
   }
-
-  protected successCount(): Count {
-    return new Count({ ...this.base, [ATTR_OUTCOME]: 'success' });
-  }
 }
 
 export class BreakerTracker extends PolicyTracker {
-  private readonly successes = this.successCount();
+  private readonly successAttributes: Attributes = { ...this.base, [ATTR_OUTCOME]: 'success' };
+  private readonly successes: EventTally;
   private readonly slowCalls = new Count(this.base);
   private readonly transitions = new Tally(this.base);
   private readonly timeIn = new Map<CircuitState, number>();
@@ -114,10 +130,8 @@ export class BreakerTracker extends PolicyTracker {
     const on = policy.on as On<CircuitBreakerEvents>;
     this.current = policy.state;
     this.since = clock.now();
+    this.successes = this.tally(policy, 'success');
     this.unsubscribes.push(
-      on('success', () => {
-        this.successes.n++;
-      }),
       on('failure', (event) => this.failed(event.error, event.fromResult)),
       on('rejected', (event) => this.count('rejected', 'CircuitOpenError', event.state)),
       on('slowCall', () => {
@@ -150,30 +164,28 @@ export class BreakerTracker extends PolicyTracker {
       result.observe(instruments.breakerTime, spent / 1000, attributes);
     }
     this.transitions.observe(result, instruments.breakerTransitions);
-    if (this.slowCalls.n !== 0) result.observe(instruments.breakerSlowCalls, this.slowCalls.n, this.slowCalls.attributes);
-    this.counted(this.successes, result);
+    observeCount(result, instruments.breakerSlowCalls, this.slowCalls.n, this.slowCalls.attributes);
+    observeCount(result, instruments.calls, this.successes.count, this.successAttributes);
     super.observe(result);
   }
 }
 
 export class RetryTracker extends PolicyTracker {
-  private readonly successes = this.successCount();
-  private readonly attemptsOk: Count;
+  private readonly successAttributes: Attributes = { ...this.base, [ATTR_OUTCOME]: 'success' };
+  /** Successful calls; the sum of the tally's weights is their retries. */
+  private readonly successes: EventTally;
   private readonly attemptsFailed: Count;
   private readonly retries = new Tally(this.base);
   private readonly giveUps = new Tally(this.base);
   private readonly delayAttributes: Attributes;
 
-  constructor(instruments: Instruments, name: string, on: On<RetryEvents>) {
+  constructor(instruments: Instruments, name: string, policy: AnyPolicy) {
     super(instruments, name, 'retry');
-    this.attemptsOk = new Count({ ...this.base, [ATTR_OUTCOME]: 'success' });
     this.attemptsFailed = new Count({ ...this.base, [ATTR_OUTCOME]: 'failure' });
     this.delayAttributes = this.base;
+    this.successes = this.tally(policy, 'success');
+    const on = policy.on as On<RetryEvents>;
     this.unsubscribes.push(
-      on('success', (event) => {
-        this.successes.n++;
-        this.attemptsOk.n += event.attempts;
-      }),
       on('failure', (event) => {
         this.attemptsFailed.n += event.attempts;
         if (event.ok) this.failed(undefined, true);
@@ -189,11 +201,12 @@ export class RetryTracker extends PolicyTracker {
   }
 
   override observe(result: BatchObservableResult): void {
-    const { instruments } = this;
-    this.counted(this.successes, result);
-    if (this.attemptsOk.n !== 0) result.observe(instruments.retryAttempts, this.attemptsOk.n, this.attemptsOk.attributes);
-    if (this.attemptsFailed.n !== 0)
-      result.observe(instruments.retryAttempts, this.attemptsFailed.n, this.attemptsFailed.attributes);
+    const { instruments, successes } = this;
+    const succeeded = successes.count;
+    observeCount(result, instruments.calls, succeeded, this.successAttributes);
+    // Attempts of successful calls: one each, plus the retries before each success.
+    observeCount(result, instruments.retryAttempts, succeeded + successes.sum, this.successAttributes);
+    observeCount(result, instruments.retryAttempts, this.attemptsFailed.n, this.attemptsFailed.attributes);
     this.retries.observe(result, instruments.retries);
     this.giveUps.observe(result, instruments.retryGiveUps);
     super.observe(result);
@@ -201,7 +214,9 @@ export class RetryTracker extends PolicyTracker {
 }
 
 export class BulkheadTracker extends PolicyTracker {
-  private readonly admitted: Count;
+  private readonly admittedAttributes: Attributes;
+  /** Calls and permits that got a slot; non-zero weights are their queue waits, in ms. */
+  private readonly admitted: EventTally;
 
   constructor(
     instruments: Instruments,
@@ -209,13 +224,12 @@ export class BulkheadTracker extends PolicyTracker {
     private readonly policy: BulkheadPolicy,
   ) {
     super(instruments, name, 'bulkhead');
-    this.admitted = new Count({ ...this.base, [ATTR_OUTCOME]: 'admitted' });
+    this.admittedAttributes = { ...this.base, [ATTR_OUTCOME]: 'admitted' };
+    this.admitted = this.tally(policy, 'acquired', (waitedMs) => {
+      if (waitedMs > 0) this.instruments.bulkheadTimeInQueue.record(waitedMs / 1000, this.base);
+    });
     const on = policy.on as On<BulkheadEvents>;
     this.unsubscribes.push(
-      on('acquired', (event) => {
-        this.admitted.n++;
-        if (event.waitedMs > 0) this.instruments.bulkheadTimeInQueue.record(event.waitedMs / 1000, this.base);
-      }),
       on('rejected', (event) => {
         if (event.reason === 'aborted') this.count('aborted', 'AbortError');
         else this.count('rejected', 'BulkheadFullError', event.reason);
@@ -228,7 +242,7 @@ export class BulkheadTracker extends PolicyTracker {
     result.observe(instruments.bulkheadRunning, policy.running, base);
     result.observe(instruments.bulkheadQueued, policy.queued, base);
     result.observe(instruments.bulkheadLimit, policy.limit, base);
-    this.counted(this.admitted, result);
+    observeCount(result, instruments.calls, this.admitted.count, this.admittedAttributes);
     super.observe(result);
   }
 }
@@ -237,24 +251,24 @@ export class RateLimitTracker extends PolicyTracker {
   private readonly limitBase: Attributes;
   /** Refused decisions, by reason. */
   private readonly requests: Tally;
-  /** Allowed decisions: `weir.rate_limiting.result` `acquired`, as the HTTP adapters report theirs. */
-  private readonly acquired: Count;
-  /** Admitted calls on `weir.policy.calls` (outcome `admitted`, as a bulkhead reports its own). */
-  private readonly admitted: Count;
+  /**
+   * Allowed decisions: on `weir.rate_limiting.requests` with result `acquired` (as the HTTP adapters report
+   * theirs), and on `weir.policy.calls` with outcome `admitted` (as a bulkhead reports its own).
+   */
+  private readonly allowed: EventTally;
+  private readonly acquiredAttributes: Attributes;
+  private readonly admittedAttributes: Attributes;
 
   constructor(instruments: Instruments, name: string, policy: RateLimitPolicy) {
     super(instruments, name, 'rate-limit');
     const limiterName = (policy.limiter as { name?: unknown }).name;
     this.limitBase = { ...this.base, [ATTR_LIMIT_NAME]: typeof limiterName === 'string' ? limiterName : name };
     this.requests = new Tally(this.limitBase);
-    this.acquired = new Count({ ...this.limitBase, [ATTR_LIMIT_RESULT]: 'acquired' });
-    this.admitted = new Count({ ...this.base, [ATTR_OUTCOME]: 'admitted' });
+    this.acquiredAttributes = { ...this.limitBase, [ATTR_LIMIT_RESULT]: 'acquired' };
+    this.admittedAttributes = { ...this.base, [ATTR_OUTCOME]: 'admitted' };
+    this.allowed = this.tally(policy, 'allowed');
     const on = policy.on as On<RateLimitEvents>;
     this.unsubscribes.push(
-      on('allowed', () => {
-        this.acquired.n++;
-        this.admitted.n++;
-      }),
       on('rejected', (event) => {
         this.count('rejected', 'RateLimitedError', event.reason);
         this.requests.add(event.reason, () => ({ [ATTR_LIMIT_RESULT]: 'rejected', [ATTR_REJECTION_REASON]: event.reason }));
@@ -264,10 +278,11 @@ export class RateLimitTracker extends PolicyTracker {
   }
 
   override observe(result: BatchObservableResult): void {
-    const { instruments, acquired } = this;
-    if (acquired.n !== 0) result.observe(instruments.rateLimitRequests, acquired.n, acquired.attributes);
+    const { instruments } = this;
+    const allowed = this.allowed.count;
+    observeCount(result, instruments.rateLimitRequests, allowed, this.acquiredAttributes);
     this.requests.observe(result, instruments.rateLimitRequests);
-    this.counted(this.admitted, result);
+    observeCount(result, instruments.calls, allowed, this.admittedAttributes);
     super.observe(result);
   }
 }

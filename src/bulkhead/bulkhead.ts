@@ -185,7 +185,7 @@ class Pool implements Stage {
     readonly name: string,
   ) {
     this.lifo = order === 'lifo';
-    this.acquiredProbe = events.probe('acquired');
+    this.acquiredProbe = events.probe('acquired', true);
     this.releasedProbe = events.probe('released');
     this.queue = new DeadlineQueue<Waiter>(clock, (waiter) => this.timedOut(waiter));
     this.state = algorithm?.initial(clock.random());
@@ -199,7 +199,7 @@ class Pool implements Stage {
     if (this.running < this.limit && this.queue.size === 0) {
       this.running++;
       if (this.algorithm !== undefined) call.slots[slot] = this.clock.now();
-      if (this.acquiredProbe.active) this.emitAcquired(0);
+      this.acquired(0);
       return undefined;
     }
     if (call.aborted) return call.abortReason;
@@ -218,7 +218,7 @@ class Pool implements Stage {
       return runInPipeline(stages, fn, thisArg, args, mode);
     }
     this.running++;
-    if (this.acquiredProbe.active) this.emitAcquired(0);
+    this.acquired(0);
     try {
       return await invokeSolo(fn, thisArg, args, mode);
     } finally {
@@ -251,7 +251,7 @@ class Pool implements Stage {
   tryAcquire(): BulkheadPermit | undefined {
     if (this.running < this.limit && this.size === 0) {
       this.running++;
-      if (this.events.has('acquired')) this.emitAcquired(0);
+      this.acquired(0);
       return new Permit(this, this.algorithm === undefined ? 0 : this.clock.now());
     }
     if (this.events.has('rejected')) this.emitRejected('full');
@@ -262,7 +262,7 @@ class Pool implements Stage {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.running < this.limit && this.size === 0) {
       this.running++;
-      if (this.events.has('acquired')) this.emitAcquired(0);
+      this.acquired(0);
       return Promise.resolve(new Permit(this, this.algorithm === undefined ? 0 : this.clock.now()));
     }
     const queued = this.enqueue(undefined, 0, signal ?? neverAborted);
@@ -288,7 +288,8 @@ class Pool implements Stage {
   private grant(waiter: Waiter): void {
     this.remove(waiter);
     this.running++;
-    const now = this.algorithm !== undefined || this.events.has('acquired') ? this.clock.now() : 0;
+    const probe = this.acquiredProbe;
+    const now = this.algorithm !== undefined || probe.tallying !== 0 || probe.active ? this.clock.now() : 0;
     const call = waiter.call;
     if (call === undefined) {
       waiter.resolve(new Permit(this, now));
@@ -296,7 +297,7 @@ class Pool implements Stage {
       if (this.algorithm !== undefined) call.slots[waiter.slot] = now;
       waiter.resolve(undefined);
     }
-    if (this.events.has('acquired')) this.emitAcquired(now - waiter.enqueuedAt);
+    this.acquired(now - waiter.enqueuedAt);
   }
 
   private enqueue(call: Call | undefined, slot: number, signal: AbortSignal): Promise<unknown> | BulkheadFullError {
@@ -362,8 +363,11 @@ class Pool implements Stage {
 
   // --- Events --------------------------------------------------------------------------------------------
 
-  private emitAcquired(waitedMs: number): void {
-    this.acquiredProbe.emit({ running: this.running, queued: this.size, waitedMs });
+  /** A slot was taken after `waitedMs` in the queue: tallied (weight: the wait) and emitted, each when due. */
+  private acquired(waitedMs: number): void {
+    const probe = this.acquiredProbe;
+    if (probe.tallying !== 0) probe.tally(waitedMs);
+    if (probe.active) probe.emit({ running: this.running, queued: this.size, waitedMs });
   }
 
   private emitRejected(reason: BulkheadEventReason): void {

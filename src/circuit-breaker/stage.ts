@@ -60,7 +60,7 @@ export class CircuitBreakerStage implements Stage {
       () => clock.now(),
     );
     this.exitNeedsTime = config.timed || window instanceof TimeWindow;
-    this.successProbe = events.probe('success');
+    this.successProbe = events.probe('success', true);
   }
 
   private transitioned(from: StateCode, to: StateCode, reason: CircuitTransitionReason): void {
@@ -156,8 +156,10 @@ export class CircuitBreakerStage implements Stage {
       if (outcome & OUTCOME_FAILURE) {
         if (this.events.has('failure'))
           this.events.emit('failure', { error: faulted ? fault : value, fromResult: !faulted && ok, state });
-      } else if (this.successProbe.active) {
-        this.successProbe.emit(state === 'closed' ? SUCCESS_CLOSED : SUCCESS_HALF_OPEN);
+      } else {
+        const probe = this.successProbe;
+        if (probe.tallying !== 0) probe.tally(0);
+        if (probe.active) probe.emit(state === 'closed' ? SUCCESS_CLOSED : SUCCESS_HALF_OPEN);
       }
     }
     machine.record(now, outcome);

@@ -9,6 +9,10 @@
  *
  * Each event is also published on the diagnostics channel `weir:<family>:<event in kebab-case>` where the
  * runtime has `node:diagnostics_channel`; the message is built only when the channel has a subscriber.
+ *
+ * An instrumentation that only counts an event (weir/otel) takes a {@link EventTally} instead of a listener:
+ * the policy then adds one to a number on its hot path and builds no payload and calls nothing. Only the
+ * events a policy declares tallied can be tallied (the hot ones: a success, an admission).
  */
 import { diagnosticsChannel, emitWarning, type DiagnosticsChannel as PublishChannel } from './runtime.js';
 
@@ -79,6 +83,9 @@ function reportRejection(this: string, error: unknown): void {
 
 const NO_CHANNELS: readonly PublishChannel[] = [];
 
+/** Receives the weight of each tallied emit whose weight is not 0 (e.g. a queue wait, for a histogram). */
+export type TallySampler = (weight: number) => void;
+
 /**
  * One event of one policy: its listeners, its frozen info and its diagnostics channel, held directly so a
  * hot path asks `probe.active` and sends with `probe.emit(payload)` in a few field reads, with no lookup
@@ -92,8 +99,40 @@ export class EventProbe<T = any> {
   /** The event's diagnostics channel, once the emitter is attached (where the runtime has one). */
   channel: PublishChannel | undefined = undefined;
 
+  /** The policy calls {@link tally} for this event (declared when it takes the probe). */
+  tallied = false;
+  /** Tallies subscribed ({@link Emitter.tally}): while not 0, the policy calls {@link tally} at each emit. */
+  tallying = 0;
+  /** Emits tallied so far, and the sum of their weights (what the event carries that a tally sums). */
+  count = 0;
+  sum = 0;
+  /** The tallies' samplers, or undefined when none. Replaced, never mutated. */
+  samplers: readonly TallySampler[] | undefined = undefined;
+
   constructor(event: string) {
     this.info = Object.freeze({ policy: '', family: '', event });
+  }
+
+  /**
+   * Counts one emit of weight `weight` (0 on the common path: a first attempt, no wait) for the tallies;
+   * call it only while `tallying !== 0`. Independent of listeners: a policy calls it and `emit`, each when due.
+   */
+  tally(weight: number): void {
+    this.count++;
+    if (weight !== 0) this.weigh(weight);
+  }
+
+  private weigh(weight: number): void {
+    this.sum += weight;
+    const samplers = this.samplers;
+    if (samplers === undefined) return;
+    for (let i = 0; i < samplers.length; i++) {
+      try {
+        (samplers[i] as TallySampler)(weight);
+      } catch (error) {
+        reportListenerError(error, this.info.event);
+      }
+    }
   }
 
   /** A listener is subscribed, or the diagnostics channel has a subscriber. */
@@ -136,6 +175,51 @@ function publish(channel: PublishChannel, info: EventInfo, payload: unknown): vo
   channel.publish({ policy: info.policy, family: info.family, event: info.event, payload } satisfies ChannelMessage);
 }
 
+/**
+ * One instrumentation's count of one event, read at any time: the emits (and the sum of their weights)
+ * since it was taken. Cheaper than a listener on a hot event: the policy builds no payload and calls no
+ * function, it adds to two numbers. `stop()` ends it (the policy stops tallying when no tally is left).
+ */
+export class EventTally {
+  /** The probe's count and sum when taken, and when stopped (until then, undefined: read live). */
+  private readonly count0: number;
+  private readonly sum0: number;
+  private finalCount: number | undefined = undefined;
+  private finalSum = 0;
+
+  constructor(
+    private readonly probe: EventProbe,
+    private readonly sampler: TallySampler | undefined,
+  ) {
+    this.count0 = probe.count;
+    this.sum0 = probe.sum;
+    probe.tallying++;
+    if (sampler !== undefined) probe.samplers = [...(probe.samplers ?? []), sampler];
+  }
+
+  /** Emits since this tally was taken (until it was stopped). */
+  get count(): number {
+    return this.finalCount ?? this.probe.count - this.count0;
+  }
+
+  /** The sum of their weights. */
+  get sum(): number {
+    return this.finalCount === undefined ? this.probe.sum - this.sum0 : this.finalSum;
+  }
+
+  stop(): void {
+    if (this.finalCount !== undefined) return;
+    const probe = this.probe;
+    this.finalSum = this.sum;
+    this.finalCount = this.count;
+    probe.tallying--;
+    const samplers = probe.samplers;
+    if (this.sampler === undefined || samplers === undefined) return;
+    const index = samplers.indexOf(this.sampler);
+    if (index >= 0) probe.samplers = samplers.length === 1 ? undefined : samplers.filter((_, i) => i !== index);
+  }
+}
+
 export class Emitter<E extends EventMap> {
   /** One probe per event, made with the emitter (a Map: event names are any strings a custom policy picks). */
   private readonly probes = new Map<string, EventProbe>();
@@ -161,11 +245,33 @@ export class Emitter<E extends EventMap> {
     this.channelList = channels === undefined ? NO_CHANNELS : Object.values(channels);
   }
 
-  /** The probe of `event` (one per event): `probe.active` answers `has(event)`, `probe.emit` sends it. */
-  probe<K extends keyof E & string>(event: K): EventProbe<E[K]> {
+  /**
+   * The probe of `event` (one per event): `probe.active` answers `has(event)`, `probe.emit` sends it.
+   * `tallied`: the policy also calls `probe.tally(weight)` while `probe.tallying !== 0`, so the event can be
+   * {@link tally}ed.
+   */
+  probe<K extends keyof E & string>(event: K, tallied = false): EventProbe<E[K]> {
     const probe = this.probes.get(event);
     if (probe === undefined) throw this.unknown(event);
+    if (tallied) probe.tallied = true;
     return probe;
+  }
+
+  /**
+   * Counts `event` without a listener (see {@link EventTally}); `sampler` gets each non-zero weight. Only
+   * for an event the policy tallies (a TypeError otherwise, naming those it does).
+   */
+  tally<K extends keyof E & string>(event: K, sampler?: TallySampler): EventTally {
+    const probe = this.probes.get(event);
+    if (probe === undefined) throw this.unknown(event);
+    if (!probe.tallied) {
+      const tallied = [...this.probes.values()].filter((each) => each.tallied).map((each) => each.info.event);
+      throw new TypeError(`event "${event}" is not tallied; tallied events: ${tallied.join(', ') || 'none'}`);
+    }
+    if (sampler !== undefined && typeof sampler !== 'function') {
+      throw new TypeError(`sampler for "${event}" must be a function, got ${typeof sampler}`);
+    }
+    return new EventTally(probe, sampler);
   }
 
   has<K extends keyof E>(event: K): boolean {

@@ -22,6 +22,8 @@ import { checkSignal, show } from './validate.js';
 
 /** Internal key of a policy's stage list (what `compose` concatenates). */
 export const STAGES: unique symbol = Symbol.for('weir.stages') as never;
+/** Internal key of a policy's event emitter (what an instrumentation tallies hot events on). */
+export const EVENTS: unique symbol = Symbol.for('weir.events') as never;
 /** Type-only key that carries a policy's fallback type, so that `compose` can read it back. */
 declare const FALLBACK_TYPE: unique symbol;
 
@@ -70,6 +72,7 @@ export type AnyPolicy = Policy<any, any>;
 interface Subscribable {
   on(event: string, listener: Listener<unknown>): () => void;
   attach?: Emitter<EventMap>['attach'];
+  tally?: Emitter<EventMap>['tally'];
 }
 
 /** The name of the policy each stage was made for (for messages about compositions). */
@@ -202,6 +205,7 @@ export function createPolicy<E extends EventMap, F, M extends object>(
     },
     on: { value: (event: string, listener: Listener<unknown>) => emitter.on(event, listener) },
     [STAGES]: { value: list },
+    [EVENTS]: { value: emitter },
   });
   Object.defineProperties(policy, Object.getOwnPropertyDescriptors(members));
   return policy;

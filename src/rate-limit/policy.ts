@@ -116,7 +116,7 @@ class RateLimitStage implements Stage, WaitHost {
     readonly policyName: string,
   ) {
     this.queues = maxWaitMs < 0 ? undefined : new WaitQueues(limiter, clock, maxQueue, this);
-    this.allowedProbe = events.probe('allowed');
+    this.allowedProbe = events.probe('allowed', true);
   }
 
   /**
@@ -143,7 +143,7 @@ class RateLimitStage implements Stage, WaitHost {
       await undefined;
       throw error;
     }
-    if (this.allowedProbe.active) this.allowed(key, cost, decision);
+    this.allowed(key, cost, decision);
     return await invokeSolo(fn, thisArg, args, mode);
   }
 
@@ -160,7 +160,7 @@ class RateLimitStage implements Stage, WaitHost {
     if (sync !== undefined) {
       const decision = sync(key, cost, true, this.limiter.limitsFor(key));
       if (!decision.allowed) return this.refused(call, key, cost, decision, this.clock.now());
-      if (this.allowedProbe.active) this.allowed(key, cost, decision);
+      this.allowed(key, cost, decision);
       return undefined;
     }
     return this.takeAsync(call, key, cost);
@@ -188,7 +188,7 @@ class RateLimitStage implements Stage, WaitHost {
     // A store's round trip cannot be cancelled, but the call can stop waiting for it at once.
     const decision = await untilAborted(this.limiter.bound.take(key, cost, true, this.limiter.limitsFor(key)), call.signal);
     if (decision.allowed) {
-      if (this.allowedProbe.active) this.allowed(key, cost, decision);
+      this.allowed(key, cost, decision);
       return;
     }
     const outcome = this.refused(call, key, cost, decision, this.clock.now());
@@ -215,7 +215,9 @@ class RateLimitStage implements Stage, WaitHost {
   }
 
   allowed(key: string, cost: number, decision: RateLimitDecision): void {
-    if (this.allowedProbe.active) this.allowedProbe.emit({ key, cost, remaining: decision.remaining, name: this.limiter.name });
+    const probe = this.allowedProbe;
+    if (probe.tallying !== 0) probe.tally(0);
+    if (probe.active) probe.emit({ key, cost, remaining: decision.remaining, name: this.limiter.name });
   }
 
   waiting(key: string, cost: number, waitMs: number): void {

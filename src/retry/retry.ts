@@ -126,7 +126,7 @@ class RetryStage implements Stage {
     private readonly events: Emitter<RetryEvents>,
   ) {
     this.timed = config.maxElapsedMs !== undefined;
-    this.successProbe = events.probe('success');
+    this.successProbe = events.probe('success', true);
   }
 
   enter(call: Call, slot: number): undefined {
@@ -157,7 +157,9 @@ class RetryStage implements Stage {
       return resume(stages, settledCall(fn, thisArg, args, mode, false, error, start));
     }
     if (config.retryOnResult !== undefined) return resume(stages, settledCall(fn, thisArg, args, mode, true, value, start));
-    if (this.successProbe.active) this.successProbe.emit(FIRST_ATTEMPT);
+    const probe = this.successProbe;
+    if (probe.tallying !== 0) probe.tally(0);
+    if (probe.active) probe.emit(FIRST_ATTEMPT);
     return value;
   }
 
@@ -167,7 +169,10 @@ class RetryStage implements Stage {
     if (call.ok) {
       const onResult = this.config.retryOnResult;
       if (onResult === undefined || !checkVerdict('retryOnResult', onResult(call.value, attempt))) {
-        if (this.successProbe.active) this.successProbe.emit(attempt === 1 ? FIRST_ATTEMPT : { attempts: attempt });
+        const probe = this.successProbe;
+        // The tally's weight: the retries before this success.
+        if (probe.tallying !== 0) probe.tally(attempt - 1);
+        if (probe.active) probe.emit(attempt === 1 ? FIRST_ATTEMPT : { attempts: attempt });
         return CONTINUE;
       }
     } else if (call.aborted || !this.retryable(call.value, attempt)) {

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
-import { Emitter, type ListenerErrorInfo, setListenerErrorHandler } from '../../src/core/events.js';
+import { Emitter, type EventTally, type ListenerErrorInfo, setListenerErrorHandler } from '../../src/core/events.js';
 import { bulkhead, circuitBreaker, compose, rateLimit, retry, timeout, tokenBucket, VirtualClock } from '../../src/index.js';
 
 let restore: (() => void) | undefined;
@@ -133,5 +134,113 @@ describe('shared success payloads', () => {
     await breaker(async () => 2)();
     expect(states).toEqual([{ state: 'closed' }, { state: 'half-open' }]);
     expect(states.every((event) => Object.isFrozen(event))).toBe(true);
+  });
+});
+
+describe('tallies of hot events (what weir/otel counts)', () => {
+  const EVENTS_KEY = Symbol.for('weir.events');
+  type Tallies = { tally(event: string, sampler?: (weight: number) => void): EventTally };
+  const talliesOf = (policy: object) => (policy as Record<symbol, Tallies>)[EVENTS_KEY] as Tallies;
+
+  test('only declared events can be tallied; a tally counts from when it is taken, until stopped', () => {
+    const emitter = new Emitter<{ hot: number; cold: number }>(new Set(['hot', 'cold']));
+    const probe = emitter.probe('hot', true);
+    expect(() => emitter.tally('cold')).toThrow(/event "cold" is not tallied; tallied events: hot/);
+    expect(() => emitter.tally('nope' as never)).toThrow(/unknown event "nope"/);
+    expect(() => emitter.tally('hot', 42 as never)).toThrow(/sampler for "hot" must be a function, got number/);
+    expect(probe.tallying).toBe(0);
+    const first = emitter.tally('hot');
+    probe.tally(0);
+    probe.tally(2);
+    const samples: number[] = [];
+    const second = emitter.tally('hot', (weight) => samples.push(weight));
+    expect(probe.tallying).toBe(2);
+    probe.tally(3);
+    probe.tally(0);
+    expect([first.count, first.sum, second.count, second.sum]).toEqual([4, 5, 2, 3]);
+    expect(samples).toEqual([3]);
+    second.stop();
+    second.stop();
+    expect(probe.tallying).toBe(1);
+    expect(probe.samplers).toBeUndefined();
+    probe.tally(1);
+    expect([first.count, second.count]).toEqual([5, 2]);
+    first.stop();
+    expect(probe.tallying).toBe(0);
+    // A tally is not a listener: the probe stays inactive and builds no payload.
+    expect(probe.active).toBe(false);
+  });
+
+  test('a throwing sampler is reported under its event and the other samplers still run', () => {
+    const errors = reported();
+    const emitter = new Emitter<{ hot: number }>(new Set(['hot']));
+    const probe = emitter.probe('hot', true);
+    emitter.tally('hot', () => {
+      throw new Error('broken sampler');
+    });
+    const samples: number[] = [];
+    emitter.tally('hot', (weight) => samples.push(weight));
+    probe.tally(7);
+    expect(samples).toEqual([7]);
+    expect(errors.map(({ error, event }) => `${event}: ${(error as Error).message}`)).toEqual(['hot: broken sampler']);
+  });
+
+  test('property: each policy tallies exactly the events its listeners hear, with the documented weights', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        // Per call: how many attempts fail before one succeeds (3 and more: the call fails), and the cost.
+        fc.array(fc.record({ failures: fc.nat(3), cost: fc.integer({ min: 1, max: 4 }) }), { maxLength: 25 }),
+        fc.array(fc.nat(50), { minLength: 1, maxLength: 6 }),
+        async (calls, holds) => {
+          const clock = new VirtualClock();
+          const retrier = retry({ maxAttempts: 3, backoff: 0, clock });
+          const breaker = circuitBreaker({ clock, consecutiveFailures: 1000 });
+          const limit = rateLimit(tokenBucket({ capacity: 30, refillPerSecond: 0.001, clock }), {
+            cost: (n: { cost: number }) => n.cost,
+          });
+          const pool = bulkhead({ maxConcurrent: 1, maxQueue: 10, clock });
+          const stack = compose(retrier, breaker, limit);
+          const heard = { retry: 0, retried: 0, breaker: 0, limit: 0, pool: 0, waited: [] as number[] };
+          retrier.on('success', (event) => {
+            heard.retry++;
+            heard.retried += event.attempts - 1;
+          });
+          breaker.on('success', () => heard.breaker++);
+          limit.on('allowed', () => heard.limit++);
+          pool.on('acquired', (event) => {
+            heard.pool++;
+            if (event.waitedMs !== 0) heard.waited.push(event.waitedMs);
+          });
+          const retries = talliesOf(retrier).tally('success');
+          const successes = talliesOf(breaker).tally('success');
+          const allowed = talliesOf(limit).tally('allowed');
+          const samples: number[] = [];
+          const acquired = talliesOf(pool).tally('acquired', (weight) => samples.push(weight));
+
+          for (const { failures, cost } of calls) {
+            let attempt = 0;
+            await stack(async (_n: { cost: number }) => {
+              if (attempt++ < failures) throw new Error('attempt fails');
+              return attempt;
+            })({ cost }).catch(() => undefined);
+          }
+          // Bulkhead permits: each holds its slot for a while; the next waits for it on the virtual clock.
+          const permits = holds.map(() => pool.acquire());
+          for (const hold of holds) {
+            const permit = await permits.shift();
+            clock.advance(hold);
+            permit?.release();
+          }
+
+          expect([retries.count, retries.sum]).toEqual([heard.retry, heard.retried]);
+          expect(successes.count).toBe(heard.breaker);
+          expect(allowed.count).toBe(heard.limit);
+          expect(acquired.count).toBe(heard.pool);
+          expect(samples).toEqual(heard.waited);
+          expect(acquired.sum).toBe(heard.waited.reduce((a, b) => a + b, 0));
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
