@@ -138,23 +138,27 @@ export function createPolicy<E extends EventMap, F, M extends object>(
   const given = (members as { name?: unknown }).name;
   const name = typeof given === 'string' ? given : policyName(family, undefined);
   if (family !== 'compose') for (const stage of list) if (!OWNERS.has(stage)) OWNERS.set(stage, name);
-  const decorate = (fn: unknown, context?: unknown, descriptor?: PropertyDescriptor): unknown => {
-    if (descriptor !== undefined) {
-      // A legacy decorator: (prototype, name, descriptor). Wrap the method in place, keeping what other
-      // decorators applied before this one recorded on the method (reflect-metadata: NestJS routes, guards).
-      const method = checkTarget(`${name}: legacy method decorator`, descriptor.value);
-      const wrapper = wrap(method);
-      copyMetadata(method, wrapper);
-      descriptor.value = wrapper;
-      return undefined;
-    }
-    const target = checkTarget(name, fn);
-    if (context !== undefined) {
-      const kind = (context as { kind?: unknown } | null)?.kind;
-      if (kind !== 'method') throw new TypeError(`${name}: can decorate methods only, not a ${show(kind)}`);
-    }
-    return wrap(target);
-  };
+  // Named where it is made: redefining a function's `name` afterwards turns its properties into a
+  // dictionary, and every `policy.execute` or `policy.on` would then be a slow lookup.
+  const decorate = {
+    [name]: (fn: unknown, context?: unknown, descriptor?: PropertyDescriptor): unknown => {
+      if (descriptor !== undefined) {
+        // A legacy decorator: (prototype, name, descriptor). Wrap the method in place, keeping what other
+        // decorators applied before this one recorded on the method (reflect-metadata: NestJS routes, guards).
+        const method = checkTarget(`${name}: legacy method decorator`, descriptor.value);
+        const wrapper = wrap(method);
+        copyMetadata(method, wrapper);
+        descriptor.value = wrapper;
+        return undefined;
+      }
+      const target = checkTarget(name, fn);
+      if (context !== undefined) {
+        const kind = (context as { kind?: unknown } | null)?.kind;
+        if (kind !== 'method') throw new TypeError(`${name}: can decorate methods only, not a ${show(kind)}`);
+      }
+      return wrap(target);
+    },
+  }[name] as (fn: unknown, context?: unknown, descriptor?: PropertyDescriptor) => unknown;
   // A policy of one built-in stage runs its calls on the stage's solo path (the same behaviour without
   // the call record); the pipeline runs every other policy, and solo calls given a signal.
   const solo = n === 1 ? (list[0] as Stage) : undefined;
@@ -174,7 +178,6 @@ export function createPolicy<E extends EventMap, F, M extends object>(
   const emitter = events ?? noEvents;
   emitter.attach?.(family, name);
   Object.defineProperties(policy, {
-    name: { value: name, configurable: true },
     execute: {
       value: (fn: unknown, signal?: unknown) => {
         try {
@@ -207,7 +210,8 @@ export function createPolicy<E extends EventMap, F, M extends object>(
     [STAGES]: { value: list },
     [EVENTS]: { value: emitter },
   });
-  Object.defineProperties(policy, Object.getOwnPropertyDescriptors(members));
+  const { name: _, ...rest } = Object.getOwnPropertyDescriptors(members);
+  Object.defineProperties(policy, rest);
   return policy;
 }
 
