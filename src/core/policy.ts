@@ -75,6 +75,37 @@ interface Subscribable {
   tally?: Emitter<EventMap>['tally'];
 }
 
+/** Internal key of a policy's member getters (`state`, `running`...), which its prototype calls. */
+const GETTERS = Symbol('weir.getters');
+
+/** One prototype per set of member getter names, shared by every policy that has them. */
+const GETTER_PROTOTYPES = new Map<string, object>();
+
+/**
+ * A policy's members that are getters (a breaker's `state`, a bulkhead's `running`) live on a prototype
+ * shared by the policies of its kind, and call the policy's own functions: an accessor defined on each
+ * policy function would differ from one policy to the next, and V8 would then keep the properties of every
+ * policy after the first in a dictionary, a slow lookup at each `policy.execute(...)`.
+ */
+function gettersPrototype(accessors: readonly string[]): object {
+  const key = accessors.join(',');
+  let prototype = GETTER_PROTOTYPES.get(key);
+  if (prototype === undefined) {
+    prototype = Object.create(Function.prototype) as object;
+    for (const name of accessors) {
+      Object.defineProperty(prototype, name, {
+        get(this: { [GETTERS]: Record<string, () => unknown> }) {
+          return (this[GETTERS][name] as () => unknown)();
+        },
+        enumerable: true,
+        configurable: true,
+      });
+    }
+    GETTER_PROTOTYPES.set(key, prototype);
+  }
+  return prototype;
+}
+
 /** The name of the policy each stage was made for (for messages about compositions). */
 const OWNERS = new WeakMap<Stage, string>();
 
@@ -211,7 +242,19 @@ export function createPolicy<E extends EventMap, F, M extends object>(
     [EVENTS]: { value: emitter },
   });
   const { name: _, ...rest } = Object.getOwnPropertyDescriptors(members);
+  const getters: Record<string, () => unknown> = {};
+  for (const key of Object.keys(rest)) {
+    const get = (rest[key] as PropertyDescriptor).get;
+    if (get === undefined) continue;
+    getters[key] = get;
+    delete rest[key];
+  }
   Object.defineProperties(policy, rest);
+  const accessors = Object.keys(getters);
+  if (accessors.length > 0) {
+    Object.defineProperty(policy, GETTERS, { value: getters });
+    Object.setPrototypeOf(policy, gettersPrototype(accessors));
+  }
   return policy;
 }
 

@@ -259,15 +259,9 @@ function createLimiter(
       return Promise.reject(error);
     }
   };
-  return Object.freeze({
+  return new Limiter(() => current, {
     name,
-    get algorithm() {
-      return current;
-    },
     clock,
-    get limit() {
-      return current.limit;
-    },
     bound,
     limitsFor,
     take,
@@ -308,6 +302,42 @@ function createLimiter(
             return sync(k, checkCost('takeSync', cost), true, limitsFor(k));
           },
   });
+}
+
+type LimiterParts = Omit<RateLimiter, 'algorithm' | 'limit'>;
+
+/**
+ * A limiter: its parts (closures over the factory's state) plus the two getters, on the prototype. A class,
+ * not an object literal with accessors: such a literal keeps its properties in a dictionary, and a policy
+ * reads `bound`, `limitsFor` and `name` at every call. Frozen.
+ */
+class Limiter implements RateLimiter {
+  declare readonly name: string;
+  declare readonly clock: Clock;
+  declare readonly bound: BoundRateLimitStore;
+  declare readonly limitsFor: LimiterParts['limitsFor'];
+  declare readonly take: LimiterParts['take'];
+  declare readonly peek: LimiterParts['peek'];
+  declare readonly refund: LimiterParts['refund'];
+  declare readonly reset: LimiterParts['reset'];
+  declare readonly reconfigure: LimiterParts['reconfigure'];
+  declare readonly takeSync: LimiterParts['takeSync'];
+  readonly #current: () => RateLimitAlgorithm;
+
+  constructor(current: () => RateLimitAlgorithm, parts: LimiterParts) {
+    this.#current = current;
+    Object.assign(this, parts);
+    Object.freeze(this);
+  }
+
+  /** The default limits (the current ones, after `reconfigure`). */
+  get algorithm(): RateLimitAlgorithm {
+    return this.#current();
+  }
+
+  get limit(): number {
+    return this.#current().limit;
+  }
 }
 
 /** A token bucket of `capacity` tokens refilled continuously at `refillPerSecond` (exact integer arithmetic). */

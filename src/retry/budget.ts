@@ -115,14 +115,35 @@ export function retryBudget(options: RetryBudgetOptions = {}): RetryBudget {
     options as Record<string, unknown> | undefined,
   );
   const window = new BudgetWindow(ttlMs, minRetriesPerSec, percentCanRetry, clock.now());
-  return Object.freeze({
-    ttlMs,
-    minRetriesPerSec,
-    percentCanRetry,
-    get balance() {
-      return window.balance(clock.now());
-    },
-    deposit: () => window.deposit(clock.now()),
-    tryWithdraw: () => window.tryWithdraw(clock.now()),
-  });
+  return new Budget(ttlMs, minRetriesPerSec, percentCanRetry, window, clock);
+}
+
+/**
+ * A class, not an object literal with a `balance` accessor: such a literal keeps its properties in a
+ * dictionary, a slow lookup at every `deposit()`. Frozen.
+ */
+class Budget implements RetryBudget {
+  readonly #window: BudgetWindow;
+  readonly #clock: Clock;
+  readonly deposit: () => void;
+  readonly tryWithdraw: () => boolean;
+
+  constructor(
+    readonly ttlMs: number,
+    readonly minRetriesPerSec: number,
+    readonly percentCanRetry: number,
+    window: BudgetWindow,
+    clock: Clock,
+  ) {
+    this.#window = window;
+    this.#clock = clock;
+    // Own functions, as before: callers may pass `budget.deposit` around unbound.
+    this.deposit = () => window.deposit(clock.now());
+    this.tryWithdraw = () => window.tryWithdraw(clock.now());
+    Object.freeze(this);
+  }
+
+  get balance(): number {
+    return this.#window.balance(this.#clock.now());
+  }
 }
