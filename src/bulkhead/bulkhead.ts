@@ -215,7 +215,12 @@ class Pool implements Stage {
     mode: Mode,
   ): Promise<unknown> {
     if (this.algorithm !== undefined || this.running >= this.limit || this.queue.size !== 0) {
-      return runInPipeline(stages, fn, thisArg, args, mode);
+      if (this.algorithm !== undefined || this.size < this.maxQueue) return runInPipeline(stages, fn, thisArg, args, mode);
+      // No slot and no room to wait: refused here, as `enter` would, without the pipeline's call record.
+      const error = this.full();
+      // As the pipeline does: settle after one turn, so that the caller's handler is attached first.
+      await undefined;
+      throw error;
     }
     this.running++;
     this.acquired(0);
@@ -300,11 +305,14 @@ class Pool implements Stage {
     this.acquired(now - waiter.enqueuedAt);
   }
 
+  /** The refusal of a call that finds no slot and no room in the queue. */
+  private full(): BulkheadFullError {
+    if (this.events.has('rejected')) this.emitRejected('full');
+    return BulkheadFullError.fast('full', this.limit, this.name);
+  }
+
   private enqueue(call: Call | undefined, slot: number, signal: AbortSignal): Promise<unknown> | BulkheadFullError {
-    if (this.size >= this.maxQueue) {
-      if (this.events.has('rejected')) this.emitRejected('full');
-      return BulkheadFullError.fast('full', this.limit, this.name);
-    }
+    if (this.size >= this.maxQueue) return this.full();
     const now = this.clock.now();
     const waiter = new Waiter(this, call, slot, signal, now);
     this.queue.add(waiter, now + this.maxQueueWaitMs);
