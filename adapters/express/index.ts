@@ -41,7 +41,6 @@ export interface ExpressRequestLike extends IncomingMessage {
   /** The path part of the URL. */
   path: string;
   /** The parsed body (set by a body parser such as `express.json()`, which must run before the limit). */
-  // biome-ignore lint/suspicious/noExplicitAny: Express types the body as any; a key function reads what the parser made.
   body?: any;
   /** The matched route (set by Express's router, for route-level middleware). */
   route?: { path?: unknown } | undefined;

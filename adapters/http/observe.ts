@@ -76,7 +76,7 @@ export class Observer<Req> {
 
   /** Whether anyone listens now (a channel may gain or lose subscribers at any time). */
   get active(): boolean {
-    return this.onResult !== undefined || (this.channel !== null && this.channel.hasSubscribers);
+    return this.onResult !== undefined || this.channel?.hasSubscribers === true;
   }
 
   report(
@@ -101,7 +101,7 @@ export class Observer<Req> {
     }
     const channel = this.channel;
     // A throwing subscriber never fails this request: diagnostics_channel reports it on its own.
-    if (channel !== null && channel.hasSubscribers) channel.publish(outcome);
+    if (channel?.hasSubscribers) channel.publish(outcome);
   }
 }
 

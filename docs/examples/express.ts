@@ -210,7 +210,7 @@ export async function expressProductSamples(): Promise<string[]> {
       limiter: redisBacked,
       storeFailure: 'allow',
       onStoreError: (error, req, info) =>
-        log.warn('rate limit store failed', { limit: info.name, action: info.action, path: req.path }),
+        log.warn('rate limit store failed', { error: String(error), limit: info.name, action: info.action, path: req.path }),
     });
     const payments = rateLimit({ limiter: redisBacked, name: 'payments', storeFailure: 'reject' });
     // #endregion store-failure

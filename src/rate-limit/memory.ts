@@ -229,13 +229,6 @@ export class MemoryTable implements BoundRateLimitStore {
     return log;
   }
 
-  private logOf(key: string): Log | undefined {
-    const slot = this.cur.get(key);
-    if (slot !== undefined) return this.curLogs[slot];
-    const old = this.prev.get(key);
-    return old === undefined ? undefined : this.prevLogs[old];
-  }
-
   private save(nums: Float64Array, at: number): void {
     const step = this.step;
     nums[at] = step.s0;

@@ -6,15 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import {
-  type ChannelMessage,
-  channelName,
-  circuitBreaker,
-  definePolicy,
-  fallback,
-  timeout,
-  VirtualClock,
-} from '../../src/index.js';
+import { type ChannelMessage, channelName, circuitBreaker, definePolicy, timeout, VirtualClock } from '../../src/index.js';
 
 function listen(name: string): { messages: ChannelMessage[]; stop(): void } {
   const messages: ChannelMessage[] = [];

@@ -39,7 +39,7 @@ test('the product samples of docs/express.md run (#plans, #count-only, #store-fa
     // #count-only: two good logins cost nothing; three failures spend the budget; then even the right one waits.
     'logins: 200 200 401 401 401 429 429',
     // #store-failure: logged, then allowed or refused as each route chose.
-    'warn: rate limit store failed {"limit":"5-in-5s","action":"allow","path":"/api"}',
+    'warn: rate limit store failed {"error":"Error: ECONNREFUSED","limit":"5-in-5s","action":"allow","path":"/api"}',
     '/api: 200',
     '/pay: 503',
     // #observe: from onResult and from the channel (the same outcomes).

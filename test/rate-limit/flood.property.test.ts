@@ -30,7 +30,7 @@ type Op =
   | { kind: 'refund'; key: string; cost: number };
 
 const victim = fc.constantFrom('v1', 'v2', 'v3');
-const ops = fc.array(
+const ops: fc.Arbitrary<Op[]> = fc.array(
   fc.oneof(
     {
       weight: 5,
