@@ -1,26 +1,18 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { bundle } from '../runtimes/harness.js';
+import { expect, test } from 'vitest';
+import { bundledWeir } from '../helpers/bundled-weir.js';
 
 // A policy is a function with members (`execute`, `on`, `state`...), a limiter an object a policy reads at
 // every call. V8 keeps an object's properties in a dictionary once a function's `name` is redefined, or
 // when an object literal has an accessor, and a lookup there is a slow path at every call. This asks V8
 // itself, in a child process with natives syntax on.
 
-let dir: string;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'weir-fast-'));
-  await bundle('src/index.ts', join(dir, 'weir.mjs'), 'node');
-}, 60_000);
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const folder = bundledWeir('weir-fast-');
 
 test('every kind of policy, a limiter and a retry budget keep fast properties', async () => {
-  const file = join(dir, 'fast.mjs');
+  const file = join(folder(), 'fast.mjs');
   writeFileSync(
     file,
     `import * as w from './weir.mjs';

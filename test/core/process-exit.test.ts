@@ -1,22 +1,14 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { bundle } from '../runtimes/harness.js';
+import { describe, expect, test } from 'vitest';
+import { bundledWeir } from '../helpers/bundled-weir.js';
 
 // Real timers, in child processes, on weir's sources bundled once. The rule: a timer that a pending call
 // awaits keeps the process alive exactly as long as that call is pending; idle housekeeping never does.
 // The kill bound is generous and is a hang detector, not a timing threshold: a leak holds for 60 s or more.
 
-let dir: string;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'weir-exit-'));
-  await bundle('src/index.ts', join(dir, 'weir.mjs'), 'node');
-}, 60_000);
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const folder = bundledWeir('weir-exit-');
 
 interface Exit {
   code: number | null;
@@ -25,7 +17,7 @@ interface Exit {
 }
 
 function run(name: string, script: string): Promise<Exit> {
-  const file = join(dir, `${name}.mjs`);
+  const file = join(folder(), `${name}.mjs`);
   writeFileSync(file, `import * as weir from './weir.mjs';\n${script}`);
   return new Promise((resolve) => {
     execFile(process.execPath, [file], { timeout: 30_000 }, (error, stdout) => {
