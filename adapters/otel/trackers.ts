@@ -5,7 +5,7 @@ import type { CircuitState } from '../../src/circuit-breaker/machine.js';
 import type { Clock } from '../../src/core/clock.js';
 import { isAbortError } from '../../src/core/errors.js';
 import type { EventTally, TallySampler } from '../../src/core/events.js';
-import { type AnyPolicy, EVENTS } from '../../src/core/policy.js';
+import { type AnyPolicy, TALLY } from '../../src/core/policy.js';
 import type { FallbackEvents } from '../../src/fallback/fallback.js';
 import type { RateLimitEvents, RateLimitPolicy } from '../../src/rate-limit/policy.js';
 import type { RetryEvents } from '../../src/retry/retry.js';
@@ -36,8 +36,8 @@ type On<E> = <K extends keyof E & string>(event: K, listener: (payload: E[K]) =>
  * payload built and no listener called, which keeps an instrumented policy near the cost of a plain one.
  */
 function tallyOf(policy: AnyPolicy, event: string, sampler?: TallySampler): EventTally {
-  const emitter = (policy as unknown as { [EVENTS]: { tally(event: string, sampler?: TallySampler): EventTally } })[EVENTS];
-  return emitter.tally(event, sampler);
+  const tally = (policy as unknown as { [TALLY]: (event: string, sampler?: TallySampler) => EventTally })[TALLY];
+  return tally(event, sampler);
 }
 
 /** One instrumented policy (or store): listeners that count, and what it reports at collection time. */

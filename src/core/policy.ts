@@ -1,4 +1,4 @@
-import type { Emitter, EventMap, Listener } from './events.js';
+import type { Emitter, EventMap, Listener, TallySampler } from './events.js';
 import { policyName } from './names.js';
 import { NestedStage } from './nested.js';
 import {
@@ -22,8 +22,11 @@ import { checkSignal, show } from './validate.js';
 
 /** Internal key of a policy's stage list (what `compose` concatenates). */
 export const STAGES: unique symbol = Symbol.for('weir.stages') as never;
-/** Internal key of a policy's event emitter (what an instrumentation tallies hot events on). */
-export const EVENTS: unique symbol = Symbol.for('weir.events') as never;
+/**
+ * Internal key of a policy's `tally(event, sampler?)` (see `EventTally`): how an instrumentation counts its
+ * hot events. Only that: the emitter itself (which could send events) stays private.
+ */
+export const TALLY: unique symbol = Symbol.for('weir.tally') as never;
 /** Type-only key that carries a policy's fallback type, so that `compose` can read it back. */
 declare const FALLBACK_TYPE: unique symbol;
 
@@ -75,35 +78,27 @@ interface Subscribable {
   tally?: Emitter<EventMap>['tally'];
 }
 
-/** Internal key of a policy's member getters (`state`, `running`...), which its prototype calls. */
+/** Internal key of a policy's member getters (`state`, `running`...), which its shared accessors call. */
 const GETTERS = Symbol('weir.getters');
 
-/** One prototype per set of member getter names, shared by every policy that has them. */
-const GETTER_PROTOTYPES = new Map<string, object>();
+/** One getter function per member name, shared by every policy that has the member. */
+const SHARED_GETTERS = new Map<string, () => unknown>();
 
 /**
- * A policy's members that are getters (a breaker's `state`, a bulkhead's `running`) live on a prototype
- * shared by the policies of its kind, and call the policy's own functions: an accessor defined on each
- * policy function would differ from one policy to the next, and V8 would then keep the properties of every
- * policy after the first in a dictionary, a slow lookup at each `policy.execute(...)`.
+ * The accessor of member `name` (a breaker's `state`, a bulkhead's `running`): one function for all
+ * policies, calling the policy's own getter. An accessor whose function differed from one policy to the
+ * next would keep every policy after the first in V8's dictionary mode, a slow lookup at each
+ * `policy.execute(...)`; a shared one keeps them all on one shape, as own enumerable properties.
  */
-function gettersPrototype(accessors: readonly string[]): object {
-  const key = accessors.join(',');
-  let prototype = GETTER_PROTOTYPES.get(key);
-  if (prototype === undefined) {
-    prototype = Object.create(Function.prototype) as object;
-    for (const name of accessors) {
-      Object.defineProperty(prototype, name, {
-        get(this: { [GETTERS]: Record<string, () => unknown> }) {
-          return (this[GETTERS][name] as () => unknown)();
-        },
-        enumerable: true,
-        configurable: true,
-      });
-    }
-    GETTER_PROTOTYPES.set(key, prototype);
+function sharedGetter(name: string): () => unknown {
+  let get = SHARED_GETTERS.get(name);
+  if (get === undefined) {
+    get = function (this: { [GETTERS]: Record<string, () => unknown> }) {
+      return (this[GETTERS][name] as () => unknown)();
+    };
+    SHARED_GETTERS.set(name, get);
   }
-  return prototype;
+  return get;
 }
 
 /** The name of the policy each stage was made for (for messages about compositions). */
@@ -239,22 +234,22 @@ export function createPolicy<E extends EventMap, F, M extends object>(
     },
     on: { value: (event: string, listener: Listener<unknown>) => emitter.on(event, listener) },
     [STAGES]: { value: list },
-    [EVENTS]: { value: emitter },
+    [TALLY]: { value: (event: string, sampler?: TallySampler) => emitter.tally?.(event, sampler) },
   });
-  const { name: _, ...rest } = Object.getOwnPropertyDescriptors(members);
+  const { name: _, ...rest } = Object.getOwnPropertyDescriptors(members) as Record<string, PropertyDescriptor>;
   const getters: Record<string, () => unknown> = {};
   for (const key of Object.keys(rest)) {
-    const get = (rest[key] as PropertyDescriptor).get;
-    if (get === undefined) continue;
-    getters[key] = get;
-    delete rest[key];
+    const descriptor = rest[key] as PropertyDescriptor;
+    if (descriptor.get === undefined || descriptor.set !== undefined) continue;
+    getters[key] = descriptor.get;
+    rest[key] = {
+      get: sharedGetter(key),
+      enumerable: descriptor.enumerable === true,
+      configurable: descriptor.configurable === true,
+    };
   }
+  Object.defineProperty(policy, GETTERS, { value: getters });
   Object.defineProperties(policy, rest);
-  const accessors = Object.keys(getters);
-  if (accessors.length > 0) {
-    Object.defineProperty(policy, GETTERS, { value: getters });
-    Object.setPrototypeOf(policy, gettersPrototype(accessors));
-  }
   return policy;
 }
 

@@ -259,7 +259,7 @@ function createLimiter(
       return Promise.reject(error);
     }
   };
-  return new Limiter(() => current, {
+  return frozenLimiter(() => current, {
     name,
     clock,
     bound,
@@ -306,38 +306,35 @@ function createLimiter(
 
 type LimiterParts = Omit<RateLimiter, 'algorithm' | 'limit'>;
 
+/** Where a limiter keeps the function that returns its current default limits. */
+const CURRENT = Symbol('weir.limiter.current');
+
+type WithCurrent = { readonly [CURRENT]: () => RateLimitAlgorithm };
+
 /**
- * A limiter: its parts (closures over the factory's state) plus the two getters, on the prototype. A class,
- * not an object literal with accessors: such a literal keeps its properties in a dictionary, and a policy
- * reads `bound`, `limitsFor` and `name` at every call. Frozen.
+ * `algorithm` and `limit`: own enumerable accessors (a spread or `Object.keys` sees them, as for any
+ * object literal), but the same two functions on every limiter. An accessor written in an object literal,
+ * a new function per limiter, would keep every limiter after the first in V8's dictionary mode, and a
+ * policy reads `bound`, `limitsFor` and `name` at every call.
  */
-class Limiter implements RateLimiter {
-  declare readonly name: string;
-  declare readonly clock: Clock;
-  declare readonly bound: BoundRateLimitStore;
-  declare readonly limitsFor: LimiterParts['limitsFor'];
-  declare readonly take: LimiterParts['take'];
-  declare readonly peek: LimiterParts['peek'];
-  declare readonly refund: LimiterParts['refund'];
-  declare readonly reset: LimiterParts['reset'];
-  declare readonly reconfigure: LimiterParts['reconfigure'];
-  declare readonly takeSync: LimiterParts['takeSync'];
-  readonly #current: () => RateLimitAlgorithm;
+const LIMITER_GETTERS: PropertyDescriptorMap = {
+  algorithm: {
+    get(this: WithCurrent) {
+      return this[CURRENT]();
+    },
+    enumerable: true,
+  },
+  limit: {
+    get(this: WithCurrent) {
+      return this[CURRENT]().limit;
+    },
+    enumerable: true,
+  },
+};
 
-  constructor(current: () => RateLimitAlgorithm, parts: LimiterParts) {
-    this.#current = current;
-    Object.assign(this, parts);
-    Object.freeze(this);
-  }
-
-  /** The default limits (the current ones, after `reconfigure`). */
-  get algorithm(): RateLimitAlgorithm {
-    return this.#current();
-  }
-
-  get limit(): number {
-    return this.#current().limit;
-  }
+function frozenLimiter(current: () => RateLimitAlgorithm, parts: LimiterParts): RateLimiter {
+  Object.defineProperty(parts, CURRENT, { value: current });
+  return Object.freeze(Object.defineProperties(parts, LIMITER_GETTERS)) as RateLimiter;
 }
 
 /** A token bucket of `capacity` tokens refilled continuously at `refillPerSecond` (exact integer arithmetic). */

@@ -115,35 +115,30 @@ export function retryBudget(options: RetryBudgetOptions = {}): RetryBudget {
     options as Record<string, unknown> | undefined,
   );
   const window = new BudgetWindow(ttlMs, minRetriesPerSec, percentCanRetry, clock.now());
-  return new Budget(ttlMs, minRetriesPerSec, percentCanRetry, window, clock);
+  const budget = {
+    ttlMs,
+    minRetriesPerSec,
+    percentCanRetry,
+    deposit: () => window.deposit(clock.now()),
+    tryWithdraw: () => window.tryWithdraw(clock.now()),
+  };
+  Object.defineProperty(budget, BALANCE, { value: () => window.balance(clock.now()) });
+  return Object.freeze(Object.defineProperties(budget, BUDGET_GETTERS)) as RetryBudget;
 }
+
+/** Where a budget keeps the function that computes its balance now. */
+const BALANCE = Symbol('weir.budget.balance');
 
 /**
- * A class, not an object literal with a `balance` accessor: such a literal keeps its properties in a
- * dictionary, a slow lookup at every `deposit()`. Frozen.
+ * `balance`: an own enumerable accessor, the same function on every budget. An accessor written in an
+ * object literal, a new function per budget, would keep every budget after the first in V8's dictionary
+ * mode, a slow lookup at every `deposit()`.
  */
-class Budget implements RetryBudget {
-  readonly #window: BudgetWindow;
-  readonly #clock: Clock;
-  readonly deposit: () => void;
-  readonly tryWithdraw: () => boolean;
-
-  constructor(
-    readonly ttlMs: number,
-    readonly minRetriesPerSec: number,
-    readonly percentCanRetry: number,
-    window: BudgetWindow,
-    clock: Clock,
-  ) {
-    this.#window = window;
-    this.#clock = clock;
-    // Own functions, as before: callers may pass `budget.deposit` around unbound.
-    this.deposit = () => window.deposit(clock.now());
-    this.tryWithdraw = () => window.tryWithdraw(clock.now());
-    Object.freeze(this);
-  }
-
-  get balance(): number {
-    return this.#window.balance(this.#clock.now());
-  }
-}
+const BUDGET_GETTERS: PropertyDescriptorMap = {
+  balance: {
+    get(this: { readonly [BALANCE]: () => number }) {
+      return this[BALANCE]();
+    },
+    enumerable: true,
+  },
+};

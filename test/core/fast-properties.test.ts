@@ -36,6 +36,22 @@ test('every kind of policy, a limiter and a retry budget keep fast properties', 
     const budgets = [w.retryBudget(), w.retryBudget(), w.retryBudget()];
     out.limiter = [limiters.every((l) => %HasFastProperties(l) && Object.isFrozen(l)), limiters[0].limit, limiters[3].limit];
     out.budget = [budgets.every((b) => %HasFastProperties(b) && Object.isFrozen(b)), budgets[2].balance];
+    // What users see is unchanged: own enumerable members, spreads, proxies.
+    const breaker = kinds.breaker();
+    const pool = kinds.bulkhead();
+    const limiter = limiters[3];
+    const budget = budgets[0];
+    out.visible = [
+      Object.keys(breaker).includes('state'),
+      Object.keys(pool).filter((k) => ['running', 'queued', 'limit'].includes(k)).length,
+      { ...limiter }.limit,
+      new Proxy(limiter, {}).limit,
+      Object.create(limiter).algorithm === limiter.algorithm,
+      { ...budget }.balance,
+      new Proxy(budget, {}).balance,
+      new Proxy(breaker, {}).state,
+      w.rateLimit({ ...limiter, name: 'copied' }).name,
+    ];
     console.log(JSON.stringify(out));`,
   );
   const stdout = await new Promise<string>((resolve, reject) => {
@@ -56,5 +72,6 @@ test('every kind of policy, a limiter and a retry budget keep fast properties', 
     limiter: [true, 5, 5],
     budget: [true, 100],
     members: ['string', 0, 4, 0],
+    visible: [true, 3, 5, 5, true, 100, 100, 'closed', 'copied'],
   });
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Emitter, type EventTally, type ListenerErrorInfo, setListenerErrorHandler } from '../../src/core/events.js';
+import { TALLY } from '../../src/core/policy.js';
 import { bulkhead, circuitBreaker, compose, rateLimit, retry, timeout, tokenBucket, VirtualClock } from '../../src/index.js';
 
 let restore: (() => void) | undefined;
@@ -138,9 +139,10 @@ describe('shared success payloads', () => {
 });
 
 describe('tallies of hot events (what weir/otel counts)', () => {
-  const EVENTS_KEY = Symbol.for('weir.events');
   type Tallies = { tally(event: string, sampler?: (weight: number) => void): EventTally };
-  const talliesOf = (policy: object) => (policy as Record<symbol, Tallies>)[EVENTS_KEY] as Tallies;
+  const talliesOf = (policy: object): Tallies => ({
+    tally: (policy as Record<symbol, Tallies['tally']>)[TALLY] as Tallies['tally'],
+  });
 
   test('only declared events can be tallied; a tally counts from when it is taken, until stopped', () => {
     const emitter = new Emitter<{ hot: number; cold: number }>(new Set(['hot', 'cold']));
