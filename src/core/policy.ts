@@ -17,6 +17,7 @@ import {
   STAGE_RETRY,
   STAGE_TIMEOUT,
   type Stage,
+  stageList,
 } from './pipeline.js';
 import { checkSignal, show } from './validate.js';
 
@@ -159,7 +160,7 @@ export function createPolicy<E extends EventMap, F, M extends object>(
   members: M,
   family: string = FAMILIES[stages[0]?.kind ?? -1] ?? 'policy',
 ): Policy<E, F> & M {
-  const list = Object.freeze(stages.slice());
+  const list = stageList(stages);
   const n = list.length;
   const given = (members as { name?: unknown }).name;
   const name = typeof given === 'string' ? given : policyName(family, undefined);
@@ -295,7 +296,7 @@ export function compose<const P extends readonly (AnyPolicy | Executor)[]>(
       }
       stages = [...(own as Stage[]), ...stages];
     } else if (typeof (policy as Partial<Executor> | null | undefined)?.execute === 'function') {
-      stages = [new NestedStage(policy as Executor, stages)];
+      stages = [new NestedStage(policy as Executor, stageList(stages))];
     } else {
       throw new TypeError(
         `compose: argument ${index} is not a weir policy nor an object with execute(fn, signal), got ${show(policy)}`,
