@@ -31,15 +31,6 @@ import { ErrorTypes, Tally } from './tally.js';
 type Unsubscribe = () => void;
 type On<E> = <K extends keyof E & string>(event: K, listener: (payload: E[K]) => void) => Unsubscribe;
 
-/**
- * A tally of a policy's hot event (a success, an admission): counted by the policy in two numbers, with no
- * payload built and no listener called, which keeps an instrumented policy near the cost of a plain one.
- */
-function tallyOf(policy: AnyPolicy, event: string, sampler?: TallySampler): EventTally {
-  const tally = (policy as unknown as { [TALLY]: (event: string, sampler?: TallySampler) => EventTally })[TALLY];
-  return tally(event, sampler);
-}
-
 /** One instrumented policy (or store): listeners that count, and what it reports at collection time. */
 export interface Tracker {
   observe(result: BatchObservableResult): void;
@@ -93,9 +84,14 @@ abstract class PolicyTracker implements Tracker {
     else this.count('failure', this.errors.of(error));
   }
 
-  /** A tally of `event` on `policy`, stopped with this tracker. */
+  /**
+   * A tally of `event` on `policy`, stopped with this tracker: the policy counts its hot event (a success,
+   * an admission) in two numbers, with no payload built and no listener called, which keeps an
+   * instrumented policy near the cost of a plain one.
+   */
   protected tally(policy: AnyPolicy, event: string, sampler?: TallySampler): EventTally {
-    const tally = tallyOf(policy, event, sampler);
+    const take = (policy as unknown as { [TALLY]: (event: string, sampler?: TallySampler) => EventTally })[TALLY];
+    const tally = take(event, sampler);
     this.unsubscribes.push(() => tally.stop());
     return tally;
   }

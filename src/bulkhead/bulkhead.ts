@@ -24,6 +24,7 @@ import {
   runInPipeline,
   STAGE_BULKHEAD,
   type Stage,
+  type StageList,
 } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { neverAborted, unwatchAbort, watchAbort } from '../core/signal.js';
@@ -208,7 +209,7 @@ class Pool implements Stage {
 
   /** The pipeline's solo path: a static bulkhead with a free slot runs the call in place, as `enter`/`exit` would. */
   async solo(
-    stages: readonly Stage[],
+    stages: StageList,
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,

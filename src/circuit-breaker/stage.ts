@@ -13,6 +13,7 @@ import {
   type Mode,
   STAGE_CIRCUIT_BREAKER,
   type Stage,
+  type StageList,
 } from '../core/pipeline.js';
 import type { CircuitBreakerEvents, CountingState } from './circuit-breaker.js';
 import {
@@ -91,7 +92,7 @@ export class CircuitBreakerStage implements Stage {
 
   /** The pipeline's solo path: `enter`, the function and `exit` in place, with no call record. */
   async solo(
-    _stages: readonly Stage[],
+    _stages: StageList,
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,

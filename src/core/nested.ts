@@ -5,7 +5,7 @@
  * This is exactly nesting: the executor sees each of its runs of the inner stages as one call.
  */
 
-import { Call, CONTINUE, type Directive, run, STAGE_NESTED, type Stage } from './pipeline.js';
+import { Call, CONTINUE, type Directive, run, STAGE_NESTED, type Stage, type StageList } from './pipeline.js';
 import type { Executor } from './policy.js';
 import { neverAborted } from './signal.js';
 
@@ -13,7 +13,7 @@ export class NestedStage implements Stage {
   readonly kind = STAGE_NESTED;
   constructor(
     readonly executor: Executor,
-    readonly inner: readonly Stage[],
+    readonly inner: StageList,
   ) {}
 
   enter(call: Call): undefined {

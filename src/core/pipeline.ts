@@ -51,13 +51,7 @@ export interface Stage {
    * same outcome, events and state changes as `run(stages, new Call(...))`, without the call record. It
    * may hand the call to {@link run} (before starting the function) or to {@link resume} (after it).
    */
-  solo?(
-    stages: readonly Stage[],
-    fn: Function,
-    thisArg: unknown,
-    args: readonly unknown[] | undefined,
-    mode: Mode,
-  ): Promise<unknown>;
+  solo?(stages: StageList, fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, mode: Mode): Promise<unknown>;
 }
 
 export const STAGE_OTHER = 0;
@@ -309,7 +303,7 @@ export function invokeSolo(
  */
 export function runSolo(
   stage: Stage,
-  stages: readonly Stage[],
+  stages: StageList,
   fn: Function,
   thisArg: unknown,
   args: readonly unknown[] | undefined,
@@ -317,7 +311,7 @@ export function runSolo(
 ): Promise<unknown> {
   const solo = stage as Required<Stage>;
   // The kind from the list (one typed-array shape), not from the stage (a field of six classes).
-  switch ((stages as StageList).kinds[0]) {
+  switch (stages.kinds[0]) {
     case STAGE_TIMEOUT:
       return soloTimeout(solo, stages, fn, thisArg, args, mode);
     case STAGE_FALLBACK:
@@ -338,7 +332,7 @@ export function runSolo(
 // As for enter and exit: one small function per kind, so that each `solo` lookup sees one class.
 function soloTimeout(
   stage: Required<Stage>,
-  stages: readonly Stage[],
+  stages: StageList,
   fn: Function,
   thisArg: unknown,
   args: readonly unknown[] | undefined,
@@ -348,7 +342,7 @@ function soloTimeout(
 }
 function soloFallback(
   stage: Required<Stage>,
-  stages: readonly Stage[],
+  stages: StageList,
   fn: Function,
   thisArg: unknown,
   args: readonly unknown[] | undefined,
@@ -358,7 +352,7 @@ function soloFallback(
 }
 function soloRetry(
   stage: Required<Stage>,
-  stages: readonly Stage[],
+  stages: StageList,
   fn: Function,
   thisArg: unknown,
   args: readonly unknown[] | undefined,
@@ -368,7 +362,7 @@ function soloRetry(
 }
 function soloBreaker(
   stage: Required<Stage>,
-  stages: readonly Stage[],
+  stages: StageList,
   fn: Function,
   thisArg: unknown,
   args: readonly unknown[] | undefined,
@@ -378,7 +372,7 @@ function soloBreaker(
 }
 function soloRateLimit(
   stage: Required<Stage>,
-  stages: readonly Stage[],
+  stages: StageList,
   fn: Function,
   thisArg: unknown,
   args: readonly unknown[] | undefined,
@@ -388,7 +382,7 @@ function soloRateLimit(
 }
 function soloBulkhead(
   stage: Required<Stage>,
-  stages: readonly Stage[],
+  stages: StageList,
   fn: Function,
   thisArg: unknown,
   args: readonly unknown[] | undefined,
@@ -398,7 +392,7 @@ function soloBulkhead(
 }
 function soloOther(
   stage: Required<Stage>,
-  stages: readonly Stage[],
+  stages: StageList,
   fn: Function,
   thisArg: unknown,
   args: readonly unknown[] | undefined,
@@ -409,7 +403,7 @@ function soloOther(
 
 /** Hands a solo call to the pipeline before its function has started (the stage's fast path does not apply). */
 export function runInPipeline(
-  stages: readonly Stage[],
+  stages: StageList,
   fn: Function,
   thisArg: unknown,
   args: readonly unknown[] | undefined,
@@ -422,7 +416,7 @@ export function runInPipeline(
  * Goes on with a solo call whose first attempt settled (its outcome in `call.ok`/`call.value`, the stage's
  * slot as its `enter` left it): the stage's `exit` runs next, then everything `run` would do.
  */
-export function resume(stages: readonly Stage[], call: Call): Promise<unknown> {
+export function resume(stages: StageList, call: Call): Promise<unknown> {
   return run(stages, call, true);
 }
 
@@ -510,11 +504,11 @@ type From = typeof FROM_ENTER | typeof FROM_ADMISSION | typeof FROM_EXITS | type
  * answer, a retry, a caller's signal) continues in {@link runFrom}, which does the same steps in general.
  * The small frame matters: V8 saves and restores an async function's registers at every await.
  */
-export function run(stages: readonly Stage[], call: Call, resumed = false): Promise<unknown> {
+export function run(stages: StageList, call: Call, resumed = false): Promise<unknown> {
   if (resumed) return runFrom(stages, call, stages.length, FROM_EXITS, undefined);
   if (call.outer !== undefined) return runFrom(stages, call, 0, FROM_ENTER, undefined);
   const n = stages.length;
-  const kinds = (stages as StageList).kinds;
+  const kinds = stages.kinds;
   for (let i = 0; i < n; i++) {
     let admitted: unknown;
     try {
@@ -528,7 +522,7 @@ export function run(stages: readonly Stage[], call: Call, resumed = false): Prom
 }
 
 /** The common case of {@link run}: every stage admitted synchronously and none answered. */
-async function callAndExit(stages: readonly Stage[], call: Call): Promise<unknown> {
+async function callAndExit(stages: StageList, call: Call): Promise<unknown> {
   if (call.scope?.aborted === true) {
     // An enclosing deadline expired during the admissions (a clock a stage advanced): the function does not run.
     call.fail(call.abortReason);
@@ -543,7 +537,7 @@ async function callAndExit(stages: readonly Stage[], call: Call): Promise<unknow
       }
     }
   }
-  const kinds = (stages as StageList).kinds;
+  const kinds = stages.kinds;
   for (let i = stages.length; --i >= 0; ) {
     let directive: Directive;
     try {
@@ -563,8 +557,8 @@ async function callAndExit(stages: readonly Stage[], call: Call): Promise<unknow
  * stage `i`'s admission result `held` (`FROM_ADMISSION`), from the exits below `i` with the outcome set
  * (`FROM_EXITS`), or with stage `i`'s exit directive `held` (`FROM_DIRECTIVE`).
  */
-async function runFrom(stages: readonly Stage[], call: Call, i: number, from: From, held: unknown): Promise<unknown> {
-  const kinds = (stages as StageList).kinds;
+async function runFrom(stages: StageList, call: Call, i: number, from: From, held: unknown): Promise<unknown> {
+  const kinds = stages.kinds;
   const n = stages.length;
   const outer = call.outer;
   if (outer !== undefined) {

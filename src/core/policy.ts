@@ -1,4 +1,5 @@
 import type { Emitter, EventMap, Listener, TallySampler } from './events.js';
+import { defineMembers } from './getters.js';
 import { policyName } from './names.js';
 import { NestedStage } from './nested.js';
 import {
@@ -17,6 +18,7 @@ import {
   STAGE_RETRY,
   STAGE_TIMEOUT,
   type Stage,
+  type StageList,
   stageList,
 } from './pipeline.js';
 import { checkSignal, show } from './validate.js';
@@ -66,7 +68,7 @@ export interface Policy<E extends EventMap = {}, F = never> {
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<K extends keyof E & string>(event: K, listener: Listener<E[K]>): () => void;
   /** @internal The policy's stages, which `compose` concatenates. */
-  readonly [STAGES]: readonly Stage[];
+  readonly [STAGES]: StageList;
   /** Type-level only: what the policy may return instead of the function's result. */
   readonly [FALLBACK_TYPE]?: () => F;
 }
@@ -77,29 +79,6 @@ interface Subscribable {
   on(event: string, listener: Listener<unknown>): () => void;
   attach?: Emitter<EventMap>['attach'];
   tally?: Emitter<EventMap>['tally'];
-}
-
-/** Internal key of a policy's member getters (`state`, `running`...), which its shared accessors call. */
-const GETTERS = Symbol('weir.getters');
-
-/** One getter function per member name, shared by every policy that has the member. */
-const SHARED_GETTERS = new Map<string, () => unknown>();
-
-/**
- * The accessor of member `name` (a breaker's `state`, a bulkhead's `running`): one function for all
- * policies, calling the policy's own getter. An accessor whose function differed from one policy to the
- * next would keep every policy after the first in V8's dictionary mode, a slow lookup at each
- * `policy.execute(...)`; a shared one keeps them all on one shape, as own enumerable properties.
- */
-function sharedGetter(name: string): () => unknown {
-  let get = SHARED_GETTERS.get(name);
-  if (get === undefined) {
-    get = function (this: { [GETTERS]: Record<string, () => unknown> }) {
-      return (this[GETTERS][name] as () => unknown)();
-    };
-    SHARED_GETTERS.set(name, get);
-  }
-  return get;
 }
 
 /** The name of the policy each stage was made for (for messages about compositions). */
@@ -237,21 +216,9 @@ export function createPolicy<E extends EventMap, F, M extends object>(
     [STAGES]: { value: list },
     [TALLY]: { value: (event: string, sampler?: TallySampler) => emitter.tally?.(event, sampler) },
   });
+  // Getters (a breaker's `state`) through shared accessors: see defineMembers.
   const { name: _, ...rest } = Object.getOwnPropertyDescriptors(members) as Record<string, PropertyDescriptor>;
-  const getters: Record<string, () => unknown> = {};
-  for (const key of Object.keys(rest)) {
-    const descriptor = rest[key] as PropertyDescriptor;
-    if (descriptor.get === undefined || descriptor.set !== undefined) continue;
-    getters[key] = descriptor.get;
-    rest[key] = {
-      get: sharedGetter(key),
-      enumerable: descriptor.enumerable === true,
-      configurable: descriptor.configurable === true,
-    };
-  }
-  Object.defineProperty(policy, GETTERS, { value: getters });
-  Object.defineProperties(policy, rest);
-  return policy;
+  return defineMembers(policy, rest);
 }
 
 /** What a policy `P` may return instead of the function's result: the value type of a `fallback` in it, else `never`. */

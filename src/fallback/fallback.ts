@@ -18,6 +18,7 @@ import {
   resume,
   STAGE_FALLBACK,
   type Stage,
+  type StageList,
   settledCall,
 } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
@@ -56,7 +57,7 @@ class FallbackStage implements Stage {
 
   /** The pipeline's solo path: a success ends here; a failure goes on through `exit` on a call record built then. */
   async solo(
-    stages: readonly Stage[],
+    stages: StageList,
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,

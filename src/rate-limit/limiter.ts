@@ -11,6 +11,7 @@
  * that means per algorithm).
  */
 import { type Clock, systemClock } from '../core/clock.js';
+import { defineGetters } from '../core/getters.js';
 import { policyName } from '../core/names.js';
 import { checkClock, checkCount, checkFunction, checkOneOf, checkOptions, checkPositive, show } from '../core/validate.js';
 import { MAX_SAFE, normalizeRate } from './algorithms.js';
@@ -306,35 +307,10 @@ function createLimiter(
 
 type LimiterParts = Omit<RateLimiter, 'algorithm' | 'limit'>;
 
-/** Where a limiter keeps the function that returns its current default limits. */
-const CURRENT = Symbol('weir.limiter.current');
-
-type WithCurrent = { readonly [CURRENT]: () => RateLimitAlgorithm };
-
-/**
- * `algorithm` and `limit`: own enumerable accessors (a spread or `Object.keys` sees them, as for any
- * object literal), but the same two functions on every limiter. An accessor written in an object literal,
- * a new function per limiter, would keep every limiter after the first in V8's dictionary mode, and a
- * policy reads `bound`, `limitsFor` and `name` at every call.
- */
-const LIMITER_GETTERS: PropertyDescriptorMap = {
-  algorithm: {
-    get(this: WithCurrent) {
-      return this[CURRENT]();
-    },
-    enumerable: true,
-  },
-  limit: {
-    get(this: WithCurrent) {
-      return this[CURRENT]().limit;
-    },
-    enumerable: true,
-  },
-};
-
 function frozenLimiter(current: () => RateLimitAlgorithm, parts: LimiterParts): RateLimiter {
-  Object.defineProperty(parts, CURRENT, { value: current });
-  return Object.freeze(Object.defineProperties(parts, LIMITER_GETTERS)) as RateLimiter;
+  // Through defineGetters: accessors written in the literal would put every limiter after the first in
+  // dictionary mode, and a policy reads `bound`, `limitsFor` and `name` at every call.
+  return Object.freeze(defineGetters(parts, { algorithm: current, limit: () => current().limit })) as RateLimiter;
 }
 
 /** A token bucket of `capacity` tokens refilled continuously at `refillPerSecond` (exact integer arithmetic). */

@@ -22,6 +22,7 @@ import {
   runInPipeline,
   STAGE_RATE_LIMIT,
   type Stage,
+  type StageList,
 } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { ignore, untilAborted } from '../core/signal.js';
@@ -124,7 +125,7 @@ class RateLimitStage implements Stage, WaitHost {
    * (whose `exit` does nothing): take, then run the function in place.
    */
   async solo(
-    stages: readonly Stage[],
+    stages: StageList,
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,

@@ -12,6 +12,7 @@
  * with a clock.
  */
 import type { Clock } from '../core/clock.js';
+import { defineGetters } from '../core/getters.js';
 import { parseRetryBudgetOptions } from './options.js';
 
 export const SLICES = 10;
@@ -122,23 +123,7 @@ export function retryBudget(options: RetryBudgetOptions = {}): RetryBudget {
     deposit: () => window.deposit(clock.now()),
     tryWithdraw: () => window.tryWithdraw(clock.now()),
   };
-  Object.defineProperty(budget, BALANCE, { value: () => window.balance(clock.now()) });
-  return Object.freeze(Object.defineProperties(budget, BUDGET_GETTERS)) as RetryBudget;
+  // Through defineGetters: an accessor written in the literal would put every budget after the first in
+  // dictionary mode, a slow lookup at every `deposit()`.
+  return Object.freeze(defineGetters(budget, { balance: () => window.balance(clock.now()) })) as RetryBudget;
 }
-
-/** Where a budget keeps the function that computes its balance now. */
-const BALANCE = Symbol('weir.budget.balance');
-
-/**
- * `balance`: an own enumerable accessor, the same function on every budget. An accessor written in an
- * object literal, a new function per budget, would keep every budget after the first in V8's dictionary
- * mode, a slow lookup at every `deposit()`.
- */
-const BUDGET_GETTERS: PropertyDescriptorMap = {
-  balance: {
-    get(this: { readonly [BALANCE]: () => number }) {
-      return this[BALANCE]();
-    },
-    enumerable: true,
-  },
-};

@@ -29,6 +29,7 @@ import {
   resume,
   STAGE_RETRY,
   type Stage,
+  type StageList,
   settledCall,
 } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
@@ -141,7 +142,7 @@ class RetryStage implements Stage {
    * here, and any other outcome goes on through `exit` (retries included) on a call record built then.
    */
   async solo(
-    stages: readonly Stage[],
+    stages: StageList,
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,

@@ -24,6 +24,7 @@ import {
   type SignalScope,
   STAGE_TIMEOUT,
   type Stage,
+  type StageList,
 } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { neverAborted, unwatchAbort, watchAbort } from '../core/signal.js';
@@ -145,7 +146,7 @@ class TimeoutStage implements Stage {
 
   /** The pipeline's solo path: `enter`, the function (raced with the deadline unless cooperative) and `exit` in place. */
   async solo(
-    _stages: readonly Stage[],
+    _stages: StageList,
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,
