@@ -471,28 +471,20 @@ function absorb(value: unknown): void {
   if (typeof (value as PromiseLike<unknown> | null)?.then === 'function') Promise.resolve(value).then(undefined, ignore);
 }
 
-/** The settle functions of the promise {@link race} is creating (read right after, never kept here). */
-let raceResolve: (value: unknown) => void = ignore;
-let raceReject: (reason: unknown) => void = ignore;
-
-/** The executor of every race: a shared function, so that a race allocates no closure. */
-function captureSettlers(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
-  raceResolve = resolve;
-  raceReject = reject;
-}
-
 /**
  * `result`, or the first `target.interrupt(reason)`, whichever comes first; a late rejection of `result`
  * is absorbed. The interrupt stays set after the race settles: calling a settled promise's reject is a
  * no-op, and the next race replaces it.
+ *
+ * The executor is a closure made per race on purpose: a shared executor that parks the settle functions in
+ * module variables saves the closure but stores two new objects into an old one at every race, and V8's
+ * write barrier for that cost more (a four-policy composition ran 12 to 16 % slower).
  */
 export function race(target: { interrupt: ((reason: unknown) => void) | undefined }, result: unknown): Promise<unknown> {
-  const promise = new Promise(captureSettlers);
-  const reject = raceReject;
-  target.interrupt = reject;
-  Promise.resolve(result).then(raceResolve, reject);
-  raceResolve = raceReject = ignore;
-  return promise;
+  return new Promise((resolve, reject) => {
+    target.interrupt = reject;
+    Promise.resolve(result).then(resolve, reject);
+  });
 }
 
 /** Where {@link runFrom} starts: the admissions, a stage's admission result, the exits, or a stage's directive. */
