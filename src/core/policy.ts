@@ -167,12 +167,13 @@ export function createPolicy<E extends EventMap, F, M extends object>(
   }[name] as (fn: unknown, context?: unknown, descriptor?: PropertyDescriptor) => unknown;
   // A policy of one built-in stage runs its calls on the stage's solo path (the same behaviour without
   // the call record); the pipeline runs every other policy, and solo calls given a signal.
-  const solo = n === 1 ? (list[0] as Stage) : undefined;
+  // Decided once here: read per call, `stage.solo` would be a lookup on up to six stage classes at one site.
+  const solo = n === 1 && list[0]?.solo !== undefined ? list[0] : undefined;
   const wrap = (target: Function): Function =>
     keepName(
-      solo?.solo !== undefined
+      solo !== undefined
         ? function (this: unknown, ...args: unknown[]) {
-            return runSolo(solo as Stage, list, target, this, args, MODE_ARGS);
+            return runSolo(solo, list, target, this, args, MODE_ARGS);
           }
         : function (this: unknown, ...args: unknown[]) {
             return run(list, new Call(target, this, args, MODE_ARGS, undefined, n));
@@ -188,8 +189,7 @@ export function createPolicy<E extends EventMap, F, M extends object>(
       value: (fn: unknown, signal?: unknown) => {
         try {
           const target = checkTarget(executeWhere, fn);
-          if (signal === undefined && solo?.solo !== undefined)
-            return runSolo(solo, list, target, undefined, undefined, MODE_CONTEXT);
+          if (signal === undefined && solo !== undefined) return runSolo(solo, list, target, undefined, undefined, MODE_CONTEXT);
           const outer = signal === undefined ? undefined : checkSignal(executeWhere, signal);
           return run(list, new Call(target, undefined, undefined, MODE_CONTEXT, outer, n));
         } catch (error) {
@@ -201,9 +201,9 @@ export function createPolicy<E extends EventMap, F, M extends object>(
       value: (fn: unknown) => {
         const target = checkTarget(`${name}.withContext`, fn);
         return keepName(
-          solo?.solo !== undefined
+          solo !== undefined
             ? function (this: unknown, ...args: unknown[]) {
-                return runSolo(solo as Stage, list, target, this, args, MODE_CONTEXT_ARGS);
+                return runSolo(solo, list, target, this, args, MODE_CONTEXT_ARGS);
               }
             : function (this: unknown, ...args: unknown[]) {
                 return run(list, new Call(target, this, args, MODE_CONTEXT_ARGS, undefined, n));
