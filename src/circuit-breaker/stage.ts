@@ -40,6 +40,8 @@ export class CircuitBreakerStage implements Stage {
   readonly machine: BreakerMachine;
   /** Whether completions need the time: slow calls are measured or the window is time-based. */
   private readonly exitNeedsTime: boolean;
+  /** A success is always counted the same way: no result predicate, and no time needed (see quickSuccess). */
+  private readonly plainSuccess: boolean;
   /** `events.has('success')` without a lookup by name: it is asked on every successful call. */
   private readonly successProbe: EventProbe<CircuitBreakerEvents['success']>;
 
@@ -61,6 +63,7 @@ export class CircuitBreakerStage implements Stage {
       () => clock.now(),
     );
     this.exitNeedsTime = config.timed || window instanceof TimeWindow;
+    this.plainSuccess = !this.exitNeedsTime && isResultFailure === undefined;
     this.successProbe = events.probe('success', true);
   }
 
@@ -70,16 +73,21 @@ export class CircuitBreakerStage implements Stage {
     }
   }
 
+  // The executor's hot calls (enter, exit) are kept to a few bytes with the common case first: V8 inlines
+  // only so many bytes into one function, and a composition's executor calls every stage's enter and exit.
   enter(call: Call, slot: number): unknown {
-    const machine = this.machine;
-    // Closed without slow-call measurement needs no clock read to admit.
-    const now = machine.state === CLOSED && !machine.config.timed ? 0 : this.clock.now();
-    const mark = machine.admit(now);
-    if (mark !== undefined) {
-      call.slots[slot] = mark;
-      return undefined;
-    }
-    return this.reject(now);
+    const mark = this.machine.quickAdmit();
+    if (mark === undefined) return this.admitAt(call, slot);
+    call.slots[slot] = mark;
+    return undefined;
+  }
+
+  private admitAt(call: Call, slot: number): unknown {
+    const now = this.clock.now();
+    const mark = this.machine.admit(now);
+    if (mark === undefined) return this.reject(now);
+    call.slots[slot] = mark;
+    return undefined;
   }
 
   private reject(now: number): CircuitOpenError {
@@ -99,8 +107,9 @@ export class CircuitBreakerStage implements Stage {
     mode: Mode,
   ): Promise<unknown> {
     const machine = this.machine;
-    const now = machine.state === CLOSED && !machine.config.timed ? 0 : this.clock.now();
-    const mark = machine.admit(now);
+    let mark = machine.quickAdmit();
+    const now = mark !== undefined ? 0 : this.clock.now();
+    if (mark === undefined) mark = machine.admit(now);
     if (mark === undefined) {
       const error = this.reject(now);
       // As the pipeline does: settle after one turn, so that the caller's handler is attached first.
@@ -115,7 +124,7 @@ export class CircuitBreakerStage implements Stage {
       ok = false;
       value = error;
     }
-    this.completed(mark, ok, value, undefined);
+    if (!ok || !this.quickSuccess(mark)) this.completed(mark, ok, value, undefined);
     if (ok) return value;
     throw value;
   }
@@ -123,8 +132,23 @@ export class CircuitBreakerStage implements Stage {
   exit(call: Call, slot: number): Directive {
     const mark = call.slots[slot] as number;
     call.slots[slot] = undefined;
-    this.completed(mark, call.ok, call.value, call);
+    if (!call.ok || !this.quickSuccess(mark)) this.completed(mark, call.ok, call.value, call);
     return CONTINUE;
+  }
+
+  /**
+   * Counts a success as `completed` would, in its commonest case only: closed, no result predicate, no
+   * time needed (count window, no slow-call measurement), admitted in the current generation. Returns
+   * false, having done nothing, for every other case.
+   */
+  private quickSuccess(mark: number): boolean {
+    const machine = this.machine;
+    if (!this.plainSuccess || machine.state !== CLOSED || mark < machine.generationStart) return false;
+    const probe = this.successProbe;
+    if (probe.tallying !== 0) probe.tally(0);
+    if (probe.active) probe.emit(SUCCESS_CLOSED);
+    machine.recordClosedSuccess();
+    return true;
   }
 
   /**

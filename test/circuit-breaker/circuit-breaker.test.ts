@@ -7,6 +7,7 @@ import {
   circuitBreaker,
   compose,
   isCircuitOpenError,
+  retry,
   setListenerErrorHandler,
   TimeoutError,
   timeout,
@@ -17,6 +18,7 @@ const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve
 const boom = new Error('boom');
 const ok = () => Promise.resolve('ok');
 const fail = () => Promise.reject(boom);
+const noop = (): void => {};
 
 /** Runs `fn` through the breaker and returns its outcome without throwing. */
 async function attempt(breaker: CircuitBreakerPolicy, fn: () => unknown): Promise<{ ok: boolean; value: unknown }> {
@@ -112,6 +114,33 @@ describe('closed → open', () => {
     await attempt(breaker, fail); // 2 / 4 = 0.5
     expect(breaker.state).toBe('open');
     expect(changes).toEqual(['closed>open:failure-rate']);
+  });
+
+  test('a success that brings the window to minimumCalls opens it when the failure rate is already over (both success paths)', async () => {
+    // Without a result predicate a success takes the breaker's short path; with one, the general path.
+    for (const judge of [undefined, () => false]) {
+      const { breaker, changes } = make({
+        window: { type: 'count', size: 10 },
+        minimumCalls: 3,
+        failureRateThreshold: 0.5,
+        ...(judge === undefined ? {} : { isResultFailure: judge }),
+      });
+      const events: string[] = [];
+      breaker.on('success', ({ state }) => events.push(`success:${state}`));
+      breaker.on('stateChange', ({ to }) => events.push(`to:${to}`));
+      await attempt(breaker, fail);
+      await attempt(breaker, fail);
+      expect(breaker.state).toBe('closed'); // 2 calls < minimumCalls
+      expect(await attempt(breaker, ok)).toEqual({ ok: true, value: 'ok' }); // 2 / 3 >= 0.5
+      expect(breaker.state).toBe('open');
+      expect(changes).toEqual(['closed>open:failure-rate']);
+      expect(events).toEqual(['success:closed', 'to:open']);
+      // The same through the executor (the pipeline's exit, not the solo path).
+      const composed = make({ window: { type: 'count', size: 10 }, minimumCalls: 3, failureRateThreshold: 0.5 });
+      const stack = compose(composed.breaker, retry({ maxAttempts: 1 }));
+      for (const fn of [fail, fail, ok]) await stack(fn)().then(noop, noop);
+      expect(composed.breaker.state).toBe('open');
+    }
   });
 
   test('consecutiveFailures opens before minimumCalls; an ignored error does not break the streak', async () => {

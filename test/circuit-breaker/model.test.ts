@@ -30,6 +30,8 @@ interface Config {
   multiplier: number;
   permits: number;
   maxWaitMs: number;
+  /** Whether the breaker has an `isResultFailure` (without one, a resolved 'bad' is a success). */
+  judgeResults: boolean;
 }
 
 interface ModelCall {
@@ -283,7 +285,8 @@ class FinishCall implements Cmd {
     else if (this.outcome === 'failure') deferred?.reject(new Error('boom'));
     else deferred?.reject({ ignored: true });
     await flush();
-    model.finish(call as ModelCall, this.outcome);
+    // Without a result predicate (the breaker's own fast path for successes), a 'bad' result is a success.
+    model.finish(call as ModelCall, this.outcome === 'result-failure' && !model.cfg.judgeResults ? 'success' : this.outcome);
     compare(model, real);
   }
   toString = () => `finish(${this.index}, ${this.outcome})`;
@@ -353,6 +356,7 @@ const configArb: fc.Arbitrary<Config> = fc
     multiplier: fc.constantFrom(1, 1.5, 2),
     permits: fc.integer({ min: 1, max: 3 }),
     maxWaitMs: fc.integer({ min: 1, max: 80 }),
+    judgeResults: fc.boolean(),
   })
   .map(({ extraMs, ...c }) => ({
     ...c,
@@ -372,7 +376,7 @@ function options(cfg: Config, clock: VirtualClock): CircuitBreakerOptions {
     openDurationMs: { initialMs: cfg.initialMs, maxMs: cfg.maxMs, multiplier: cfg.multiplier },
     halfOpen: { permits: cfg.permits, maxWaitMs: cfg.maxWaitMs },
     isFailure: (error) => !(error as { ignored?: boolean }).ignored,
-    isResultFailure: (value) => value === 'bad',
+    ...(cfg.judgeResults ? { isResultFailure: (value: unknown) => value === 'bad' } : {}),
     clock,
   };
 }
