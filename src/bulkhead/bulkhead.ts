@@ -233,21 +233,26 @@ class Pool implements Stage {
   }
 
   exit(call: Call, slot: number): Directive {
-    if (this.algorithm !== undefined) {
-      const start = call.slots[slot] as number;
-      call.slots[slot] = undefined;
-      let kind: Kind;
-      try {
-        // A call its caller cancelled says nothing about the dependency (a deadline that expired does).
-        const cancelled = call.outer?.aborted === true && call.value === call.outer.reason && !isTimeoutError(call.value);
-        kind = call.ok ? SAMPLE : cancelled ? IGNORE : this.classify(call.value);
-      } catch (error) {
-        // A throwing classifier becomes the outcome (as any throwing exit does); the slot is still freed.
-        this.release();
-        throw error;
-      }
-      this.record(start, kind);
+    // Small on purpose (see the breaker's enter): the adaptive bookkeeping is out of line.
+    if (this.algorithm !== undefined) return this.exitAdaptive(call, slot);
+    this.release();
+    return CONTINUE;
+  }
+
+  private exitAdaptive(call: Call, slot: number): Directive {
+    const start = call.slots[slot] as number;
+    call.slots[slot] = undefined;
+    let kind: Kind;
+    try {
+      // A call its caller cancelled says nothing about the dependency (a deadline that expired does).
+      const cancelled = call.outer?.aborted === true && call.value === call.outer.reason && !isTimeoutError(call.value);
+      kind = call.ok ? SAMPLE : cancelled ? IGNORE : this.classify(call.value);
+    } catch (error) {
+      // A throwing classifier becomes the outcome (as any throwing exit does); the slot is still freed.
+      this.release();
+      throw error;
     }
+    this.record(start, kind);
     this.release();
     return CONTINUE;
   }
@@ -280,8 +285,12 @@ class Pool implements Stage {
   /** Frees one slot and hands free slots to waiters. */
   release(): void {
     this.running--;
-    if (this.releasedProbe.active) this.releasedProbe.emit({ running: this.running, queued: this.size });
+    if (this.releasedProbe.active) this.emitReleased();
     if (this.queue.size !== 0) this.drain();
+  }
+
+  private emitReleased(): void {
+    this.releasedProbe.emit({ running: this.running, queued: this.size });
   }
 
   private drain(): void {
@@ -376,7 +385,11 @@ class Pool implements Stage {
   private acquired(waitedMs: number): void {
     const probe = this.acquiredProbe;
     if (probe.tallying !== 0) probe.tally(waitedMs);
-    if (probe.active) probe.emit({ running: this.running, queued: this.size, waitedMs });
+    if (probe.active) this.emitAcquired(waitedMs);
+  }
+
+  private emitAcquired(waitedMs: number): void {
+    this.acquiredProbe.emit({ running: this.running, queued: this.size, waitedMs });
   }
 
   private emitRejected(reason: BulkheadEventReason): void {

@@ -75,6 +75,14 @@ export class DeadlineQueue<E extends DeadlineEntry> {
       this.insertEarlier(entry, at);
     }
     this.size++;
+    // The common cases (an armed timer that fires in time, held or about to be released) in few bytes, so
+    // that `add` inlines into its callers; the rest out of line.
+    if (timersEndWithRequest || !this.armed || at < this.armedAt) this.schedule(entry, at);
+    else if (this.releasing) this.releasing = false;
+    else if (!this.holding) this.schedule(entry, at);
+  }
+
+  private schedule(entry: E, at: number): void {
     // On workerd the shared timer may belong to a request that ends first, and a request with nothing pending
     // is cancelled as hung: each entry (even one that never expires) also gets a timer of its own request.
     if (timersEndWithRequest) this.clock.setTimer(this.fire, Math.min(at - this.clock.now(), MAX_TIMER_MS), true);
@@ -110,22 +118,25 @@ export class DeadlineQueue<E extends DeadlineEntry> {
     if (next === undefined) this.tail = prev as E | undefined;
     else next.prev = prev;
     entry.prev = entry.next = undefined;
-    if (--this.size === 0 && this.armed) {
-      if (this.idle === 'keep' && this.canRef) {
-        // Deferred: sequential calls empty and refill the queue within one turn, and each real change of
-        // the hold is a native call. The process still exits one turn after the last entry leaves.
-        if (this.holding && !this.releasing) {
-          this.releasing = true;
-          if (!this.releaseScheduled) {
-            this.releaseScheduled = true;
-            nextMacrotask().then(this.settleRelease);
-          }
+    if (--this.size === 0 && this.armed) this.emptied();
+  }
+
+  /** The last entry left an armed queue (out of line, so that `remove` inlines into its callers). */
+  private emptied(): void {
+    if (this.idle === 'keep' && this.canRef) {
+      // Deferred: sequential calls empty and refill the queue within one turn, and each real change of
+      // the hold is a native call. The process still exits one turn after the last entry leaves.
+      if (this.holding && !this.releasing) {
+        this.releasing = true;
+        if (!this.releaseScheduled) {
+          this.releaseScheduled = true;
+          nextMacrotask().then(this.settleRelease);
         }
-      } else {
-        this.armed = this.holding = this.releasing = false;
-        this.clock.clearTimer(this.timer);
-        this.timer = undefined;
       }
+    } else {
+      this.armed = this.holding = this.releasing = false;
+      this.clock.clearTimer(this.timer);
+      this.timer = undefined;
     }
   }
 

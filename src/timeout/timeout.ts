@@ -180,17 +180,21 @@ class TimeoutStage implements Stage {
     call.scope = deadline.parentScope;
     deadline.dispose();
     if (!this.cooperative) call.interruptible--;
-    const expired = deadline.expired;
-    if (expired === undefined) {
+    if (deadline.expired === undefined) {
       this.deadlines.remove(deadline);
       deadline.call = undefined;
-    } else if (!this.cooperative) {
+    } else this.expiredOutcome(call, deadline.expired);
+    return CONTINUE;
+  }
+
+  /** Out of line (the executor inlines `exit`): the outcome of a call whose deadline passed first. */
+  private expiredOutcome(call: Call, expired: TimeoutError): void {
+    if (!this.cooperative) {
       // The deadline passed before the call settled: the outcome is the timeout, whatever came later.
       call.fail(expired);
     } else if (!call.ok) {
       call.value = call.value === expired ? expired : TimeoutError.fast(this.ms, call.value, this.name);
     }
-    return CONTINUE;
   }
 
   private expire(deadline: Deadline): void {
