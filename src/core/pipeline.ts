@@ -284,7 +284,21 @@ function invokeIn(
     case MODE_CONTEXT:
       return fn(contextAt(scope, outer, attempt));
     default:
-      return fn.call(thisArg, contextAt(scope, outer, attempt), ...(args as unknown[]));
+      return invokeWithContext(fn, thisArg, args as readonly unknown[], contextAt(scope, outer, attempt));
+  }
+}
+
+/** `fn.call(thisArg, context, ...args)`, without the spread for up to two arguments (a builtin call, not inlined). */
+function invokeWithContext(fn: Function, thisArg: unknown, args: readonly unknown[], context: PolicyContext): unknown {
+  switch (args.length) {
+    case 0:
+      return fn.call(thisArg, context);
+    case 1:
+      return fn.call(thisArg, context, args[0]);
+    case 2:
+      return fn.call(thisArg, context, args[0], args[1]);
+    default:
+      return fn.call(thisArg, context, ...args);
   }
 }
 

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { Call, MODE_ARGS, run } from '../../src/core/pipeline.js';
 import { STAGES } from '../../src/core/policy.js';
-import { bulkhead, circuitBreaker, fallback, rateLimit, retry, timeout, tokenBucket } from '../../src/index.js';
+import { bulkhead, circuitBreaker, compose, fallback, rateLimit, retry, timeout, tokenBucket } from '../../src/index.js';
 import {
   type CallSpec,
   type KindName,
@@ -92,5 +92,24 @@ test('every built-in family has a solo path, and the decorated form keeps this a
       ),
     );
     expect(viaPipeline).toBe(42);
+  }
+});
+
+test('withContext passes the context, this and any number of arguments, alone and composed', async () => {
+  const limiter = tokenBucket({ capacity: 100, refillPerSecond: 1 });
+  const policies = [timeout(1000), fallback(0), retry(), circuitBreaker(), bulkhead({ maxConcurrent: 2 }), rateLimit(limiter)];
+  const target = { base: 100 };
+  for (const policy of [...policies, compose(retry(), bulkhead({ maxConcurrent: 2 }))]) {
+    const wrapped = policy.withContext(function (this: { base: number }, context, ...args: number[]) {
+      return Promise.resolve([this.base, context.attempt, typeof context.signal.aborted, ...args]);
+    });
+    for (const args of [[], [1], [1, 2], [1, 2, 3], [1, 2, 3, 4]]) {
+      expect(await wrapped.apply(target, args), `${policy.name} with ${args.length} arguments`).toEqual([
+        100,
+        1,
+        'boolean',
+        ...args,
+      ]);
+    }
   }
 });
