@@ -280,11 +280,25 @@ function invokeIn(
 ): unknown {
   switch (mode) {
     case MODE_ARGS:
-      return fn.apply(thisArg, args);
+      return invokeWithArgs(fn, thisArg, args as readonly unknown[]);
     case MODE_CONTEXT:
       return fn(contextAt(scope, outer, attempt));
     default:
       return invokeWithContext(fn, thisArg, args as readonly unknown[], contextAt(scope, outer, attempt));
+  }
+}
+
+/** `fn.apply(thisArg, args)`, without the builtin's array walk for up to two arguments. */
+function invokeWithArgs(fn: Function, thisArg: unknown, args: readonly unknown[]): unknown {
+  switch (args.length) {
+    case 0:
+      return fn.call(thisArg);
+    case 1:
+      return fn.call(thisArg, args[0]);
+    case 2:
+      return fn.call(thisArg, args[0], args[1]);
+    default:
+      return fn.apply(thisArg, args);
   }
 }
 

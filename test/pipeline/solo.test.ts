@@ -95,13 +95,16 @@ test('every built-in family has a solo path, and the decorated form keeps this a
   }
 });
 
-test('withContext passes the context, this and any number of arguments, alone and composed', async () => {
+test('the decorated form and withContext pass this and any number of arguments, alone and composed', async () => {
   const limiter = tokenBucket({ capacity: 100, refillPerSecond: 1 });
   const policies = [timeout(1000), fallback(0), retry(), circuitBreaker(), bulkhead({ maxConcurrent: 2 }), rateLimit(limiter)];
   const target = { base: 100 };
   for (const policy of [...policies, compose(retry(), bulkhead({ maxConcurrent: 2 }))]) {
     const wrapped = policy.withContext(function (this: { base: number }, context, ...args: number[]) {
       return Promise.resolve([this.base, context.attempt, typeof context.signal.aborted, ...args]);
+    });
+    const decorated = policy(function (this: { base: number }, ...args: number[]) {
+      return Promise.resolve([this.base, ...args]);
     });
     for (const args of [[], [1], [1, 2], [1, 2, 3], [1, 2, 3, 4]]) {
       expect(await wrapped.apply(target, args), `${policy.name} with ${args.length} arguments`).toEqual([
@@ -110,6 +113,7 @@ test('withContext passes the context, this and any number of arguments, alone an
         'boolean',
         ...args,
       ]);
+      expect(await decorated.apply(target, args), `${policy.name} decorated, ${args.length} arguments`).toEqual([100, ...args]);
     }
   }
 });
