@@ -362,77 +362,23 @@ export function runSolo(
   }
 }
 
-// As for enter and exit: one small function per kind, so that each `solo` lookup sees one class.
-function soloTimeout(
+// As for enter and exit: one small function per kind (each its own literal, so its own feedback), so that
+// each `solo` lookup sees one class.
+type SoloDispatch = (
   stage: Required<Stage>,
   stages: StageList,
   fn: Function,
   thisArg: unknown,
   args: readonly unknown[] | undefined,
   mode: Mode,
-): Promise<unknown> {
-  return stage.solo(stages, fn, thisArg, args, mode);
-}
-function soloFallback(
-  stage: Required<Stage>,
-  stages: StageList,
-  fn: Function,
-  thisArg: unknown,
-  args: readonly unknown[] | undefined,
-  mode: Mode,
-): Promise<unknown> {
-  return stage.solo(stages, fn, thisArg, args, mode);
-}
-function soloRetry(
-  stage: Required<Stage>,
-  stages: StageList,
-  fn: Function,
-  thisArg: unknown,
-  args: readonly unknown[] | undefined,
-  mode: Mode,
-): Promise<unknown> {
-  return stage.solo(stages, fn, thisArg, args, mode);
-}
-function soloBreaker(
-  stage: Required<Stage>,
-  stages: StageList,
-  fn: Function,
-  thisArg: unknown,
-  args: readonly unknown[] | undefined,
-  mode: Mode,
-): Promise<unknown> {
-  return stage.solo(stages, fn, thisArg, args, mode);
-}
-function soloRateLimit(
-  stage: Required<Stage>,
-  stages: StageList,
-  fn: Function,
-  thisArg: unknown,
-  args: readonly unknown[] | undefined,
-  mode: Mode,
-): Promise<unknown> {
-  return stage.solo(stages, fn, thisArg, args, mode);
-}
-function soloBulkhead(
-  stage: Required<Stage>,
-  stages: StageList,
-  fn: Function,
-  thisArg: unknown,
-  args: readonly unknown[] | undefined,
-  mode: Mode,
-): Promise<unknown> {
-  return stage.solo(stages, fn, thisArg, args, mode);
-}
-function soloOther(
-  stage: Required<Stage>,
-  stages: StageList,
-  fn: Function,
-  thisArg: unknown,
-  args: readonly unknown[] | undefined,
-  mode: Mode,
-): Promise<unknown> {
-  return stage.solo(stages, fn, thisArg, args, mode);
-}
+) => Promise<unknown>;
+const soloTimeout: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
+const soloFallback: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
+const soloRetry: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
+const soloBreaker: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
+const soloRateLimit: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
+const soloBulkhead: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
+const soloOther: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
 
 /** Hands a solo call to the pipeline before its function has started (the stage's fast path does not apply). */
 export function runInPipeline(
