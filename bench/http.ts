@@ -48,8 +48,10 @@ const VARIANTS: Variant[] = FRAMEWORKS.flatMap((f) => MIDDLEWARES.map((m): Varia
 const PEER: Record<Framework, string> = { express: 'express-rate-limit', fastify: '@fastify/rate-limit' };
 
 const HUGE = 1_000_000_000;
-const POLICY = '"floor";q=10000000;w=1';
-const REMAINING = '"floor";r=9999999';
+// The floor's constant fields are the bytes weir sends for this bench's limiter (its default policy name,
+// a full bucket), so that both put the same fields on the wire and Node checks values of the same length.
+const POLICY = '"10000000-in-1s";q=10000000;w=1';
+const REMAINING = '"10000000-in-1s";r=9999999;t=1';
 
 const median = (xs: number[]): number => {
   const sorted = [...xs].sort((a, b) => a - b);

@@ -168,6 +168,19 @@ export interface HeaderTarget<Res> {
   setHeader(res: Res, name: string, value: string): void;
 }
 
+/** Slots of a {@link QuotaHeaders}' member cache: covers every `r` of a limit up to 255. */
+const MEMBER_SLOTS = 256;
+
+/**
+ * `value`, made flat. A string joined with `+` or a template is a rope in V8; Node checks every header value
+ * with a regular expression, which on a rope takes the runtime's slow path to flatten it first, each time.
+ * Reading a character flattens the rope in place, once, for every later reader.
+ */
+function flat(value: string): string {
+  value.charCodeAt(0);
+  return value;
+}
+
 /** Remaining units reported by the most restrictive limiter so far, for the styles whose fields are not lists. */
 const kReported = Symbol('weir.reportedRemaining');
 
@@ -187,7 +200,8 @@ function appendTo<Res>(target: HeaderTarget<Res>, res: Res, name: string, previo
  * Writes what {@link rateLimitHeaders} returns, except that:
  * - draft-10 members are appended to the lists that earlier limiters wrote on the same response; a default
  *   name (`unique`) already in the list gets a suffix (`"20-in-4s-2"`), so two limits with the same quota
- *   and window never send two members of one name (which a client could not tell apart);
+ *   and window never send two members of one name (which a client could not tell apart). A response
+ *   without a `RateLimit-Policy` field is taken to have no rate-limit fields: both are set, not appended to;
  * - the other styles cannot hold several policies, so the most restrictive limiter's fields are kept (the
  *   fewest remaining; a refusal always writes, and it is the last limiter to run).
  */
@@ -198,12 +212,15 @@ export class QuotaHeaders {
   /** `"<name>";r=`: the start of this policy's `RateLimit` member. */
   private readonly remainingPrefix: string;
   /**
-   * The last `RateLimit` member made, and its `r` and `t`: many responses repeat it (every client that
-   * arrives with a full budget gets the same one), and a repeated member is no new string.
+   * `RateLimit` members made before, direct-mapped by `r` (slot `r % MEMBER_SLOTS`), with the `r` and `t`
+   * each was made for. A response's `r` and `t` usually repeat an earlier one's (a token bucket's `t` follows
+   * from its `r`; a window's changes once a second), and a member found here costs no number formatting,
+   * no new string, and no flattening in Node's header check.
    */
-  private lastMember = '';
-  private lastRemaining = -1;
-  private lastReset: number | undefined = undefined;
+  private readonly members: string[] = new Array<string>(MEMBER_SLOTS).fill('');
+  private readonly memberRemaining = new Float64Array(MEMBER_SLOTS).fill(-1);
+  /** Each slot's `t`, -1 for none. */
+  private readonly memberReset = new Float64Array(MEMBER_SLOTS);
   /** Matches a list member named like this policy (only for a `unique` name). */
   private readonly member: RegExp | undefined;
   /** The suffixed variants, made when first needed: [2] is `name-2`, and so on. */
@@ -217,7 +234,7 @@ export class QuotaHeaders {
     readonly unique = false,
   ) {
     this.nameItem = sfString(policy.name);
-    this.policyMember = `${this.nameItem};q=${limit};w=${Math.max(1, seconds(policy.windowMs))}`;
+    this.policyMember = flat(`${this.nameItem};q=${limit};w=${Math.max(1, seconds(policy.windowMs))}`);
     this.remainingPrefix = `${this.nameItem};r=`;
     this.member = unique
       ? new RegExp(`(?:^|,)\\s*${this.nameItem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*(?:[;,]|$)`)
@@ -235,8 +252,15 @@ export class QuotaHeaders {
       const t = resetSeconds(decision);
       const r = Math.max(0, Math.floor(decision.remaining));
       const previous = fieldValue(target, res, 'RateLimit-Policy');
+      if (previous === undefined) {
+        // The first limiter on this response: weir writes the two fields together, so the list of
+        // remaining units is not read (a header read costs as much as a write in Node and Fastify).
+        target.setHeader(res, 'RateLimit-Policy', this.policyMember);
+        target.setHeader(res, 'RateLimit', this.remainingMember(r, t));
+        return this.policy.name;
+      }
       const rates = fieldValue(target, res, 'RateLimit');
-      const self = previous !== undefined && this.member?.test(previous) === true ? this.distinctFrom(previous) : this;
+      const self = this.member?.test(previous) === true ? this.distinctFrom(previous) : this;
       appendTo(target, res, 'RateLimit-Policy', previous, self.policyMember);
       appendTo(target, res, 'RateLimit', rates, self.remainingMember(r, t));
       return self.policy.name;
@@ -253,11 +277,13 @@ export class QuotaHeaders {
 
   /** This policy's `RateLimit` member: `"<name>";r=<r>`, and `;t=<t>` when there is a `t`. */
   private remainingMember(r: number, t: number | undefined): string {
-    if (r === this.lastRemaining && t === this.lastReset) return this.lastMember;
-    const member = t === undefined ? this.remainingPrefix + r : `${this.remainingPrefix}${r};t=${t}`;
-    this.lastMember = member;
-    this.lastRemaining = r;
-    this.lastReset = t;
+    const slot = r % MEMBER_SLOTS;
+    const reset = t === undefined ? -1 : t;
+    if (this.memberRemaining[slot] === r && this.memberReset[slot] === reset) return this.members[slot] as string;
+    const member = flat(t === undefined ? this.remainingPrefix + r : `${this.remainingPrefix}${r};t=${t}`);
+    this.members[slot] = member;
+    this.memberRemaining[slot] = r;
+    this.memberReset[slot] = reset;
     return member;
   }
 

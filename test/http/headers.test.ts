@@ -71,7 +71,7 @@ describe('draft-10 fields', () => {
   });
 
   test('one QuotaHeaders writes, response after response, what rateLimitHeaders makes of each decision (property)', () => {
-    // The member of the last (r, t) is reused: a run of decisions, repeated ones included, must not tell.
+    // Members are cached by (r, t): a run of decisions, repeated ones included, must not tell.
     fc.assert(
       fc.property(
         name,
@@ -92,6 +92,53 @@ describe('draft-10 fields', () => {
         },
       ),
     );
+  });
+
+  test('members cached by r: decisions whose r share a cache slot, or an r with another t, get their own (property)', () => {
+    const policy = { name: 'p', windowMs: 10_000 };
+    const limit = 2000;
+    const pick = fc.record({
+      slot: fc.integer({ min: 0, max: 2 }),
+      lap: fc.integer({ min: 0, max: 3 }),
+      allowed: fc.boolean(),
+      resetAfterMs: fc.integer({ min: 0, max: 4000 }),
+    });
+    fc.assert(
+      fc.property(fc.array(pick, { minLength: 1, maxLength: 40 }), (picks) => {
+        const headers = new QuotaHeaders('draft-10', policy, limit);
+        for (const { slot, lap, allowed, resetAfterMs } of picks) {
+          // Remaining counts 256 apart share a slot of the cache.
+          const d: HeaderDecision = {
+            allowed,
+            limit,
+            remaining: slot + 256 * lap,
+            retryAfterMs: allowed ? 0 : resetAfterMs + 1,
+            resetAfterMs,
+          };
+          const fields: Fields = new Map();
+          headers.write(target, fields, d, () => 0);
+          expect([...fields]).toEqual(rateLimitHeaders('draft-10', policy, d, 0));
+        }
+      }),
+    );
+  });
+
+  test('a response without a RateLimit-Policy field gets both fields set; with one, both are appended to', () => {
+    const d: HeaderDecision = { allowed: true, limit: 10, remaining: 9, retryAfterMs: 0, resetAfterMs: 1000 };
+    const headers = new QuotaHeaders('draft-10', { name: 'a', windowMs: 10_000 }, 10);
+    const lone: Fields = new Map([['RateLimit', '"other";r=1']]);
+    headers.write(target, lone, d, () => 0);
+    expect([...lone]).toEqual([
+      ['RateLimit', '"a";r=9;t=1'],
+      ['RateLimit-Policy', '"a";q=10;w=10'],
+    ]);
+    const both: Fields = new Map([
+      ['RateLimit-Policy', '"other";q=5;w=1'],
+      ['RateLimit', '"other";r=1'],
+    ]);
+    headers.write(target, both, d, () => 0);
+    expect(both.get('RateLimit-Policy')).toBe('"other";q=5;w=1, "a";q=10;w=10');
+    expect(both.get('RateLimit')).toBe('"other";r=1, "a";r=9;t=1');
   });
 
   test('several limiters append list members, in order', () => {
