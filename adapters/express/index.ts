@@ -89,11 +89,12 @@ class ExpressHost<Req extends ExpressRequestLike> implements Host<Req, ServerRes
     return res.headersSent;
   }
   getHeader(res: ServerResponse, name: string): unknown {
-    // Read by the lower-case name (no copy); written as weir names them.
+    // Read and written by the lower-case name: Node lower-cases a name to store it, and one that is lower
+    // case already costs no new string (HTTP field names are case-insensitive; HTTP/2 sends them so).
     return res.getHeader(lowerCaseField(name));
   }
   setHeader(res: ServerResponse, name: string, value: string): void {
-    res.setHeader(name, value);
+    res.setHeader(lowerCaseField(name), value);
   }
   pass(_req: Req, _res: ServerResponse, next: NextFunction): void {
     next();
@@ -131,7 +132,7 @@ export function rateLimit<Req extends ExpressRequestLike = ExpressRequestLike>(o
 
 const shedHost: ShedHost<unknown, ServerResponse, NextFunction> = {
   raw: (res) => res,
-  setHeader: (res, name, value) => res.setHeader(name, value),
+  setHeader: (res, name, value) => res.setHeader(lowerCaseField(name), value),
   pass: (_req, _res, next) => next(),
   fail: (_req, _res, next, error) => next(error),
   sendProblem: (_req, res, _next, problem) => sendProblem(res, problem),

@@ -93,6 +93,8 @@ function sendProblem(reply: FastifyReply, problem: ProblemDetails): void {
 }
 
 class FastifyHost implements Host<FastifyRequest, FastifyReply, Done> {
+  /** weir registers once per application and a route's limits replace the global ones: one chain per request. */
+  readonly soleWriter = true;
   constructor(private readonly onLimited: WeirFastifyOptions['onLimited']) {}
   clientAddress(request: FastifyRequest): string | undefined {
     return request.ip;

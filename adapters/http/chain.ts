@@ -42,6 +42,12 @@ export interface Host<Req, Res, Next> extends HeaderTarget<Res> {
   pass(req: Req, res: Res, next: Next): void;
   /** A programming error (a throwing key function, a bad cost): the framework's error path. */
   fail(req: Req, res: Res, next: Next, error: unknown): void;
+  /**
+   * True when this chain is the only one that can write rate-limit fields on a response (Fastify: one
+   * registration per application, and a route's limits replace the global ones): its first limit then
+   * sets the fields without reading them, replacing any an earlier hook of the application set.
+   */
+  readonly soleWriter?: boolean;
   /** A refusal; `Retry-After` and the rate-limit fields are set already. */
   limited(req: Req, res: Res, next: Next, info: LimitedInfo): void;
   /** Sends a problem-details response with `status` (the 503 of a failed store in `reject` mode). */
@@ -144,6 +150,8 @@ export class LimitChain<Req, Res, Next> {
   /** Per limit: how long an asynchronous take may take before it counts as a store failure. */
   private readonly backstops: readonly number[];
   private readonly observer: Observer<Req>;
+  /** The limit that writes first on every response, when no other chain can write before it (see `soleWriter`). */
+  private readonly writesFirst: CompiledLimit<Req> | undefined;
 
   constructor(
     readonly limits: readonly CompiledLimit<Req>[],
@@ -166,6 +174,7 @@ export class LimitChain<Req, Res, Next> {
       names.add(limit.name);
     }
     this.observer = new Observer(where, settings.onResult, host.route?.bind(host));
+    this.writesFirst = host.soleWriter === true ? limits[0] : undefined;
   }
 
   run(req: Req, res: Res, next: Next): void {
@@ -300,7 +309,7 @@ export class LimitChain<Req, Res, Next> {
     const host = this.host;
     // The name the fields use: a default name may have been made unique on this response.
     const name =
-      limit.headers.style === 'none' ? limit.name : limit.headersFor(decision).write(host, res, decision, limit.wallNow);
+      limit.headers.style === 'none' ? limit.name : limit.headersFor(decision).write(host, res, decision, limit.wallNow, limit === this.writesFirst);
     if (decision.allowed) return true;
     const retryAfter = retryAfterSeconds(decision);
     if (retryAfter !== undefined) host.setHeader(res, 'Retry-After', String(retryAfter));

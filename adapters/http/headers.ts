@@ -157,6 +157,18 @@ export function lowerCaseField(name: string): string {
       return 'ratelimit-policy';
     case 'Retry-After':
       return 'retry-after';
+    case 'RateLimit-Limit':
+      return 'ratelimit-limit';
+    case 'RateLimit-Remaining':
+      return 'ratelimit-remaining';
+    case 'RateLimit-Reset':
+      return 'ratelimit-reset';
+    case 'X-RateLimit-Limit':
+      return 'x-ratelimit-limit';
+    case 'X-RateLimit-Remaining':
+      return 'x-ratelimit-remaining';
+    case 'X-RateLimit-Reset':
+      return 'x-ratelimit-reset';
     default:
       return name.toLowerCase();
   }
@@ -243,15 +255,17 @@ export class QuotaHeaders {
 
   /**
    * Writes the fields; returns the policy name they use (this one, or a suffixed variant for `unique`).
-   * `wallNow` is read only by the style that needs it (`legacy`'s absolute reset time).
+   * `wallNow` is read only by the style that needs it (`legacy`'s absolute reset time). `fresh` says that
+   * no limiter wrote on this response before: the fields are set without reading them first.
    */
-  write<Res>(target: HeaderTarget<Res>, res: Res, decision: HeaderDecision, wallNow: () => number): string {
+  write<Res>(target: HeaderTarget<Res>, res: Res, decision: HeaderDecision, wallNow: () => number, fresh = false): string {
     const style = this.style;
     if (style === 'none') return this.policy.name;
     if (style === 'draft-10') {
       const t = resetSeconds(decision);
       const r = Math.max(0, Math.floor(decision.remaining));
-      const previous = fieldValue(target, res, 'RateLimit-Policy');
+      // `fresh`: the caller knows that no limiter wrote on this response before (the fields are set).
+      const previous = fresh ? undefined : fieldValue(target, res, 'RateLimit-Policy');
       if (previous === undefined) {
         // The first limiter on this response: weir writes the two fields together, so the list of
         // remaining units is not read (a header read costs as much as a write in Node and Fastify).

@@ -87,11 +87,12 @@ class KoaHost<Ctx extends KoaContextLike> implements Host<Ctx, Ctx, KoaStep> {
     return ctx.res.headersSent;
   }
   getHeader(ctx: Ctx, name: string): unknown {
-    // Read by the lower-case name (no copy); written as weir names them.
+    // Read and written by the lower-case name: Node lower-cases a name to store it, and one that is lower
+    // case already costs no new string (HTTP field names are case-insensitive; HTTP/2 sends them so).
     return ctx.res.getHeader(lowerCaseField(name));
   }
   setHeader(ctx: Ctx, name: string, value: string): void {
-    ctx.res.setHeader(name, value);
+    ctx.res.setHeader(lowerCaseField(name), value);
   }
   pass(_ctx: Ctx, _res: Ctx, step: KoaStep): void {
     step.done(step.next());
@@ -133,7 +134,7 @@ export function rateLimit<Ctx extends KoaContextLike = Context>(options: RateLim
 
 const shedHost: ShedHost<KoaContextLike, KoaContextLike, KoaStep> = {
   raw: (ctx) => ctx.res,
-  setHeader: (ctx, name, value) => ctx.res.setHeader(name, value),
+  setHeader: (ctx, name, value) => ctx.res.setHeader(lowerCaseField(name), value),
   pass: (_ctx, _res, step) => step.done(step.next()),
   fail: (_ctx, _res, step, error) => step.fail(error),
   sendProblem: (ctx, _res, step, problem) => {

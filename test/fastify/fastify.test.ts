@@ -169,3 +169,23 @@ test('two limits of one route may not share a given name; default names are made
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   expect((await get(`${url}/default`)).headers.get('ratelimit-policy')).toBe('"1-in-2s";q=1;w=2, "1-in-2s-2";q=1;w=2');
 });
+
+test("weir's fields replace rate-limit fields an earlier hook set; its own limits on a route append to each other", async () => {
+  app = Fastify();
+  // An application hook that runs before weir's route hooks and sets fields of its own.
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('RateLimit-Policy', '"app";q=9;w=9');
+    reply.header('RateLimit', '"app";r=9');
+  });
+  await app.register(weir, { rateLimit: { limiter: limiter(), name: 'global' } });
+  app.get('/', async () => 'ok');
+  app.get('/two', { config: { rateLimit: [{ limiter: limiter(), name: 'a' }, { limiter: limiter(), name: 'b' }] } }, async () => 'ok');
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  const one = await get(url);
+  expect([one.headers.get('ratelimit-policy'), one.headers.get('ratelimit')]).toEqual(['"global";q=1;w=2', '"global";r=0;t=2']);
+  const two = await get(`${url}/two`);
+  expect([two.headers.get('ratelimit-policy'), two.headers.get('ratelimit')]).toEqual([
+    '"a";q=1;w=2, "b";q=1;w=2',
+    '"a";r=0;t=2, "b";r=0;t=2',
+  ]);
+});

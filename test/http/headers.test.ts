@@ -201,7 +201,10 @@ describe('draft-10 fields', () => {
 });
 
 test("lowerCaseField is toLowerCase, weir's own names included", () => {
-  for (const name of ['RateLimit', 'RateLimit-Policy', 'Retry-After', 'X-RateLimit-Reset', 'ratelimit', 'Content-Type']) {
+  const styles: HeaderStyle[] = ['draft-10', 'draft-7', 'draft-6', 'legacy'];
+  const d: HeaderDecision = { allowed: false, limit: 5, remaining: 0, retryAfterMs: 1000, resetAfterMs: 2000 };
+  const written = styles.flatMap((style) => rateLimitHeaders(style, { name: 'p', windowMs: 1000 }, d, 0).map(([name]) => name));
+  for (const name of [...written, 'Retry-After', 'ratelimit', 'Content-Type']) {
     expect(lowerCaseField(name)).toBe(name.toLowerCase());
   }
 });
