@@ -309,7 +309,9 @@ export class LimitChain<Req, Res, Next> {
     const host = this.host;
     // The name the fields use: a default name may have been made unique on this response.
     const name =
-      limit.headers.style === 'none' ? limit.name : limit.headersFor(decision).write(host, res, decision, limit.wallNow, limit === this.writesFirst);
+      limit.headers.style === 'none'
+        ? limit.name
+        : limit.headersFor(decision).write(host, res, decision, limit.wallNow, limit === this.writesFirst);
     if (decision.allowed) return true;
     const retryAfter = retryAfterSeconds(decision);
     if (retryAfter !== undefined) host.setHeader(res, 'Retry-After', String(retryAfter));

@@ -179,7 +179,18 @@ test("weir's fields replace rate-limit fields an earlier hook set; its own limit
   });
   await app.register(weir, { rateLimit: { limiter: limiter(), name: 'global' } });
   app.get('/', async () => 'ok');
-  app.get('/two', { config: { rateLimit: [{ limiter: limiter(), name: 'a' }, { limiter: limiter(), name: 'b' }] } }, async () => 'ok');
+  app.get(
+    '/two',
+    {
+      config: {
+        rateLimit: [
+          { limiter: limiter(), name: 'a' },
+          { limiter: limiter(), name: 'b' },
+        ],
+      },
+    },
+    async () => 'ok',
+  );
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const one = await get(url);
   expect([one.headers.get('ratelimit-policy'), one.headers.get('ratelimit')]).toEqual(['"global";q=1;w=2', '"global";r=0;t=2']);
