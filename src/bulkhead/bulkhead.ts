@@ -21,6 +21,7 @@ import {
   type Directive,
   invokeSolo,
   type Mode,
+  rejectNextTurn,
   runInPipeline,
   STAGE_BULKHEAD,
   type Stage,
@@ -207,22 +208,21 @@ class Pool implements Stage {
     return this.enqueue(call, slot, call.signal);
   }
 
-  /** The pipeline's solo path: a static bulkhead with a free slot runs the call in place, as `enter`/`exit` would. */
-  async solo(
-    stages: StageList,
-    fn: Function,
-    thisArg: unknown,
-    args: readonly unknown[] | undefined,
-    mode: Mode,
-  ): Promise<unknown> {
-    if (this.algorithm !== undefined || this.running >= this.limit || this.queue.size !== 0) {
-      if (this.algorithm !== undefined || this.size < this.maxQueue) return runInPipeline(stages, fn, thisArg, args, mode);
-      // No slot and no room to wait: refused here, as `enter` would, without the pipeline's call record.
-      const error = this.full();
-      // As the pipeline does: settle after one turn, so that the caller's handler is attached first.
-      await undefined;
-      throw error;
+  /**
+   * The pipeline's solo path: a static bulkhead with a free slot runs the call in place, as `enter`/`exit`
+   * would. Not async itself, and the other cases out of line: the executor inlines this into the caller,
+   * and V8's inlining budget is better spent on the call's own path.
+   */
+  solo(stages: StageList, fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, mode: Mode): Promise<unknown> {
+    if (this.algorithm === undefined && this.running < this.limit && this.queue.size === 0) {
+      return this.runHere(fn, thisArg, args, mode);
     }
+    if (this.algorithm !== undefined || this.size < this.maxQueue) return runInPipeline(stages, fn, thisArg, args, mode);
+    // No slot and no room to wait: refused here, as `enter` would, without the pipeline's call record.
+    return rejectNextTurn(this.full());
+  }
+
+  private async runHere(fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, mode: Mode): Promise<unknown> {
     this.running++;
     this.acquired(0);
     try {

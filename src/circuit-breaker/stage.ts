@@ -11,6 +11,7 @@ import {
   type Directive,
   invokeSolo,
   type Mode,
+  rejectNextTurn,
   STAGE_CIRCUIT_BREAKER,
   type Stage,
   type StageList,
@@ -98,24 +99,32 @@ export class CircuitBreakerStage implements Stage {
     return CircuitOpenError.fast(retryAfterMs, state, this.name);
   }
 
-  /** The pipeline's solo path: `enter`, the function and `exit` in place, with no call record. */
-  async solo(
-    _stages: StageList,
+  /**
+   * The pipeline's solo path: `enter`, the function and `exit` in place, with no call record. Not async
+   * itself (the executor inlines it into the caller, and V8's inlining budget is better spent on the call's
+   * own path); admission is synchronous, and a throwing clock or hook still rejects the returned promise.
+   */
+  solo(_stages: StageList, fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, mode: Mode): Promise<unknown> {
+    let mark = this.machine.quickAdmit();
+    if (mark === undefined) {
+      try {
+        const now = this.clock.now();
+        mark = this.machine.admit(now);
+        if (mark === undefined) return rejectNextTurn(this.reject(now));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.runAdmitted(mark, fn, thisArg, args, mode);
+  }
+
+  private async runAdmitted(
+    mark: number,
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,
     mode: Mode,
   ): Promise<unknown> {
-    const machine = this.machine;
-    let mark = machine.quickAdmit();
-    const now = mark !== undefined ? 0 : this.clock.now();
-    if (mark === undefined) mark = machine.admit(now);
-    if (mark === undefined) {
-      const error = this.reject(now);
-      // As the pipeline does: settle after one turn, so that the caller's handler is attached first.
-      await undefined;
-      throw error;
-    }
     let ok = true;
     let value: unknown;
     try {

@@ -380,6 +380,15 @@ const soloRateLimit: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => 
 const soloBulkhead: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
 const soloOther: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
 
+/**
+ * A solo path's refusal (an open breaker, a full bulkhead, a rate limit), settled as the pipeline settles
+ * one: after a turn, so that the caller's handler is attached first.
+ */
+export async function rejectNextTurn(error: unknown): Promise<never> {
+  await undefined;
+  throw error;
+}
+
 /** Hands a solo call to the pipeline before its function has started (the stage's fast path does not apply). */
 export function runInPipeline(
   stages: StageList,

@@ -555,3 +555,29 @@ test('works as a decorator and a method decorator', async () => {
   await expect(client.get(-1)).rejects.toBe(boom);
   await expect(breaker((x: number) => x)(1)).rejects.toSatisfy(isCircuitOpenError);
 });
+
+test('a clock that throws on the solo path rejects the call (every call form), never throws synchronously', async () => {
+  // An isolated breaker reads the clock at admission (for its refusal's retry time): the solo path's
+  // out-of-line case.
+  const clock = new VirtualClock();
+  const broken = new Error('clock broken');
+  let breakClock = false;
+  const now = clock.now.bind(clock);
+  clock.now = () => {
+    if (breakClock) throw broken;
+    return now();
+  };
+  const breaker = circuitBreaker({ clock });
+  const decorated = breaker(ok);
+  const withContext = breaker.withContext(ok);
+  expect(await decorated()).toBe('ok');
+  breaker.isolate();
+  breakClock = true;
+  for (const call of [() => decorated(), () => breaker.execute(ok), () => withContext()]) {
+    let promise: Promise<unknown> | undefined;
+    expect(() => {
+      promise = call();
+    }).not.toThrow();
+    await expect(promise).rejects.toBe(broken);
+  }
+});
