@@ -380,6 +380,16 @@ const soloRateLimit: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => 
 const soloBulkhead: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
 const soloOther: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
 
+/** Runs a solo call's function once admitted: its outcome as a promise, whatever it returns or throws. */
+export async function callSolo(
+  fn: Function,
+  thisArg: unknown,
+  args: readonly unknown[] | undefined,
+  mode: Mode,
+): Promise<unknown> {
+  return await invokeSolo(fn, thisArg, args, mode);
+}
+
 /**
  * A solo path's refusal (an open breaker, a full bulkhead, a rate limit), settled as the pipeline settles
  * one: after a turn, so that the caller's handler is attached first.

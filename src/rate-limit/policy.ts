@@ -16,9 +16,10 @@ import { policyName } from '../core/names.js';
 import {
   type Call,
   CONTINUE,
+  callSolo,
   type Directive,
-  invokeSolo,
   type Mode,
+  rejectNextTurn,
   runInPipeline,
   STAGE_RATE_LIMIT,
   type Stage,
@@ -122,30 +123,24 @@ class RateLimitStage implements Stage, WaitHost {
 
   /**
    * The pipeline's solo path, for a limiter with a synchronous store and neither waiting nor `countOnly`
-   * (whose `exit` does nothing): take, then run the function in place.
+   * (whose `exit` does nothing): take, then run the function in place. Not async itself (see the
+   * bulkhead's): a throwing key, cost or store still rejects the returned promise.
    */
-  async solo(
-    stages: StageList,
-    fn: Function,
-    thisArg: unknown,
-    args: readonly unknown[] | undefined,
-    mode: Mode,
-  ): Promise<unknown> {
+  solo(stages: StageList, fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, mode: Mode): Promise<unknown> {
     const sync = this.limiter.bound.takeSync;
     if (sync === undefined || this.queues !== undefined || this.countOnly !== undefined) {
       return runInPipeline(stages, fn, thisArg, args, mode);
     }
-    const key = typeof this.key === 'string' ? this.key : keyOf(applyTo(this.key, thisArg, args));
-    const cost = typeof this.cost === 'number' ? this.cost : costOf(applyTo(this.cost, thisArg, args));
-    const decision = sync(key, cost, true, this.limiter.limitsFor(key));
-    if (!decision.allowed) {
-      const error = this.refusal(key, cost, decision);
-      // As the pipeline does: settle after one turn, so that the caller's handler is attached first.
-      await undefined;
-      throw error;
+    try {
+      const key = typeof this.key === 'string' ? this.key : keyOf(applyTo(this.key, thisArg, args));
+      const cost = typeof this.cost === 'number' ? this.cost : costOf(applyTo(this.cost, thisArg, args));
+      const decision = sync(key, cost, true, this.limiter.limitsFor(key));
+      if (!decision.allowed) return rejectNextTurn(this.refusal(key, cost, decision));
+      this.allowed(key, cost, decision);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    this.allowed(key, cost, decision);
-    return await invokeSolo(fn, thisArg, args, mode);
+    return callSolo(fn, thisArg, args, mode);
   }
 
   enter(call: Call, slot: number): unknown {

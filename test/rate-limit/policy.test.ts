@@ -16,6 +16,37 @@ import {
 } from '../../src/index.js';
 
 describe('rateLimit policy', () => {
+  test('a throwing key or cost function rejects the call in every form, never throws synchronously; the function does not run', async () => {
+    const limiter = tokenBucket({ capacity: 2, refillPerSecond: 4, clock: new VirtualClock() });
+    const broken = new Error('no key');
+    let runs = 0;
+    const work = async () => ++runs;
+    for (const options of [
+      {
+        key: () => {
+          throw broken;
+        },
+      },
+      {
+        cost: () => {
+          throw broken;
+        },
+      },
+    ]) {
+      const policy = rateLimit(limiter, options);
+      const decorated = policy(work);
+      const withContext = policy.withContext(work);
+      for (const call of [() => decorated(), () => policy.execute(work), () => withContext()]) {
+        let promise: Promise<unknown> | undefined;
+        expect(() => {
+          promise = call();
+        }).not.toThrow();
+        await expect(promise).rejects.toBe(broken);
+      }
+    }
+    expect(runs).toBe(0);
+  });
+
   test('rejects with RateLimitedError carrying the exact retryAfterMs, without running the function', async () => {
     const clock = new VirtualClock();
     const limiter = tokenBucket({ capacity: 2, refillPerSecond: 4, clock });
