@@ -13,6 +13,7 @@ import {
   timeout,
   VirtualClock,
 } from '../../src/index.js';
+import { expectEveryFormRejects } from '../helpers/call-forms.js';
 
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const boom = new Error('boom');
@@ -568,16 +569,8 @@ test('a clock that throws on the solo path rejects the call (every call form), n
     return now();
   };
   const breaker = circuitBreaker({ clock });
-  const decorated = breaker(ok);
-  const withContext = breaker.withContext(ok);
-  expect(await decorated()).toBe('ok');
+  expect(await breaker(ok)()).toBe('ok');
   breaker.isolate();
   breakClock = true;
-  for (const call of [() => decorated(), () => breaker.execute(ok), () => withContext()]) {
-    let promise: Promise<unknown> | undefined;
-    expect(() => {
-      promise = call();
-    }).not.toThrow();
-    await expect(promise).rejects.toBe(broken);
-  }
+  await expectEveryFormRejects(breaker, ok, broken);
 });

@@ -14,6 +14,7 @@ import {
   tokenBucket,
   VirtualClock,
 } from '../../src/index.js';
+import { expectEveryFormRejects } from '../helpers/call-forms.js';
 
 describe('rateLimit policy', () => {
   test('a throwing key or cost function rejects the call in every form, never throws synchronously; the function does not run', async () => {
@@ -33,16 +34,7 @@ describe('rateLimit policy', () => {
         },
       },
     ]) {
-      const policy = rateLimit(limiter, options);
-      const decorated = policy(work);
-      const withContext = policy.withContext(work);
-      for (const call of [() => decorated(), () => policy.execute(work), () => withContext()]) {
-        let promise: Promise<unknown> | undefined;
-        expect(() => {
-          promise = call();
-        }).not.toThrow();
-        await expect(promise).rejects.toBe(broken);
-      }
+      await expectEveryFormRejects(rateLimit(limiter, options), work, broken);
     }
     expect(runs).toBe(0);
   });
