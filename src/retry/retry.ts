@@ -140,24 +140,35 @@ class RetryStage implements Stage {
   /**
    * The pipeline's solo path: the first attempt runs in place; a success without `retryOnResult` ends
    * here, and any other outcome goes on through `exit` (retries included) on a call record built then.
+   * Not async itself (see the bulkhead's): a throwing clock still rejects the returned promise.
    */
-  async solo(
+  solo(stages: StageList, fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, mode: Mode): Promise<unknown> {
+    let start = 0;
+    try {
+      const config = this.config;
+      if (this.timed) start = config.clock.now();
+      config.budget?.deposit();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.firstAttempt(stages, fn, thisArg, args, mode, start);
+  }
+
+  private async firstAttempt(
     stages: StageList,
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,
     mode: Mode,
+    start: number,
   ): Promise<unknown> {
-    const config = this.config;
-    const start = this.timed ? config.clock.now() : 0;
-    config.budget?.deposit();
     let value: unknown;
     try {
       value = await invokeSolo(fn, thisArg, args, mode);
     } catch (error) {
       return resume(stages, settledCall(fn, thisArg, args, mode, false, error, start));
     }
-    if (config.retryOnResult !== undefined) return resume(stages, settledCall(fn, thisArg, args, mode, true, value, start));
+    if (this.config.retryOnResult !== undefined) return resume(stages, settledCall(fn, thisArg, args, mode, true, value, start));
     const probe = this.successProbe;
     if (probe.tallying !== 0) probe.tally(0);
     if (probe.active) probe.emit(FIRST_ATTEMPT);

@@ -23,6 +23,7 @@ import {
   VirtualClock,
 } from '../../src/index.js';
 import { jitteredDelay } from '../../src/retry/backoff.js';
+import { expectEveryFormRejects } from '../helpers/call-forms.js';
 
 afterEach(() => {
   setListenerErrorHandler(undefined);
@@ -755,4 +756,15 @@ describe('retry: options', () => {
     }
     expect(retry({ maxDelayMs: Number.POSITIVE_INFINITY }).maxAttempts).toBe(3);
   });
+});
+
+test('a clock that throws when the first attempt starts (maxElapsedMs reads it) rejects every call form, never throws synchronously', async () => {
+  const clock = new VirtualClock();
+  const broken = new Error('clock broken');
+  clock.now = () => {
+    throw broken;
+  };
+  let runs = 0;
+  await expectEveryFormRejects(retry({ maxAttempts: 3, maxElapsedMs: 1000, clock }), async () => ++runs, broken);
+  expect(runs).toBe(0);
 });
