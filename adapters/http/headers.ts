@@ -180,7 +180,7 @@ export interface HeaderTarget<Res> {
   setHeader(res: Res, name: string, value: string): void;
 }
 
-/** Slots of a {@link QuotaHeaders}' member cache: covers every `r` of a limit up to 255. */
+/** Most slots of a {@link QuotaHeaders}' member cache: every `r` of a quota up to 255 has its own. */
 const MEMBER_SLOTS = 256;
 
 /**
@@ -224,15 +224,15 @@ export class QuotaHeaders {
   /** `"<name>";r=`: the start of this policy's `RateLimit` member. */
   private readonly remainingPrefix: string;
   /**
-   * `RateLimit` members made before, direct-mapped by `r` (slot `r % MEMBER_SLOTS`), with the `r` and `t`
+   * `RateLimit` members made before, direct-mapped by `r` (slot `r % slots`), with the `r` and `t`
    * each was made for. A response's `r` and `t` usually repeat an earlier one's (a token bucket's `t` follows
    * from its `r`; a window's changes once a second), and a member found here costs no number formatting,
    * no new string, and no flattening in Node's header check.
    */
-  private readonly members: string[] = new Array<string>(MEMBER_SLOTS).fill('');
-  private readonly memberRemaining = new Float64Array(MEMBER_SLOTS).fill(-1);
+  private readonly members: string[];
+  private readonly memberRemaining: Float64Array;
   /** Each slot's `t`, -1 for none. */
-  private readonly memberReset = new Float64Array(MEMBER_SLOTS);
+  private readonly memberReset: Float64Array;
   /** Matches a list member named like this policy (only for a `unique` name). */
   private readonly member: RegExp | undefined;
   /** The suffixed variants, made when first needed: [2] is `name-2`, and so on. */
@@ -248,6 +248,11 @@ export class QuotaHeaders {
     this.nameItem = sfString(policy.name);
     this.policyMember = flat(`${this.nameItem};q=${limit};w=${Math.max(1, seconds(policy.windowMs))}`);
     this.remainingPrefix = `${this.nameItem};r=`;
+    // One slot per possible `r` of a small quota (0 to q), at most MEMBER_SLOTS.
+    const slots = Math.min(MEMBER_SLOTS, Math.floor(limit) + 1);
+    this.members = new Array<string>(slots).fill('');
+    this.memberRemaining = new Float64Array(slots).fill(-1);
+    this.memberReset = new Float64Array(slots);
     this.member = unique
       ? new RegExp(`(?:^|,)\\s*${this.nameItem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*(?:[;,]|$)`)
       : undefined;
@@ -291,7 +296,7 @@ export class QuotaHeaders {
 
   /** This policy's `RateLimit` member: `"<name>";r=<r>`, and `;t=<t>` when there is a `t`. */
   private remainingMember(r: number, t: number | undefined): string {
-    const slot = r % MEMBER_SLOTS;
+    const slot = r % this.members.length;
     const reset = t === undefined ? -1 : t;
     if (this.memberRemaining[slot] === r && this.memberReset[slot] === reset) return this.members[slot] as string;
     const member = flat(t === undefined ? this.remainingPrefix + r : `${this.remainingPrefix}${r};t=${t}`);
