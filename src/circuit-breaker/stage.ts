@@ -84,11 +84,17 @@ export class CircuitBreakerStage implements Stage {
   }
 
   private admitAt(call: Call, slot: number): unknown {
+    const admitted = this.admitNow();
+    if (typeof admitted !== 'number') return admitted;
+    call.slots[slot] = admitted;
+    return undefined;
+  }
+
+  /** Admission when `quickAdmit` cannot tell (open, half-open, timed): the call's mark, or its refusal. */
+  private admitNow(): number | CircuitOpenError {
     const now = this.clock.now();
     const mark = this.machine.admit(now);
-    if (mark === undefined) return this.reject(now);
-    call.slots[slot] = mark;
-    return undefined;
+    return mark === undefined ? this.reject(now) : mark;
   }
 
   private reject(now: number): CircuitOpenError {
@@ -105,17 +111,16 @@ export class CircuitBreakerStage implements Stage {
    * own path); admission is synchronous, and a throwing clock or hook still rejects the returned promise.
    */
   solo(_stages: StageList, fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, mode: Mode): Promise<unknown> {
-    let mark = this.machine.quickAdmit();
-    if (mark === undefined) {
-      try {
-        const now = this.clock.now();
-        mark = this.machine.admit(now);
-        if (mark === undefined) return rejectNextTurn(this.reject(now));
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    const mark = this.machine.quickAdmit();
+    if (mark !== undefined) return this.runAdmitted(mark, fn, thisArg, args, mode);
+    let admitted: number | CircuitOpenError;
+    try {
+      admitted = this.admitNow();
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return this.runAdmitted(mark, fn, thisArg, args, mode);
+    if (typeof admitted !== 'number') return rejectNextTurn(admitted);
+    return this.runAdmitted(admitted, fn, thisArg, args, mode);
   }
 
   private async runAdmitted(

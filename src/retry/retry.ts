@@ -170,8 +170,7 @@ class RetryStage implements Stage {
     }
     if (this.config.retryOnResult !== undefined) return resume(stages, settledCall(fn, thisArg, args, mode, true, value, start));
     const probe = this.successProbe;
-    if (probe.tallying !== 0) probe.tally(0);
-    if (probe.active) probe.emit(FIRST_ATTEMPT);
+    if (probe.tallying !== 0 || probe.active) this.succeeded(1);
     return value;
   }
 
