@@ -5,7 +5,7 @@ import express4 from 'express4';
 import { afterEach, describe, expect, test } from 'vitest';
 import { type LimitedInfo, loadShedding, rateLimit } from '../../adapters/express/index.js';
 import { bulkhead, tokenBucket, VirtualClock } from '../../src/index.js';
-import { get } from '../http/scenarios.js';
+import { expectLowerCaseFieldNames, get } from '../http/scenarios.js';
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -124,4 +124,13 @@ describe('configuration errors are clear, at construction', () => {
     expect(() => loadShedding({ bulkhead: bulkhead(1), retryAfter: 0.5 })).toThrow(/option "retryAfter" must be an integer/);
     expect(() => loadShedding({ bulkhead: bulkhead(1), queue: 1 } as any)).toThrow(/unknown option "queue"/);
   });
+});
+
+test('the rate-limit fields and Retry-After are sent with lower-case names', async () => {
+  const app = express();
+  app.use(rateLimit({ limiter: limiter() }));
+  app.get('/', (_req, res) => {
+    res.send('ok');
+  });
+  await expectLowerCaseFieldNames(await listen(app));
 });

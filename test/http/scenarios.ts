@@ -4,6 +4,7 @@
  * Redis store decides on the Redis server's clock, so its variant adapts the scenarios that advance time
  * (see ScenarioTime and RedisStoreCase) and adds Redis really failing (a paused server).
  */
+import { get as httpGet } from 'node:http';
 import { parseList } from 'structured-headers';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { bulkhead, type Clock, memoryStore, slidingWindow, systemClock, tokenBucket, VirtualClock } from '../../src/index.js';
@@ -37,6 +38,34 @@ export interface Reply {
 export async function get(url: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Reply> {
   const response = await fetch(url, signal === undefined ? { headers } : { headers, signal });
   return { status: response.status, headers: response.headers, body: await response.text() };
+}
+
+/**
+ * Sends two requests to `url`, behind a limit of one: the first allowed, the second refused. Expects the
+ * rate-limit fields and `Retry-After` to be sent with lower-case names (as node:http shows them; fetch
+ * lower-cases every name).
+ */
+export async function expectLowerCaseFieldNames(url: string): Promise<void> {
+  const allowed = await sentFieldNames(url);
+  const refused = await sentFieldNames(url);
+  expect([allowed.status, refused.status]).toEqual([200, 429]);
+  expect(allowed.names).toEqual(expect.arrayContaining(['ratelimit-policy', 'ratelimit']));
+  expect(refused.names).toEqual(expect.arrayContaining(['ratelimit-policy', 'ratelimit', 'retry-after']));
+  const mixedCase = [...allowed.names, ...refused.names].filter(
+    (n) => /^(ratelimit|retry-after)/i.test(n) && n !== n.toLowerCase(),
+  );
+  expect(mixedCase).toEqual([]);
+}
+
+/** The field names of a response as the server sent them (fetch lower-cases them; node:http keeps them). */
+function sentFieldNames(url: string): Promise<{ status: number; names: string[] }> {
+  return new Promise((resolve, reject) => {
+    httpGet(url, (response) => {
+      response.resume();
+      const raw = response.rawHeaders;
+      resolve({ status: response.statusCode ?? 0, names: raw.filter((_, i) => i % 2 === 0) });
+    }).on('error', reject);
+  });
 }
 
 /** The members of a draft-10 list field as [name, {param: value}] (parsed as a Structured Field). */

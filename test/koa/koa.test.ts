@@ -8,6 +8,7 @@ import Koa from 'koa';
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadShedding, rateLimit } from '../../adapters/koa/index.js';
 import { slidingWindow, tokenBucket, VirtualClock } from '../../src/index.js';
+import { expectLowerCaseFieldNames } from '../http/scenarios.js';
 import { closeServer } from './harness.js';
 
 let server: Server | undefined;
@@ -110,4 +111,13 @@ test('countOnly: only the failed logins count (refunded when the response ends o
     await new Promise((resolve) => setImmediate(resolve));
   }
   expect(statuses).toEqual([200, 200, 200, 401, 401, 429]);
+});
+
+test('the rate-limit fields and Retry-After are sent with lower-case names', async () => {
+  const app = new Koa();
+  app.use(rateLimit({ limiter: limiter() }));
+  app.use((ctx) => {
+    ctx.body = 'ok';
+  });
+  await expectLowerCaseFieldNames(await serve(app));
 });
