@@ -134,30 +134,30 @@ export function tokenBucketStep(
   }
   // Never more than empty: state written under larger limits (a tier change, a reconfiguration) is clamped.
   if (deficit > c.capacityUnits) deficit = c.capacityUnits;
-  out.drop = 0;
-  if (cost > c.capacity) {
-    out.allowed = false;
-    out.never = true;
-    out.remaining = floorDiv(c.capacityUnits - deficit, c.unitsPerToken);
-    out.waitUs = 0;
-    out.fullUs = ceilDiv(deficit, c.unitsPerUs);
+  const after = deficit + cost * c.unitsPerToken;
+  if (cost > c.capacity || after > c.capacityUnits) {
+    tokenBucketRefused(deficit, after, cost, c, out);
     return;
   }
+  out.allowed = true;
   out.never = false;
-  const after = deficit + cost * c.unitsPerToken;
-  if (after <= c.capacityUnits) {
-    out.allowed = true;
-    out.remaining = floorDiv(c.capacityUnits - after, c.unitsPerToken);
-    out.waitUs = 0;
-    out.fullUs = ceilDiv(after, c.unitsPerUs);
-    out.s0 = after;
-    out.s1 = nowUs;
-  } else {
-    out.allowed = false;
-    out.remaining = floorDiv(c.capacityUnits - deficit, c.unitsPerToken);
-    out.waitUs = ceilDiv(after - c.capacityUnits, c.unitsPerUs);
-    out.fullUs = ceilDiv(deficit, c.unitsPerUs);
-  }
+  out.drop = 0;
+  out.remaining = floorDiv(c.capacityUnits - after, c.unitsPerToken);
+  out.waitUs = 0;
+  out.fullUs = ceilDiv(after, c.unitsPerUs);
+  out.s0 = after;
+  out.s1 = nowUs;
+}
+
+/** The refusals of {@link tokenBucketStep} (out of line: the allowed path is on every call's path). */
+function tokenBucketRefused(deficit: number, after: number, cost: number, c: TokenBucketConfig, out: StepResult): void {
+  out.allowed = false;
+  out.drop = 0;
+  out.remaining = floorDiv(c.capacityUnits - deficit, c.unitsPerToken);
+  out.fullUs = ceilDiv(deficit, c.unitsPerUs);
+  // A cost above the capacity can never pass, and waiting does not help.
+  out.never = cost > c.capacity;
+  out.waitUs = out.never ? 0 : ceilDiv(after - c.capacityUnits, c.unitsPerUs);
 }
 
 // ---------------------------------------------------------------------------------------------------------

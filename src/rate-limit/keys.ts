@@ -20,7 +20,11 @@ export const MAX_STORED_KEY_LENGTH = KEPT_PREFIX_LENGTH + MARKER.length + 64;
 
 /** The form a key is stored under: itself up to {@link MAX_KEY_LENGTH} code units, else prefix + digest. */
 export function storedKey(key: string): string {
-  if (key.length <= MAX_KEY_LENGTH) return key;
+  return key.length <= MAX_KEY_LENGTH ? key : digestKey(key);
+}
+
+/** The stored form of a key past the bound (out of line: {@link storedKey} is on every decision's path). */
+function digestKey(key: string): string {
   return key.slice(0, KEPT_PREFIX_LENGTH) + MARKER + sha256Hex(key);
 }
 

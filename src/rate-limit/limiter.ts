@@ -243,14 +243,19 @@ function createLimiter(
     throw new TypeError(`${where}: option "store" must be a rate-limit store (with bind), got ${show(store)}`);
   }
   const bound = store.bind(current, clock);
-  const limitsFor = (key: string): RateLimitAlgorithm => {
-    if (tierOf === undefined) return current;
-    const tier = tierOf(key);
-    if (tier === undefined) return current;
-    const limits = tiers.get(tier);
-    if (limits === undefined) throw new RangeError(`${name}: tierOf(${show(key)}) returned an unknown tier ${show(tier)}`);
-    return limits;
-  };
+  // Without tiers, a one-line function: it is asked on every decision and should inline there.
+  const limitsFor =
+    tierOf === undefined
+      ? (_key: string): RateLimitAlgorithm => current
+      : (key: string): RateLimitAlgorithm => {
+          const tier = tierOf(key);
+          if (tier === undefined) return current;
+          const limits = tiers.get(tier);
+          if (limits === undefined) {
+            throw new RangeError(`${name}: tierOf(${show(key)}) returned an unknown tier ${show(tier)}`);
+          }
+          return limits;
+        };
   const sync = bound.takeSync;
   const take = (key?: string, cost?: number): Promise<RateLimitDecision> => {
     try {

@@ -130,22 +130,27 @@ export class MemoryTable implements BoundRateLimitStore {
 
   /** Runs the step for `key` and saves its state when allowed; the result is in `this.step`. */
   decide(key: string, cost: number, consume: boolean, limits: RateLimitAlgorithm = this.algorithm): StepResult {
+    // Small on purpose, with every other case out of line: it inlines into the policy's and the HTTP
+    // adapters' paths, where V8's inlining budget is shared with the call's own code.
     const now = this.tick(limits);
     key = storedKey(key);
+    const slot = this.width === 0 ? undefined : this.cur.get(key);
+    if (slot === undefined) return this.decideElsewhere(key, now, cost, consume, limits);
+    const step = this.step;
+    const at = slot * this.width;
+    runFixedStep(limits.config, this.curNums, at, now, cost, step);
+    if (step.allowed && consume && cost > 0) this.save(this.curNums, at);
+    return step;
+  }
+
+  /** {@link decide} for a sliding log, or a key not in the current generation. */
+  private decideElsewhere(key: string, now: number, cost: number, consume: boolean, limits: RateLimitAlgorithm): StepResult {
     const step = this.step;
     const write = consume && cost > 0;
     const config = limits.config;
     if (this.width === 0) return this.decideLog(key, now, cost, write, config as SlidingLogConfig);
     const width = this.width;
-    let slot = this.cur.get(key);
-    if (slot !== undefined) {
-      const nums = this.curNums;
-      const at = slot * width;
-      runFixedStep(config, nums, at, now, cost, step);
-      if (step.allowed && write) this.save(nums, at);
-      return step;
-    }
-    slot = this.prev.get(key);
+    const slot = this.prev.get(key);
     if (slot !== undefined) runFixedStep(config, this.prevNums, slot * width, now, cost, step);
     else runFixedStep(config, this.estimated(key, now, limits), 0, now, cost, step);
     if (step.allowed && write) {

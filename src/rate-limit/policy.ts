@@ -29,7 +29,7 @@ import { createPolicy, type Policy } from '../core/policy.js';
 import { ignore, untilAborted } from '../core/signal.js';
 import { checkClock, checkCount, checkDuration, checkFunction, checkOptions, show } from '../core/validate.js';
 import { checkCost, checkRateLimiter, DEFAULT_KEY, type RateLimiter } from './limiter.js';
-import type { RateLimitDecision, RateLimitDecisionReason } from './store.js';
+import type { BoundRateLimitStore, RateLimitDecision, RateLimitDecisionReason } from './store.js';
 import { type WaitHost, WaitQueues } from './waiters.js';
 
 /** A rate limit's key: a fixed string, or a function of the call's arguments that returns it. */
@@ -93,6 +93,8 @@ function applyTo(fn: Function, thisArg: unknown, args: readonly unknown[] | unde
   return args === undefined ? fn() : fn.apply(thisArg, args);
 }
 
+type SyncTake = NonNullable<BoundRateLimitStore['takeSync']>;
+
 /** What an admitted call was charged, kept in its slot until it ends (only with `countOnly`). */
 class Charge {
   constructor(
@@ -106,6 +108,8 @@ class RateLimitStage implements Stage, WaitHost {
   readonly queues: WaitQueues | undefined;
   /** `events.has('allowed')` without a lookup by name: it is asked on every admitted call. */
   private readonly allowedProbe: EventProbe<RateLimitEvents['allowed']>;
+  /** The store's synchronous take when the solo path applies (no waiting, no `countOnly`), else undefined. */
+  private readonly soloTake: SyncTake | undefined;
   constructor(
     private readonly limiter: RateLimiter,
     private readonly key: KeyOption,
@@ -119,6 +123,7 @@ class RateLimitStage implements Stage, WaitHost {
   ) {
     this.queues = maxWaitMs < 0 ? undefined : new WaitQueues(limiter, clock, maxQueue, this);
     this.allowedProbe = events.probe('allowed', true);
+    this.soloTake = this.queues === undefined && countOnly === undefined ? limiter.bound.takeSync : undefined;
   }
 
   /**
@@ -127,19 +132,49 @@ class RateLimitStage implements Stage, WaitHost {
    * bulkhead's): a throwing key, cost or store still rejects the returned promise.
    */
   solo(stages: StageList, fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, mode: Mode): Promise<unknown> {
-    const sync = this.limiter.bound.takeSync;
-    if (sync === undefined || this.queues !== undefined || this.countOnly !== undefined) {
-      return runInPipeline(stages, fn, thisArg, args, mode);
+    if (this.soloTake === undefined) return runInPipeline(stages, fn, thisArg, args, mode);
+    // A fixed key and cost (the common case) go straight to the take; functions of the arguments out of line.
+    if (typeof this.key === 'string' && typeof this.cost === 'number') {
+      return this.takeSolo(this.soloTake, this.key, this.cost, fn, thisArg, args, mode);
     }
+    return this.soloComputed(this.soloTake, fn, thisArg, args, mode);
+  }
+
+  private soloComputed(
+    take: SyncTake,
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    mode: Mode,
+  ): Promise<unknown> {
+    let key: string;
+    let cost: number;
     try {
-      const key = typeof this.key === 'string' ? this.key : keyOf(applyTo(this.key, thisArg, args));
-      const cost = typeof this.cost === 'number' ? this.cost : costOf(applyTo(this.cost, thisArg, args));
-      const decision = sync(key, cost, true, this.limiter.limitsFor(key));
-      if (!decision.allowed) return rejectNextTurn(this.refusal(key, cost, decision));
-      this.allowed(key, cost, decision);
+      key = typeof this.key === 'string' ? this.key : keyOf(applyTo(this.key, thisArg, args));
+      cost = typeof this.cost === 'number' ? this.cost : costOf(applyTo(this.cost, thisArg, args));
     } catch (error) {
       return Promise.reject(error);
     }
+    return this.takeSolo(take, key, cost, fn, thisArg, args, mode);
+  }
+
+  private takeSolo(
+    take: SyncTake,
+    key: string,
+    cost: number,
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    mode: Mode,
+  ): Promise<unknown> {
+    let decision: RateLimitDecision;
+    try {
+      decision = take(key, cost, true, this.limiter.limitsFor(key));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!decision.allowed) return rejectNextTurn(this.refusal(key, cost, decision));
+    this.allowed(key, cost, decision);
     return callSolo(fn, thisArg, args, mode);
   }
 

@@ -130,6 +130,10 @@ export function runFixedStep(
       slidingCounterStep(state[at] as number, state[at + 1] as number, state[at + 2] as number, nowUs, cost, config, out);
       return;
     default:
-      throw new TypeError(`runFixedStep: ${config.kind} has no fixed-size state`);
+      noFixedState(config);
   }
+}
+
+function noFixedState(config: AlgorithmConfig): never {
+  throw new TypeError(`runFixedStep: ${config.kind} has no fixed-size state`);
 }
