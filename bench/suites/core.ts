@@ -126,7 +126,40 @@ const minimalFour = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => 
     }
   };
 };
+/** A key's state in the hand-written token bucket below. */
+class MinimalBucket {
+  tokens = 0;
+  last = 0;
+}
+
+/**
+ * The least a keyed token bucket in front of a function can do, hand-written for one known limit: a clock
+ * read, the key's state from a map, the refill, the take. Floating-point tokens (weir's are exact integers),
+ * no key bound, options, events or headers: the floor of the `rateLimit(tokenBucket)` rows, not a competitor.
+ */
+const minimalTokenBucket = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, key: string) => {
+  const capacity = 1e6;
+  const perMs = 1e4; // the bench's limiter: 1e7 per second
+  const buckets = new Map<string, MinimalBucket>();
+  return async (...args: A): Promise<R> => {
+    const now = performance.now();
+    let bucket = buckets.get(key);
+    if (bucket === undefined) {
+      bucket = new MinimalBucket();
+      bucket.tokens = capacity;
+      buckets.set(key, bucket);
+    } else bucket.tokens = Math.min(capacity, bucket.tokens + (now - bucket.last) * perMs);
+    bucket.last = now;
+    if (bucket.tokens < 1) throw new Error('limited');
+    bucket.tokens -= 1;
+    try {
+      return await fn(...args);
+    } finally {
+    }
+  };
+};
 const minimalFoured = minimalFour(leaf);
+const bucketFloored = minimalTokenBucket(leaf, 'default');
 const clockFloored = clockFloor(leaf);
 const raceFloored = raceFloor(leaf);
 
@@ -181,6 +214,12 @@ const cases: BenchCase[] = [
   { name: 'floor + one clock read (time-based policies)', lib: 'floor', path: 'success', fn: () => clockFloored(1) },
   { name: 'floor + clock read + race (aggressive timeout)', lib: 'floor', path: 'success', fn: () => raceFloored(1) },
   {
+    name: 'floor + clock read + keyed token bucket (hand-written minimum)',
+    lib: 'floor',
+    path: 'success',
+    fn: () => bucketFloored(1),
+  },
+  {
     name: 'hand-written fused minimum of retry + breaker + bulkhead + timeout',
     lib: 'floor',
     path: 'success',
@@ -206,7 +245,7 @@ for (const [label, make] of POLICIES) {
 const suite: BenchSuite = {
   name: 'call forms: every policy and composition, decorated / execute / withContext',
   description:
-    'Success path of each policy and of compose(retry, circuitBreaker, bulkhead, timeout) and the six-policy stack (fallback, retry, circuitBreaker, rateLimit, bulkhead, timeout), in each call form, beside cockatiel `execute` of the same policy (cockatiel has no rate limiter; its four-policy row is `wrap`). The ratio column is to the floor row. Time-based policies cannot do less than the floor plus a clock read (timeout, rateLimit), and an aggressive timeout also races its own promise against the function: both floors are rows of their own, and so is a hand-written fused minimum of the four-policy composition (one known stack, no options, events or aborts).',
+    'Success path of each policy and of compose(retry, circuitBreaker, bulkhead, timeout) and the six-policy stack (fallback, retry, circuitBreaker, rateLimit, bulkhead, timeout), in each call form, beside cockatiel `execute` of the same policy (cockatiel has no rate limiter; its four-policy row is `wrap`). The ratio column is to the floor row. Time-based policies cannot do less than the floor plus a clock read (timeout, rateLimit), a rate limit also looks up its key and takes from its state, and an aggressive timeout also races its own promise against the function: these floors are rows of their own, and so is a hand-written fused minimum of the four-policy composition (one known stack, no options, events or aborts).',
   cases,
 };
 

@@ -118,6 +118,21 @@ export interface TokenBucketConfig {
   readonly capacityUnits: number;
 }
 
+/**
+ * A token bucket's deficit at `nowUs`: it shrinks by unitsPerUs each µs, down to 0, and is never more than
+ * empty (state written under larger limits, a tier change or a reconfiguration, is clamped). The test is
+ * `elapsed >= ceilDiv(deficit, unitsPerUs)` (the Lua twin's form) without a division: a product past 2^53
+ * rounds to a value still past the deficit, and the subtraction runs only below it, where it is exact.
+ */
+export function refilledDeficit(deficit: number, lastUs: number, nowUs: number, c: TokenBucketConfig): number {
+  const elapsed = nowUs - lastUs;
+  if (elapsed > 0) {
+    const refill = elapsed * c.unitsPerUs;
+    deficit = refill >= deficit ? 0 : deficit - refill;
+  }
+  return Math.min(deficit, c.capacityUnits);
+}
+
 export function tokenBucketStep(
   deficit: number,
   lastUs: number,
@@ -126,14 +141,7 @@ export function tokenBucketStep(
   c: TokenBucketConfig,
   out: StepResult,
 ): void {
-  // Refill: the deficit shrinks by unitsPerUs each µs (compare first so the product cannot overflow).
-  const elapsed = nowUs - lastUs;
-  if (elapsed > 0) {
-    if (elapsed >= ceilDiv(deficit, c.unitsPerUs)) deficit = 0;
-    else deficit -= elapsed * c.unitsPerUs;
-  }
-  // Never more than empty: state written under larger limits (a tier change, a reconfiguration) is clamped.
-  if (deficit > c.capacityUnits) deficit = c.capacityUnits;
+  deficit = refilledDeficit(deficit, lastUs, nowUs, c);
   const after = deficit + cost * c.unitsPerToken;
   if (cost > c.capacity || after > c.capacityUnits) {
     tokenBucketRefused(deficit, after, cost, c, out);

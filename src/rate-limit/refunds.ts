@@ -9,6 +9,7 @@ import {
   ceilDiv,
   floorDiv,
   type GcraConfig,
+  refilledDeficit,
   type SlidingCounterConfig,
   type SlidingLogConfig,
   type StepResult,
@@ -32,13 +33,7 @@ export function tokenBucketRefund(
   c: TokenBucketConfig,
   out: StepResult,
 ): void {
-  const elapsed = nowUs - lastUs;
-  if (elapsed > 0) {
-    if (elapsed >= ceilDiv(deficit, c.unitsPerUs)) deficit = 0;
-    else deficit -= elapsed * c.unitsPerUs;
-  }
-  if (deficit > c.capacityUnits) deficit = c.capacityUnits;
-  deficit = Math.max(0, deficit - cost * c.unitsPerToken);
+  deficit = Math.max(0, refilledDeficit(deficit, lastUs, nowUs, c) - cost * c.unitsPerToken);
   peekResult(out, floorDiv(c.capacityUnits - deficit, c.unitsPerToken), ceilDiv(deficit, c.unitsPerUs));
   out.s0 = deficit;
   out.s1 = nowUs;
