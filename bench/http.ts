@@ -37,6 +37,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { MinimalTokenBucket } from './lib.js';
 
 type Framework = 'express' | 'fastify';
 type Middleware =
@@ -44,6 +45,8 @@ type Middleware =
   | 'floor'
   | 'floor, names as spelled'
   | 'floor, headers off'
+  | 'floor + decision'
+  | 'floor + decision, headers off'
   | 'weir'
   | 'weir, headers off'
   | 'weir+shedding'
@@ -58,9 +61,21 @@ const VARIANTS: Variant[] = FRAMEWORKS.flatMap((f) => MIDDLEWARES.map((m): Varia
  * (`RateLimit-Policy`): what a hand-written middleware usually does, and what the floor costs then.
  */
 const SPELLED: Variant[] = FRAMEWORKS.map((f): Variant => `${f}: floor, names as spelled`);
+/**
+ * And the floor of a middleware that decides: the floor plus a hand-written keyed token bucket on the client
+ * address (a clock read, a map lookup, the refill, the take), the least any rate limiter does per request.
+ */
+const DECIDING: Variant[] = FRAMEWORKS.flatMap((f): Variant[] => [
+  `${f}: floor + decision`,
+  `${f}: floor + decision, headers off`,
+]);
 const PEER: Record<Framework, string> = { express: 'express-rate-limit', fastify: '@fastify/rate-limit' };
 
 const HUGE = 1_000_000_000;
+// Refilled faster than even the in-process loop takes, so the bucket stays full and every response
+// reports the same remaining count, as under wrk (tens of thousands of requests per second).
+const CAPACITY = 10_000_000;
+const REFILL_PER_SECOND = 30_000_000;
 // The floor's constant fields are the bytes weir sends for this bench's limiter (its default policy name,
 // a full bucket), so that both put the same fields on the wire and Node checks values of the same length;
 // and like weir it names them in lower case (Node lower-cases a name to store it: a name that is lower case
@@ -74,6 +89,8 @@ const median = (xs: number[]): number => {
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 const floorOf = (middleware: Middleware): Middleware => (middleware.includes('headers off') ? 'floor, headers off' : 'floor');
+const decidingFloorOf = (middleware: Middleware): Middleware =>
+  middleware.includes('headers off') ? 'floor + decision, headers off' : 'floor + decision';
 const nameOf = (framework: Framework, middleware: Middleware): string =>
   middleware === 'peer' ? `${framework}: ${PEER[framework]}` : `${framework}: ${middleware}`;
 /** `mine / floor`, or a dash where the floor adds nothing measurable (a ratio to noise means nothing). */
@@ -90,9 +107,7 @@ type Route = (request: unknown, reply: unknown) => void;
  */
 async function app(variant: Variant, route?: Route) {
   const { tokenBucket, bulkhead } = await import('../src/index.js');
-  // Refilled faster than even the in-process loop takes, so the bucket stays full and every response
-  // reports the same remaining count, as under wrk (tens of thousands of requests per second).
-  const limiter = () => tokenBucket({ capacity: 10_000_000, refillPerSecond: 30_000_000 });
+  const limiter = () => tokenBucket({ capacity: CAPACITY, refillPerSecond: REFILL_PER_SECOND });
   const [framework, middleware] = variant.split(': ') as [Framework, Middleware];
   if (framework === 'express') {
     const { default: express } = await import('express');
@@ -102,6 +117,17 @@ async function app(variant: Variant, route?: Route) {
       app.use((req, res, next) => {
         // What any limiter reads, kept alive so the JIT cannot drop it.
         if (req.ip === undefined) res.setHeader('X-Unknown', '1');
+        if (headers) {
+          res.setHeader('ratelimit-policy', POLICY);
+          res.setHeader('ratelimit', REMAINING);
+        }
+        next();
+      });
+    } else if (middleware === 'floor + decision' || middleware === 'floor + decision, headers off') {
+      const headers = middleware === 'floor + decision';
+      const bucket = new MinimalTokenBucket(CAPACITY, REFILL_PER_SECOND);
+      app.use((req, res, next) => {
+        if (!bucket.take(req.ip ?? '')) res.setHeader('X-Limited', '1');
         if (headers) {
           res.setHeader('ratelimit-policy', POLICY);
           res.setHeader('ratelimit', REMAINING);
@@ -135,6 +161,17 @@ async function app(variant: Variant, route?: Route) {
     const headers = middleware === 'floor';
     app.addHook('onRequest', (request, reply, done) => {
       if (request.ip === undefined) reply.header('X-Unknown', '1');
+      if (headers) {
+        reply.header('ratelimit-policy', POLICY);
+        reply.header('ratelimit', REMAINING);
+      }
+      done();
+    });
+  } else if (middleware === 'floor + decision' || middleware === 'floor + decision, headers off') {
+    const headers = middleware === 'floor + decision';
+    const bucket = new MinimalTokenBucket(CAPACITY, REFILL_PER_SECOND);
+    app.addHook('onRequest', (request, reply, done) => {
+      if (!bucket.take(request.ip)) reply.header('X-Limited', '1');
       if (headers) {
         reply.header('ratelimit-policy', POLICY);
         reply.header('ratelimit', REMAINING);
@@ -473,7 +510,7 @@ async function inProcess(): Promise<string> {
   const passes = Number(process.env.BENCH_HTTP_HOOK_PASSES ?? 5);
   // Load shedding holds a slot until a response that never ends here; the peers finish their work in
   // promises after the call returns: neither fits this loop.
-  const variants = [...VARIANTS.filter((v) => /: (floor|weir)(, headers off)?$/.test(v)), ...SPELLED].sort(
+  const variants = [...VARIANTS.filter((v) => /: (floor|weir)(, headers off)?$/.test(v)), ...SPELLED, ...DECIDING].sort(
     (x, y) => FRAMEWORKS.indexOf(x.split(':')[0] as Framework) - FRAMEWORKS.indexOf(y.split(':')[0] as Framework),
   );
   const results = new Map<Variant, number[]>(variants.map((v) => [v, []]));
@@ -496,12 +533,14 @@ async function inProcess(): Promise<string> {
   const lines = [
     `### HTTP: the middleware alone, in process (ns per call on a real request and reply, minus an empty hook's; least of ${rounds} rounds, median of ${passes} processes)`,
     '',
-    "| middleware | ns per call | ÷ the floor's |",
-    '|---|---:|---:|',
+    "| middleware | ns per call | ÷ the floor's | ÷ the deciding floor's |",
+    '|---|---:|---:|---:|',
     ...variants.map((variant) => {
       const [framework, middleware] = variant.split(': ') as [Framework, Middleware];
       const mine = ns(framework, middleware);
-      return `| ${nameOf(framework, middleware)} | ${mine.toFixed(0)} | ${ratioOf(middleware, mine, ns(framework, floorOf(middleware)))} |`;
+      const floor = ratioOf(middleware, mine, ns(framework, floorOf(middleware)));
+      const deciding = ratioOf(middleware, mine, ns(framework, decidingFloorOf(middleware)));
+      return `| ${nameOf(framework, middleware)} | ${mine.toFixed(0)} | ${floor} | ${deciding} |`;
     }),
   ];
   return lines.join('\n');
@@ -519,6 +558,8 @@ async function main(): Promise<void> {
       '`RateLimit-Policy` and `RateLimit`, shown for reference, since Node and Fastify lower-case a name to store it).',
       '"÷ the floor\'s" compares what each middleware adds with what the floor of the same header mode adds (a rate limiter',
       'also decides, which the floor does not: a clock read and a state update per request);',
+      '"floor + decision" (in process only) adds to the floor a hand-written keyed token bucket on the client address, the',
+      'least a rate limiter does per request, and "÷ the deciding floor\'s" compares with it.',
       "weir's goal is <= 1.2. weir sends draft-10 fields; express-rate-limit its defaults (draft-6 + `X-RateLimit-*`);",
       '@fastify/rate-limit its defaults (`x-ratelimit-*`).',
     ].join('\n'),

@@ -117,6 +117,42 @@ export async function runSuite(suite: BenchSuite, options: RunOptions): Promise<
 
 /** An async function that resolves at once: the work every case wraps. */
 export const leaf = async (x: number): Promise<number> => x + 1;
+
+/** A key's state in {@link MinimalTokenBucket}. */
+class MinimalBucket {
+  tokens = 0;
+  last = 0;
+}
+
+/**
+ * The least a keyed token bucket can do, hand-written for one known limit: a clock read, the key's state
+ * from a map, the refill, the take. Floating-point tokens (weir's are exact integers), no key bound,
+ * options, events or headers: the floor of a rate limiter's decision, not a competitor.
+ */
+export class MinimalTokenBucket {
+  private readonly buckets = new Map<string, MinimalBucket>();
+  private readonly perMs: number;
+  constructor(
+    private readonly capacity: number,
+    refillPerSecond: number,
+  ) {
+    this.perMs = refillPerSecond / 1000;
+  }
+
+  take(key: string): boolean {
+    const now = performance.now();
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      bucket = new MinimalBucket();
+      bucket.tokens = this.capacity;
+      this.buckets.set(key, bucket);
+    } else bucket.tokens = Math.min(this.capacity, bucket.tokens + (now - bucket.last) * this.perMs);
+    bucket.last = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+}
 /** An async function that rejects at once (a shared error, so that no stack capture is measured). */
 export const failure = new Error('boom');
 export const failingLeaf = async (_x: number): Promise<number> => {

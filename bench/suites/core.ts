@@ -26,7 +26,7 @@ import {
   timeout,
   tokenBucket,
 } from '../../src/index.js';
-import { type BenchCase, type BenchSuite, leaf } from '../lib.js';
+import { type BenchCase, type BenchSuite, leaf, MinimalTokenBucket } from '../lib.js';
 
 /** The floor: an async wrapper that awaits the function in a try/finally and does nothing else. */
 const floor =
@@ -126,32 +126,14 @@ const minimalFour = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => 
     }
   };
 };
-/** A key's state in the hand-written token bucket below. */
-class MinimalBucket {
-  tokens = 0;
-  last = 0;
-}
-
 /**
- * The least a keyed token bucket in front of a function can do, hand-written for one known limit: a clock
- * read, the key's state from a map, the refill, the take. Floating-point tokens (weir's are exact integers),
- * no key bound, options, events or headers: the floor of the `rateLimit(tokenBucket)` rows, not a competitor.
+ * The floor of a keyed rate limit: {@link MinimalTokenBucket}'s decision (clock read, map lookup, refill,
+ * take) in front of the floor.
  */
 const minimalTokenBucket = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, key: string) => {
-  const capacity = 1e6;
-  const perMs = 1e4; // the bench's limiter: 1e7 per second
-  const buckets = new Map<string, MinimalBucket>();
+  const bucket = new MinimalTokenBucket(1e6, 1e7); // the bench's limiter
   return async (...args: A): Promise<R> => {
-    const now = performance.now();
-    let bucket = buckets.get(key);
-    if (bucket === undefined) {
-      bucket = new MinimalBucket();
-      bucket.tokens = capacity;
-      buckets.set(key, bucket);
-    } else bucket.tokens = Math.min(capacity, bucket.tokens + (now - bucket.last) * perMs);
-    bucket.last = now;
-    if (bucket.tokens < 1) throw new Error('limited');
-    bucket.tokens -= 1;
+    if (!bucket.take(key)) throw new Error('limited');
     try {
       return await fn(...args);
     } finally {
