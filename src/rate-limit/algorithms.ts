@@ -164,8 +164,9 @@ function tokenBucketRefused(deficit: number, after: number, cost: number, c: Tok
   out.remaining = floorDiv(c.capacityUnits - deficit, c.unitsPerToken);
   out.fullUs = ceilDiv(deficit, c.unitsPerUs);
   // A cost above the capacity can never pass, and waiting does not help.
-  out.never = cost > c.capacity;
-  out.waitUs = out.never ? 0 : ceilDiv(after - c.capacityUnits, c.unitsPerUs);
+  const never = cost > c.capacity;
+  out.never = never;
+  out.waitUs = never ? 0 : ceilDiv(after - c.capacityUnits, c.unitsPerUs);
 }
 
 // ---------------------------------------------------------------------------------------------------------

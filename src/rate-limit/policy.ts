@@ -179,6 +179,8 @@ class RateLimitStage implements Stage, WaitHost {
   }
 
   enter(call: Call, slot: number): unknown {
+    // Written out, as in soloComputed, not through a shared method: in a composition that method costs V8's
+    // inlining budget (about 100 instructions more per six-policy call, measured).
     const key = typeof this.key === 'string' ? this.key : keyOf(applyTo(this.key, call.thisArg, call.args));
     const cost = typeof this.cost === 'number' ? this.cost : costOf(applyTo(this.cost, call.thisArg, call.args));
     if (this.countOnly !== undefined) call.slots[slot] = new Charge(key, cost);
