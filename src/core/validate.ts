@@ -4,7 +4,26 @@
  */
 import type { Clock } from './clock.js';
 
+/** A value as a message shows it: JSON for data, cut to its start past {@link SHOWN_LENGTH} characters. */
 export function show(value: unknown): string {
+  const text = render(value);
+  if (text.length <= SHOWN_LENGTH) return text;
+  // Cut before a UTF-16 pair rather than through it.
+  const cut = SHOWN_LENGTH - 1 - (isHighSurrogate(text.charCodeAt(SHOWN_LENGTH - 2)) ? 1 : 0);
+  return `${text.slice(0, cut)}…`;
+}
+
+/**
+ * The longest rendering of a value in a message. A wrong argument can be a whole object graph (a limiter
+ * with its tables, a client) or a client's long string: the start names it well enough.
+ */
+export const SHOWN_LENGTH = 120;
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+function render(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'bigint') return `${value}n`;

@@ -99,13 +99,27 @@ export interface RateLimitStore {
 
 /** @internal A step's result as a decision (times rounded up to ms, `remaining` never below 0). */
 export function toDecision(algorithm: RateLimitAlgorithm, step: StepResult): RateLimitDecision {
+  // Small on purpose, the refusal out of line: this inlines into every admitted call's path.
+  if (!step.allowed) return refusedDecision(algorithm, step);
   return {
-    allowed: step.allowed,
+    allowed: true,
     limit: algorithm.limit,
     remaining: Math.max(step.remaining, 0),
-    retryAfterMs: step.allowed ? 0 : step.never ? Number.POSITIVE_INFINITY : Math.ceil(step.waitUs / 1000),
+    retryAfterMs: 0,
     resetAfterMs: Math.ceil(step.fullUs / 1000),
-    reason: step.allowed ? undefined : step.never ? 'cost-exceeds-limit' : 'limit',
+    reason: undefined,
+    limits: algorithm,
+  };
+}
+
+function refusedDecision(algorithm: RateLimitAlgorithm, step: StepResult): RateLimitDecision {
+  return {
+    allowed: false,
+    limit: algorithm.limit,
+    remaining: Math.max(step.remaining, 0),
+    retryAfterMs: step.never ? Number.POSITIVE_INFINITY : Math.ceil(step.waitUs / 1000),
+    resetAfterMs: Math.ceil(step.fullUs / 1000),
+    reason: step.never ? 'cost-exceeds-limit' : 'limit',
     limits: algorithm,
   };
 }
