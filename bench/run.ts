@@ -2,7 +2,8 @@
  * `npm run bench`: runs every suite in bench/suites (or those named in BENCH_FILTER, comma-separated), then
  * the standalone benchmarks that need servers (HTTP adapters, Redis, fetch, memory per key), prints
  * progress, and writes docs/benchmarks.md. BENCH_ROUNDS (default 5) and BENCH_TIME_MS (default 400) trade
- * accuracy for time; BENCH_STANDALONE=0 skips the standalone ones.
+ * accuracy for time; BENCH_STANDALONE=0 skips the standalone ones; BENCH_CASES (a regular expression) keeps
+ * only the matching cases of each suite, and its floor: the same rows in a process that runs nothing else.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const timeMs = Number(process.env.BENCH_TIME_MS ?? 400);
 const filter = process.env.BENCH_FILTER?.split(',').map((s) => s.trim());
+const only = process.env.BENCH_CASES === undefined ? undefined : new RegExp(process.env.BENCH_CASES);
 const output = process.env.BENCH_OUTPUT ?? join(here, '..', 'docs', 'benchmarks.md');
 
 function fmt(ns: number): string {
@@ -86,7 +88,10 @@ function runStandalone(args: string[]): Promise<string> {
 /** Runs one suite file's suites in this process (a child of `main`), reporting JSON on stdout. */
 async function runChild(file: string): Promise<void> {
   const mod = (await import(pathToFileURL(join(here, 'suites', file)).href)) as { default: BenchSuite | BenchSuite[] };
-  const suites = Array.isArray(mod.default) ? mod.default : [mod.default];
+  const all = Array.isArray(mod.default) ? mod.default : [mod.default];
+  const suites = all
+    .map((suite) => (only === undefined ? suite : { ...suite, cases: suite.cases.filter((c) => c.baseline || only.test(c.name)) }))
+    .filter((suite) => suite.cases.some((c) => !c.baseline));
   const results: SuiteResult[] = [];
   for (const suite of suites) {
     console.error(`running ${suite.name} (${suite.cases.length} cases × ${rounds} rounds)`);
