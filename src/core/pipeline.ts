@@ -331,40 +331,33 @@ export function invokeSolo(
 }
 
 /**
- * Runs a call on `stage`'s solo path, dispatched by kind so that each family's call site sees one class
- * (one shared site for six families would be megamorphic, as for `enter` and `exit`).
+ * The function that runs a call on the solo path of `stages`' only stage: one per kind, so that each
+ * family's call site sees one class (one shared site for six families would be megamorphic, as for `enter`
+ * and `exit`). A policy picks it once, when it is made: a switch per call would spend V8's inlining budget,
+ * shared by every family and call form in a process, on the cases the call does not take.
  */
-export function runSolo(
-  stage: Stage,
-  stages: StageList,
-  fn: Function,
-  thisArg: unknown,
-  args: readonly unknown[] | undefined,
-  mode: Mode,
-): Promise<unknown> {
-  const solo = stage as Required<Stage>;
-  // The kind from the list (one typed-array shape), not from the stage (a field of six classes).
+export function soloRunner(stages: StageList): SoloDispatch {
   switch (stages.kinds[0]) {
     case STAGE_TIMEOUT:
-      return soloTimeout(solo, stages, fn, thisArg, args, mode);
+      return soloTimeout;
     case STAGE_FALLBACK:
-      return soloFallback(solo, stages, fn, thisArg, args, mode);
+      return soloFallback;
     case STAGE_RETRY:
-      return soloRetry(solo, stages, fn, thisArg, args, mode);
+      return soloRetry;
     case STAGE_CIRCUIT_BREAKER:
-      return soloBreaker(solo, stages, fn, thisArg, args, mode);
+      return soloBreaker;
     case STAGE_RATE_LIMIT:
-      return soloRateLimit(solo, stages, fn, thisArg, args, mode);
+      return soloRateLimit;
     case STAGE_BULKHEAD:
-      return soloBulkhead(solo, stages, fn, thisArg, args, mode);
+      return soloBulkhead;
     default:
-      return soloOther(solo, stages, fn, thisArg, args, mode);
+      return soloOther;
   }
 }
 
 // As for enter and exit: one small function per kind (each its own literal, so its own feedback), so that
 // each `solo` lookup sees one class.
-type SoloDispatch = (
+export type SoloDispatch = (
   stage: Required<Stage>,
   stages: StageList,
   fn: Function,

@@ -10,7 +10,6 @@ import {
   MODE_CONTEXT_ARGS,
   type PolicyContext,
   run,
-  runSolo,
   STAGE_BULKHEAD,
   STAGE_CIRCUIT_BREAKER,
   STAGE_FALLBACK,
@@ -19,6 +18,7 @@ import {
   STAGE_TIMEOUT,
   type Stage,
   type StageList,
+  soloRunner,
   stageList,
 } from './pipeline.js';
 import { checkSignal, show } from './validate.js';
@@ -168,7 +168,8 @@ export function createPolicy<E extends EventMap, F, M extends object>(
   // A policy of one built-in stage runs its calls on the stage's solo path (the same behaviour without
   // the call record); the pipeline runs every other policy, and solo calls given a signal.
   // Decided once here: read per call, `stage.solo` would be a lookup on up to six stage classes at one site.
-  const solo = n === 1 && list[0]?.solo !== undefined ? list[0] : undefined;
+  const solo = n === 1 && list[0]?.solo !== undefined ? (list[0] as Required<Stage>) : undefined;
+  const runSolo = soloRunner(list);
   const wrap = (target: Function): Function =>
     keepName(
       solo !== undefined
