@@ -32,11 +32,11 @@ export interface CaseResult {
   lib: string;
   path: CasePath;
   baseline: boolean;
-  /** Median over rounds of each round's median ns/op. */
+  /** The least, over rounds, of each round's median ns/op (a slow phase of the machine only adds time). */
   nsPerOp: number;
-  /** Ratio to the suite's baseline, both medians. */
+  /** Ratio to the suite's baseline, both taken the same way. */
   ratio: number;
-  /** Relative spread of the round medians: (max - min) / median. */
+  /** Relative spread of the round medians: (max - min) / min. */
   spread: number;
 }
 
@@ -46,10 +46,13 @@ export interface SuiteResult {
   cases: CaseResult[];
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+/**
+ * A case's ns/op over rounds: the least of its round medians. Rounds are interleaved across cases, and this
+ * VM has phases of seconds in which everything runs ~1.5× slower; noise only adds time, so the least round
+ * is the case's cost on an undisturbed machine, and every row of a suite is taken the same way.
+ */
+function least(values: number[]): number {
+  return values.length === 0 ? Number.NaN : Math.min(...values);
 }
 
 export interface RunOptions {
@@ -98,10 +101,10 @@ export async function runSuite(suite: BenchSuite, options: RunOptions): Promise<
     options.log(`  ${suite.name}: round ${round}/${options.rounds} done`);
   }
   const baseline = suite.cases.find((c) => c.baseline);
-  const baseNs = baseline === undefined ? Number.NaN : median(perCase.get(baseline.name) ?? []);
+  const baseNs = baseline === undefined ? Number.NaN : least(perCase.get(baseline.name) ?? []);
   const cases = suite.cases.map((c) => {
     const values = perCase.get(c.name) ?? [];
-    const ns = median(values);
+    const ns = least(values);
     return {
       name: c.name,
       lib: c.lib,
