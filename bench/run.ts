@@ -90,7 +90,9 @@ async function runChild(file: string): Promise<void> {
   const mod = (await import(pathToFileURL(join(here, 'suites', file)).href)) as { default: BenchSuite | BenchSuite[] };
   const all = Array.isArray(mod.default) ? mod.default : [mod.default];
   const suites = all
-    .map((suite) => (only === undefined ? suite : { ...suite, cases: suite.cases.filter((c) => c.baseline || only.test(c.name)) }))
+    .map((suite) =>
+      only === undefined ? suite : { ...suite, cases: suite.cases.filter((c) => c.baseline || only.test(c.name)) },
+    )
     .filter((suite) => suite.cases.some((c) => !c.baseline));
   const results: SuiteResult[] = [];
   for (const suite of suites) {
