@@ -11,6 +11,8 @@
  * rounded up, and no `t` when it is full already (or the decision knows no time, as a store failing open). Several limiters on one response each add a list member.
  * Older styles: 'draft-7', 'draft-6', 'legacy' (`X-RateLimit-*`), or 'none'.
  */
+import { show } from '../../src/core/validate.js';
+
 export type HeaderStyle = 'draft-10' | 'draft-7' | 'draft-6' | 'legacy' | 'none';
 export const HEADER_STYLES: readonly HeaderStyle[] = ['draft-10', 'draft-7', 'draft-6', 'legacy', 'none'];
 
@@ -33,7 +35,7 @@ export interface QuotaPolicy {
 /** Throws a TypeError unless `name` can be sent as an sf-string. */
 export function checkPolicyName(where: string, name: unknown): string {
   if (typeof name !== 'string' || name.length === 0 || !/^[\x20-\x7e]+$/.test(name)) {
-    throw new TypeError(`${where}: option "name" must be a non-empty string of printable ASCII, got ${JSON.stringify(name)}`);
+    throw new TypeError(`${where}: option "name" must be a non-empty string of printable ASCII, got ${show(name)}`);
   }
   return name;
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { parseList } from 'structured-headers';
 import { describe, expect, test } from 'vitest';
 import {
+  checkPolicyName,
   type HeaderDecision,
   type HeaderStyle,
   type HeaderTarget,
@@ -10,6 +11,7 @@ import {
   rateLimitHeaders,
   retryAfterSeconds,
 } from '../../adapters/http/headers.js';
+import { SHOWN_LENGTH } from '../../src/core/validate.js';
 
 type Fields = Map<string, string>;
 const target: HeaderTarget<Fields> = {
@@ -207,4 +209,24 @@ test("lowerCaseField is toLowerCase, weir's own names included", () => {
   for (const name of [...written, 'Retry-After', 'ratelimit', 'Content-Type']) {
     expect(lowerCaseField(name)).toBe(name.toLowerCase());
   }
+});
+
+describe('checkPolicyName', () => {
+  test('names the option and shows any bad value, bounded', () => {
+    const message = (value: unknown): string => {
+      try {
+        checkPolicyName('where', value);
+      } catch (error) {
+        expect(error).toBeInstanceOf(TypeError);
+        return (error as Error).message;
+      }
+      throw new Error(`accepted ${String(value)}`);
+    };
+    const prefix = 'where: option "name" must be a non-empty string of printable ASCII, got ';
+    expect(message(10n)).toBe(`${prefix}10n`);
+    expect(message('naïve')).toBe(`${prefix}"naïve"`);
+    const long = message(`\n${'x'.repeat(100_000)}`);
+    expect(long.startsWith(`${prefix}"\\nxxx`)).toBe(true);
+    expect(long.length).toBe(prefix.length + SHOWN_LENGTH);
+  });
 });
