@@ -1,3 +1,5 @@
+import { show } from '../../src/core/validate.js';
+
 /**
  * Rate-limit response header fields. Default: draft-ietf-httpapi-ratelimit-headers-10, where both fields are
  * Structured-Field Lists:
@@ -11,8 +13,6 @@
  * rounded up, and no `t` when it is full already (or the decision knows no time, as a store failing open). Several limiters on one response each add a list member.
  * Older styles: 'draft-7', 'draft-6', 'legacy' (`X-RateLimit-*`), or 'none'.
  */
-import { show } from '../../src/core/validate.js';
-
 export type HeaderStyle = 'draft-10' | 'draft-7' | 'draft-6' | 'legacy' | 'none';
 export const HEADER_STYLES: readonly HeaderStyle[] = ['draft-10', 'draft-7', 'draft-6', 'legacy', 'none'];
 
