@@ -19,10 +19,9 @@ import {
   type Call,
   CONTINUE,
   type Directive,
-  invokeSolo,
-  type Mode,
   rejectNextTurn,
   runInPipeline,
+  type SoloInvoke,
   STAGE_BULKHEAD,
   type Stage,
   type StageList,
@@ -213,20 +212,41 @@ class Pool implements Stage {
    * would. Not async itself, and the other cases out of line: the executor inlines this into the caller,
    * and V8's inlining budget is better spent on the call's own path.
    */
-  solo(stages: StageList, fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, mode: Mode): Promise<unknown> {
+  solo(
+    stages: StageList,
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    invoke: SoloInvoke,
+  ): Promise<unknown> {
     if (this.algorithm === undefined && this.running < this.limit && this.queue.size === 0) {
-      return this.runHere(fn, thisArg, args, mode);
+      return this.runHere(fn, thisArg, args, invoke);
     }
-    if (this.algorithm !== undefined || this.size < this.maxQueue) return runInPipeline(stages, fn, thisArg, args, mode);
+    return this.soloElsewhere(stages, fn, thisArg, args, invoke);
+  }
+
+  private soloElsewhere(
+    stages: StageList,
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    invoke: SoloInvoke,
+  ): Promise<unknown> {
+    if (this.algorithm !== undefined || this.size < this.maxQueue) return runInPipeline(stages, fn, thisArg, args, invoke);
     // No slot and no room to wait: refused here, as `enter` would, without the pipeline's call record.
     return rejectNextTurn(this.full());
   }
 
-  private async runHere(fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, mode: Mode): Promise<unknown> {
+  private async runHere(
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    invoke: SoloInvoke,
+  ): Promise<unknown> {
     this.running++;
     this.acquired(0);
     try {
-      return await invokeSolo(fn, thisArg, args, mode);
+      return await invoke(fn, thisArg, args);
     } finally {
       this.release();
     }

@@ -163,7 +163,16 @@ export class BreakerMachine {
    * `counts`), in few bytes for the same reason as `quickAdmit`.
    */
   recordClosedSuccess(): void {
-    const reason = this.recordClosed(OUTCOME_SUCCESS);
+    const window = this.window;
+    window.record(0, OUTCOME_SUCCESS);
+    this.consecutiveFailures = 0;
+    // Every threshold is above 0: with no failure and no slow call in the window, a success crosses none.
+    if (window.failures !== 0 || window.slowCalls !== 0) this.tripAfterSuccess();
+  }
+
+  private tripAfterSuccess(): void {
+    const window = this.window;
+    const reason = tripReason(window.calls, window.failures, window.slowCalls, 0, this.config);
     if (reason !== undefined) this.trip(this.readNow(), reason);
   }
 

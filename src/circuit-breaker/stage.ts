@@ -9,9 +9,8 @@ import {
   type Call,
   CONTINUE,
   type Directive,
-  invokeSolo,
-  type Mode,
   rejectNextTurn,
+  type SoloInvoke,
   STAGE_CIRCUIT_BREAKER,
   type Stage,
   type StageList,
@@ -110,9 +109,20 @@ export class CircuitBreakerStage implements Stage {
    * itself (the executor inlines it into the caller, and V8's inlining budget is better spent on the call's
    * own path); admission is synchronous, and a throwing clock or hook still rejects the returned promise.
    */
-  solo(_stages: StageList, fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, mode: Mode): Promise<unknown> {
+  solo(
+    _stages: StageList,
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    invoke: SoloInvoke,
+  ): Promise<unknown> {
     const mark = this.machine.quickAdmit();
-    if (mark !== undefined) return this.runAdmitted(mark, fn, thisArg, args, mode);
+    if (mark !== undefined) return this.runAdmitted(mark, fn, thisArg, args, invoke);
+    return this.soloAdmit(fn, thisArg, args, invoke);
+  }
+
+  /** The solo path's admission in any state but a plain closed one, out of line. */
+  private soloAdmit(fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, invoke: SoloInvoke): Promise<unknown> {
     let admitted: number | CircuitOpenError;
     try {
       admitted = this.admitNow();
@@ -120,7 +130,7 @@ export class CircuitBreakerStage implements Stage {
       return Promise.reject(error);
     }
     if (typeof admitted !== 'number') return rejectNextTurn(admitted);
-    return this.runAdmitted(admitted, fn, thisArg, args, mode);
+    return this.runAdmitted(admitted, fn, thisArg, args, invoke);
   }
 
   private async runAdmitted(
@@ -128,19 +138,17 @@ export class CircuitBreakerStage implements Stage {
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,
-    mode: Mode,
+    invoke: SoloInvoke,
   ): Promise<unknown> {
-    let ok = true;
     let value: unknown;
     try {
-      value = await invokeSolo(fn, thisArg, args, mode);
+      value = await invoke(fn, thisArg, args);
     } catch (error) {
-      ok = false;
-      value = error;
+      this.completed(mark, false, error, undefined);
+      throw error;
     }
-    if (!ok || !this.quickSuccess(mark)) this.completed(mark, ok, value, undefined);
-    if (ok) return value;
-    throw value;
+    if (!this.quickSuccess(mark)) this.completed(mark, true, value, undefined);
+    return value;
   }
 
   exit(call: Call, slot: number): Directive {

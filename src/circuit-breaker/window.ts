@@ -40,18 +40,18 @@ export class CountWindow implements OutcomeWindow {
   record(_now: number, outcome: number): void {
     const ring = this.ring;
     const head = this.head;
-    if (this.calls === this.size) {
-      // Subtract the outcome being overwritten ("subtract on evict").
-      const evicted = ring[head] as number;
-      this.failures -= evicted & OUTCOME_FAILURE;
-      this.slowCalls -= (evicted & OUTCOME_SLOW) >> 1;
-    } else {
-      this.calls++;
-    }
+    // A success adds nothing to the totals: counting is out of line, so that the common record (a success
+    // over a success) is a few bytes, which the breaker's solo path inlines whole.
+    if (this.calls !== this.size) this.calls++;
+    else if (ring[head] !== OUTCOME_SUCCESS) this.count(ring[head] as number, -1); // "subtract on evict"
     ring[head] = outcome;
-    this.failures += outcome & OUTCOME_FAILURE;
-    this.slowCalls += (outcome & OUTCOME_SLOW) >> 1;
+    if (outcome !== OUTCOME_SUCCESS) this.count(outcome, 1);
     this.head = head + 1 === this.size ? 0 : head + 1;
+  }
+
+  private count(outcome: number, sign: 1 | -1): void {
+    this.failures += sign * (outcome & OUTCOME_FAILURE);
+    this.slowCalls += sign * ((outcome & OUTCOME_SLOW) >> 1);
   }
 
   clear(_now: number): void {

@@ -19,8 +19,8 @@
  * - Stages never throw to signal a rejection and never emit events inside the user function's `try`, so a
  *   throwing listener can neither change an outcome nor re-run a call.
  */
-import { contextAt, type PolicyContext, type SignalScope, signalOf } from './context.js';
-import { ignore, unwatchAbort, watchAbort } from './signal.js';
+import { contextAt, type PolicyContext, type SignalScope, scopedContext, signalOf } from './context.js';
+import { ignore, neverAborted, unwatchAbort, watchAbort } from './signal.js';
 
 export type { PolicyContext, SignalScope } from './context.js';
 
@@ -51,7 +51,13 @@ export interface Stage {
    * same outcome, events and state changes as `run(stages, new Call(...))`, without the call record. It
    * may hand the call to {@link run} (before starting the function) or to {@link resume} (after it).
    */
-  solo?(stages: StageList, fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, mode: Mode): Promise<unknown>;
+  solo?(
+    stages: StageList,
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    invoke: SoloInvoke,
+  ): Promise<unknown>;
 }
 
 export const STAGE_OTHER = 0;
@@ -317,17 +323,31 @@ function invokeWithContext(fn: Function, thisArg: unknown, args: readonly unknow
 }
 
 /**
- * Calls the function of a solo call (see {@link Stage.solo}): the caller gave no signal, so a context is
- * the plain one of the first attempt, or that of `scope` (a solo timeout's).
+ * How a solo call (see {@link Stage.solo}) calls its function: one small function per call form, which the
+ * form's wrapper passes down as a constant. V8 then inlines, on each form's path, only that form's
+ * invocation; a switch on a mode would put all three on every path (and into its inlining budget) once a
+ * process uses them all. The caller gave no signal, so a context is the plain one of the first attempt, or
+ * that of `scope` (a solo timeout's).
  */
-export function invokeSolo(
-  fn: Function,
-  thisArg: unknown,
-  args: readonly unknown[] | undefined,
-  mode: Mode,
-  scope?: SignalScope,
-): unknown {
-  return invokeIn(fn, thisArg, args, mode, scope, undefined, 1);
+export type SoloInvoke = (fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, scope?: SignalScope) => unknown;
+
+/** The decorated form: `fn.apply(thisArg, args)`. */
+export const soloWithArgs: SoloInvoke = (fn, thisArg, args) => invokeWithArgs(fn, thisArg, args as readonly unknown[]);
+/** `execute`: `fn(context)`. */
+export const soloWithContext: SoloInvoke = (fn, _thisArg, _args, scope) =>
+  fn(scope === undefined ? { attempt: 1, signal: neverAborted } : scopedContext(scope, 1));
+/** `withContext`: `fn.call(thisArg, context, ...args)`. */
+export const soloWithContextAndArgs: SoloInvoke = (fn, thisArg, args, scope) =>
+  invokeWithContext(
+    fn,
+    thisArg,
+    args as readonly unknown[],
+    scope === undefined ? { attempt: 1, signal: neverAborted } : scopedContext(scope, 1),
+  );
+
+/** The pipeline's mode of a solo call form (for a solo call that leaves its fast path). */
+export function modeOf(invoke: SoloInvoke): Mode {
+  return invoke === soloWithArgs ? MODE_ARGS : invoke === soloWithContext ? MODE_CONTEXT : MODE_CONTEXT_ARGS;
 }
 
 /**
@@ -363,24 +383,24 @@ export type SoloDispatch = (
   fn: Function,
   thisArg: unknown,
   args: readonly unknown[] | undefined,
-  mode: Mode,
+  invoke: SoloInvoke,
 ) => Promise<unknown>;
-const soloTimeout: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
-const soloFallback: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
-const soloRetry: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
-const soloBreaker: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
-const soloRateLimit: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
-const soloBulkhead: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
-const soloOther: SoloDispatch = (stage, stages, fn, thisArg, args, mode) => stage.solo(stages, fn, thisArg, args, mode);
+const soloTimeout: SoloDispatch = (stage, stages, fn, thisArg, args, invoke) => stage.solo(stages, fn, thisArg, args, invoke);
+const soloFallback: SoloDispatch = (stage, stages, fn, thisArg, args, invoke) => stage.solo(stages, fn, thisArg, args, invoke);
+const soloRetry: SoloDispatch = (stage, stages, fn, thisArg, args, invoke) => stage.solo(stages, fn, thisArg, args, invoke);
+const soloBreaker: SoloDispatch = (stage, stages, fn, thisArg, args, invoke) => stage.solo(stages, fn, thisArg, args, invoke);
+const soloRateLimit: SoloDispatch = (stage, stages, fn, thisArg, args, invoke) => stage.solo(stages, fn, thisArg, args, invoke);
+const soloBulkhead: SoloDispatch = (stage, stages, fn, thisArg, args, invoke) => stage.solo(stages, fn, thisArg, args, invoke);
+const soloOther: SoloDispatch = (stage, stages, fn, thisArg, args, invoke) => stage.solo(stages, fn, thisArg, args, invoke);
 
 /** Runs a solo call's function once admitted: its outcome as a promise, whatever it returns or throws. */
 export async function callSolo(
   fn: Function,
   thisArg: unknown,
   args: readonly unknown[] | undefined,
-  mode: Mode,
+  invoke: SoloInvoke,
 ): Promise<unknown> {
-  return await invokeSolo(fn, thisArg, args, mode);
+  return await invoke(fn, thisArg, args);
 }
 
 /**
@@ -398,9 +418,9 @@ export function runInPipeline(
   fn: Function,
   thisArg: unknown,
   args: readonly unknown[] | undefined,
-  mode: Mode,
+  invoke: SoloInvoke,
 ): Promise<unknown> {
-  return run(stages, new Call(fn, thisArg, args, mode, undefined, stages.length));
+  return run(stages, new Call(fn, thisArg, args, modeOf(invoke), undefined, stages.length));
 }
 
 /**
@@ -416,12 +436,12 @@ export function settledCall(
   fn: Function,
   thisArg: unknown,
   args: readonly unknown[] | undefined,
-  mode: Mode,
+  invoke: SoloInvoke,
   ok: boolean,
   value: unknown,
   slot: unknown,
 ): Call {
-  const call = new Call(fn, thisArg, args, mode, undefined, 1);
+  const call = new Call(fn, thisArg, args, modeOf(invoke), undefined, 1);
   call.ok = ok;
   call.value = value;
   call.slots[0] = slot;

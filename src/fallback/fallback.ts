@@ -12,10 +12,9 @@ import {
   CONTINUE,
   contextOf,
   type Directive,
-  invokeSolo,
-  type Mode,
   type PolicyContext,
   resume,
+  type SoloInvoke,
   STAGE_FALLBACK,
   type Stage,
   type StageList,
@@ -61,12 +60,12 @@ class FallbackStage implements Stage {
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,
-    mode: Mode,
+    invoke: SoloInvoke,
   ): Promise<unknown> {
     try {
-      return await invokeSolo(fn, thisArg, args, mode);
+      return await invoke(fn, thisArg, args);
     } catch (error) {
-      return resume(stages, settledCall(fn, thisArg, args, mode, false, error, undefined));
+      return resume(stages, settledCall(fn, thisArg, args, invoke, false, error, undefined));
     }
   }
 

@@ -18,9 +18,9 @@ import {
   CONTINUE,
   callSolo,
   type Directive,
-  type Mode,
   rejectNextTurn,
   runInPipeline,
+  type SoloInvoke,
   STAGE_RATE_LIMIT,
   type Stage,
   type StageList,
@@ -131,13 +131,19 @@ class RateLimitStage implements Stage, WaitHost {
    * (whose `exit` does nothing): take, then run the function in place. Not async itself (see the
    * bulkhead's): a throwing key, cost or store still rejects the returned promise.
    */
-  solo(stages: StageList, fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, mode: Mode): Promise<unknown> {
-    if (this.soloTake === undefined) return runInPipeline(stages, fn, thisArg, args, mode);
+  solo(
+    stages: StageList,
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    invoke: SoloInvoke,
+  ): Promise<unknown> {
+    if (this.soloTake === undefined) return runInPipeline(stages, fn, thisArg, args, invoke);
     // A fixed key and cost (the common case) go straight to the take; functions of the arguments out of line.
     if (typeof this.key === 'string' && typeof this.cost === 'number') {
-      return this.takeSolo(this.soloTake, this.key, this.cost, fn, thisArg, args, mode);
+      return this.takeSolo(this.soloTake, this.key, this.cost, fn, thisArg, args, invoke);
     }
-    return this.soloComputed(this.soloTake, fn, thisArg, args, mode);
+    return this.soloComputed(this.soloTake, fn, thisArg, args, invoke);
   }
 
   private soloComputed(
@@ -145,7 +151,7 @@ class RateLimitStage implements Stage, WaitHost {
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,
-    mode: Mode,
+    invoke: SoloInvoke,
   ): Promise<unknown> {
     let key: string;
     let cost: number;
@@ -155,7 +161,7 @@ class RateLimitStage implements Stage, WaitHost {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.takeSolo(take, key, cost, fn, thisArg, args, mode);
+    return this.takeSolo(take, key, cost, fn, thisArg, args, invoke);
   }
 
   private takeSolo(
@@ -165,7 +171,7 @@ class RateLimitStage implements Stage, WaitHost {
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,
-    mode: Mode,
+    invoke: SoloInvoke,
   ): Promise<unknown> {
     let decision: RateLimitDecision;
     try {
@@ -175,7 +181,7 @@ class RateLimitStage implements Stage, WaitHost {
     }
     if (!decision.allowed) return rejectNextTurn(this.refusal(key, cost, decision));
     this.allowed(key, cost, decision);
-    return callSolo(fn, thisArg, args, mode);
+    return callSolo(fn, thisArg, args, invoke);
   }
 
   enter(call: Call, slot: number): unknown {

@@ -23,10 +23,9 @@ import {
   type Call,
   CONTINUE,
   type Directive,
-  invokeSolo,
-  type Mode,
   RETRY,
   resume,
+  type SoloInvoke,
   STAGE_RETRY,
   type Stage,
   type StageList,
@@ -142,7 +141,13 @@ class RetryStage implements Stage {
    * here, and any other outcome goes on through `exit` (retries included) on a call record built then.
    * Not async itself (see the bulkhead's): a throwing clock still rejects the returned promise.
    */
-  solo(stages: StageList, fn: Function, thisArg: unknown, args: readonly unknown[] | undefined, mode: Mode): Promise<unknown> {
+  solo(
+    stages: StageList,
+    fn: Function,
+    thisArg: unknown,
+    args: readonly unknown[] | undefined,
+    invoke: SoloInvoke,
+  ): Promise<unknown> {
     let start = 0;
     try {
       const config = this.config;
@@ -151,7 +156,7 @@ class RetryStage implements Stage {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.firstAttempt(stages, fn, thisArg, args, mode, start);
+    return this.firstAttempt(stages, fn, thisArg, args, invoke, start);
   }
 
   private async firstAttempt(
@@ -159,16 +164,17 @@ class RetryStage implements Stage {
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,
-    mode: Mode,
+    invoke: SoloInvoke,
     start: number,
   ): Promise<unknown> {
     let value: unknown;
     try {
-      value = await invokeSolo(fn, thisArg, args, mode);
+      value = await invoke(fn, thisArg, args);
     } catch (error) {
-      return resume(stages, settledCall(fn, thisArg, args, mode, false, error, start));
+      return resume(stages, settledCall(fn, thisArg, args, invoke, false, error, start));
     }
-    if (this.config.retryOnResult !== undefined) return resume(stages, settledCall(fn, thisArg, args, mode, true, value, start));
+    if (this.config.retryOnResult !== undefined)
+      return resume(stages, settledCall(fn, thisArg, args, invoke, true, value, start));
     const probe = this.successProbe;
     if (probe.tallying !== 0 || probe.active) this.succeeded(1);
     return value;

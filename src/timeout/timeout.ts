@@ -18,10 +18,9 @@ import {
   type Call,
   CONTINUE,
   type Directive,
-  invokeSolo,
-  type Mode,
   race,
   type SignalScope,
+  type SoloInvoke,
   STAGE_TIMEOUT,
   type Stage,
   type StageList,
@@ -150,14 +149,14 @@ class TimeoutStage implements Stage {
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,
-    mode: Mode,
+    invoke: SoloInvoke,
   ): Promise<unknown> {
     const deadline = new Deadline(undefined, undefined, undefined);
     this.deadlines.add(deadline, this.clock.now() + this.ms);
     let ok = true;
     let value: unknown;
     try {
-      const result = invokeSolo(fn, thisArg, args, mode, deadline);
+      const result = invoke(fn, thisArg, args, deadline);
       value = this.cooperative ? await result : await race(deadline, result);
     } catch (error) {
       ok = false;
