@@ -61,10 +61,5 @@ const OWN: ProxyHandler<ScopedContext> = {
 /** The context at a call's depth: `scope` is the innermost timeout's signal scope, if any. */
 export function contextAt(scope: SignalScope | undefined, outer: AbortSignal | undefined, attempt: number): PolicyContext {
   if (scope === undefined) return { attempt, signal: outer ?? neverAborted };
-  return scopedContext(scope, attempt);
-}
-
-/** The context under a timeout's signal `scope`. */
-export function scopedContext(scope: SignalScope, attempt: number): PolicyContext {
   return new Proxy(new ScopedContext(attempt, scope), OWN) as PolicyContext;
 }

@@ -19,8 +19,8 @@
  * - Stages never throw to signal a rejection and never emit events inside the user function's `try`, so a
  *   throwing listener can neither change an outcome nor re-run a call.
  */
-import { contextAt, type PolicyContext, type SignalScope, scopedContext, signalOf } from './context.js';
-import { ignore, neverAborted, unwatchAbort, watchAbort } from './signal.js';
+import { contextAt, type PolicyContext, type SignalScope, signalOf } from './context.js';
+import { ignore, unwatchAbort, watchAbort } from './signal.js';
 
 export type { PolicyContext, SignalScope } from './context.js';
 
@@ -334,16 +334,10 @@ export type SoloInvoke = (fn: Function, thisArg: unknown, args: readonly unknown
 /** The decorated form: `fn.apply(thisArg, args)`. */
 export const soloWithArgs: SoloInvoke = (fn, thisArg, args) => invokeWithArgs(fn, thisArg, args as readonly unknown[]);
 /** `execute`: `fn(context)`. */
-export const soloWithContext: SoloInvoke = (fn, _thisArg, _args, scope) =>
-  fn(scope === undefined ? { attempt: 1, signal: neverAborted } : scopedContext(scope, 1));
+export const soloWithContext: SoloInvoke = (fn, _thisArg, _args, scope) => fn(contextAt(scope, undefined, 1));
 /** `withContext`: `fn.call(thisArg, context, ...args)`. */
 export const soloWithContextAndArgs: SoloInvoke = (fn, thisArg, args, scope) =>
-  invokeWithContext(
-    fn,
-    thisArg,
-    args as readonly unknown[],
-    scope === undefined ? { attempt: 1, signal: neverAborted } : scopedContext(scope, 1),
-  );
+  invokeWithContext(fn, thisArg, args as readonly unknown[], contextAt(scope, undefined, 1));
 
 /** The pipeline's mode of a solo call form (for a solo call that leaves its fast path). */
 export function modeOf(invoke: SoloInvoke): Mode {
