@@ -173,11 +173,17 @@ export function createPolicy<E extends EventMap, F, M extends object>(
   // Decided once here: read per call, `stage.solo` would be a lookup on up to six stage classes at one site.
   const solo = n === 1 && list[0]?.solo !== undefined ? (list[0] as Required<Stage>) : undefined;
   const runSolo = soloRunner(list);
+  // The invokers as constants of this scope: where V8 inlines one policy's wrapper into a caller, it can fold
+  // them to known functions and inline the call's invocation, whatever other call forms of the same stage
+  // have run. Bundlers emit module-level constants as `var`s, which it cannot fold.
+  const invokeArgs = soloWithArgs;
+  const invokeContext = soloWithContext;
+  const invokeContextAndArgs = soloWithContextAndArgs;
   const wrap = (target: Function): Function =>
     keepName(
       solo !== undefined
         ? function (this: unknown, ...args: unknown[]) {
-            return runSolo(solo, list, target, this, args, soloWithArgs);
+            return runSolo(solo, list, target, this, args, invokeArgs);
           }
         : function (this: unknown, ...args: unknown[]) {
             return run(list, new Call(target, this, args, MODE_ARGS, undefined, n));
@@ -204,7 +210,7 @@ export function createPolicy<E extends EventMap, F, M extends object>(
           ? // The common call in few bytes: V8 inlines it, and all it calls, into the caller within one budget.
             (fn: unknown, signal?: unknown) =>
               signal === undefined && typeof fn === 'function'
-                ? runSolo(solo, list, fn, undefined, undefined, soloWithContext)
+                ? runSolo(solo, list, fn, undefined, undefined, invokeContext)
                 : executeInPipeline(fn, signal)
           : executeInPipeline,
     },
@@ -214,7 +220,7 @@ export function createPolicy<E extends EventMap, F, M extends object>(
         return keepName(
           solo !== undefined
             ? function (this: unknown, ...args: unknown[]) {
-                return runSolo(solo, list, target, this, args, soloWithContextAndArgs);
+                return runSolo(solo, list, target, this, args, invokeContextAndArgs);
               }
             : function (this: unknown, ...args: unknown[]) {
                 return run(list, new Call(target, this, args, MODE_CONTEXT_ARGS, undefined, n));
