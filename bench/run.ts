@@ -59,6 +59,13 @@ const STANDALONE: { title: string; name: string; args: string[]; about: string }
       'Two measurements beside the floor middleware (reads the client address, sets the two RateLimit fields; "headers off": only reads the address). First, wrk against hello-world routes on loopback, each server pinned to core 0 and wrk to core 1: the server CPU each middleware adds per request, against the mean of two runs of its bare server around it (median and interquartile range over rounds; below a microsecond or two this is within the noise). Second, each middleware alone, in process, on a real request and reply: ns per call, which resolves differences of about 100 ns. See the header of bench/http.ts.',
   },
   {
+    title: 'Instructions per call (core suite, one case per process)',
+    name: 'instructions',
+    args: ['--import', 'tsx', 'bench/instructions.ts'],
+    about:
+      'The rows of the call-forms table above, counted by Valgrind instead of timed: each case alone in its process, on a bundle of the suite, V8 single-threaded with fixed seeds, so that a case repeats to within a few instructions per call. The slow phases of this VM do not move it; cache misses, branch prediction and the collector\'s pauses are not in it. "× floor" divides by the floor row counted the same way. Method: the header of bench/instructions.ts.',
+  },
+  {
     title: 'Redis store (decisions per second)',
     name: 'redis',
     args: ['--import', 'tsx', 'bench/redis.ts'],

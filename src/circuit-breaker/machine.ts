@@ -11,8 +11,8 @@
  * the transition instant when a call is admitted at the very instant of a transition), so one number per
  * call carries both facts and nothing is allocated.
  */
-import type { OutcomeWindow } from './window.js';
-import { OUTCOME_FAILURE, OUTCOME_SLOW, OUTCOME_SUCCESS } from './window.js';
+import type { CountWindow, OutcomeWindow } from './window.js';
+import { OUTCOME_FAILURE, OUTCOME_SLOW } from './window.js';
 
 export const CLOSED = 0;
 export const OPEN = 1;
@@ -163,8 +163,9 @@ export class BreakerMachine {
    * `counts`), in few bytes for the same reason as `quickAdmit`.
    */
   recordClosedSuccess(): void {
-    const window = this.window;
-    window.record(0, OUTCOME_SUCCESS);
+    // Only a count window comes here: a time window needs the time, and its breaker never takes this path.
+    const window = this.window as CountWindow;
+    window.recordSuccess();
     this.consecutiveFailures = 0;
     // Every threshold is above 0: with no failure and no slow call in the window, a success crosses none.
     if (window.failures !== 0 || window.slowCalls !== 0) this.tripAfterSuccess();

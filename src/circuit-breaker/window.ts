@@ -49,6 +49,19 @@ export class CountWindow implements OutcomeWindow {
     this.head = head + 1 === this.size ? 0 : head + 1;
   }
 
+  /** `record(_, OUTCOME_SUCCESS)` in fewer bytes: the breaker's commonest record, which its solo path inlines. */
+  recordSuccess(): void {
+    const head = this.head;
+    if (this.calls !== this.size) {
+      this.calls++;
+      this.ring[head] = OUTCOME_SUCCESS; // a cleared ring keeps stale outcomes
+    } else if (this.ring[head] !== OUTCOME_SUCCESS) {
+      this.record(0, OUTCOME_SUCCESS);
+      return;
+    }
+    this.head = head + 1 === this.size ? 0 : head + 1;
+  }
+
   private count(outcome: number, sign: 1 | -1): void {
     this.failures += sign * (outcome & OUTCOME_FAILURE);
     this.slowCalls += sign * ((outcome & OUTCOME_SLOW) >> 1);

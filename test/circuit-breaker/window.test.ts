@@ -1,9 +1,12 @@
 /** The windows against brute force: the counts (hence the rates) over the same calls must be equal. */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { CountWindow, OUTCOME_FAILURE, OUTCOME_SLOW, TimeWindow } from '../../src/circuit-breaker/window.js';
+import { CountWindow, OUTCOME_FAILURE, OUTCOME_SLOW, OUTCOME_SUCCESS, TimeWindow } from '../../src/circuit-breaker/window.js';
 
-type Op = { kind: 'record'; dt: number; outcome: number } | { kind: 'clear'; dt: number } | { kind: 'read'; dt: number };
+type Op =
+  | { kind: 'record'; dt: number; outcome: number; quick: boolean }
+  | { kind: 'clear'; dt: number }
+  | { kind: 'read'; dt: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -12,6 +15,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       kind: fc.constant('record' as const),
       dt: fc.oneof(fc.integer({ min: 0, max: 30 }), fc.double({ min: 0, max: 30, noNaN: true })),
       outcome: fc.integer({ min: 0, max: 3 }),
+      // A success recorded with CountWindow's recordSuccess (the breaker's quick path) instead of record.
+      quick: fc.boolean(),
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear' as const), dt: fc.integer({ min: 0, max: 30 }) }) },
@@ -27,7 +32,7 @@ function counts(list: { outcome: number }[]): [number, number, number] {
 }
 
 describe('CountWindow', () => {
-  test('counts equal brute force over the last `size` calls since the last clear', () => {
+  test('counts equal brute force over the last `size` calls since the last clear (successes by record or recordSuccess)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 12 }), fc.array(opArb, { maxLength: 200 }), (size, ops) => {
         const window = new CountWindow(size);
@@ -37,7 +42,8 @@ describe('CountWindow', () => {
             window.clear(0);
             calls = [];
           } else if (op.kind === 'record') {
-            window.record(0, op.outcome);
+            if (op.quick && op.outcome === OUTCOME_SUCCESS) window.recordSuccess();
+            else window.record(0, op.outcome);
             calls.push({ outcome: op.outcome });
           }
           expect([window.calls, window.failures, window.slowCalls]).toEqual(counts(calls.slice(-size)));
