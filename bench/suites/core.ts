@@ -26,7 +26,7 @@ import {
   timeout,
   tokenBucket,
 } from '../../src/index.js';
-import { type BenchCase, type BenchSuite, leaf, MinimalTokenBucket } from '../lib.js';
+import { type BenchCase, type BenchSuite, leaf, MinimalTokenBucket, perf } from '../lib.js';
 
 /** The floor: an async wrapper that awaits the function in a try/finally and does nothing else. */
 const floor =
@@ -49,7 +49,7 @@ const sink = { value: 0 };
 const clockFloor =
   <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
   async (...args: A): Promise<R> => {
-    sink.value = performance.now();
+    sink.value = perf.now();
     try {
       return await fn(...args);
     } finally {
@@ -63,7 +63,7 @@ const clockFloor =
 const raceFloor = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => {
   const holder: { reject: ((reason: unknown) => void) | undefined } = { reject: undefined };
   return async (...args: A): Promise<R> => {
-    sink.value = performance.now();
+    sink.value = perf.now();
     try {
       return await new Promise<R>((resolve, reject) => {
         holder.reject = reject;
@@ -99,7 +99,7 @@ const minimalFour = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => 
     if (state !== 0 || running >= 100) throw new Error('refused');
     running++;
     const deadline = new MinimalDeadline();
-    deadline.at = performance.now() + 10_000;
+    deadline.at = perf.now() + 10_000;
     if (tail === undefined) head = tail = deadline;
     else {
       tail.next = deadline;
