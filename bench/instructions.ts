@@ -16,7 +16,7 @@
  * measured case runs: this is a policy alone in its process, as a service with one policy of each kind is,
  * not the mixed process of the wall-clock table (see bench/analysis.md, "One process, many policies").
  *
- *     node --import tsx bench/instructions.ts                    # every case, about 15 minutes on 2 cores
+ *     node --import tsx bench/instructions.ts                    # every case, 8-15 minutes on 2 cores
  *     BENCH_CASES='bulkhead|floor' node --import tsx bench/instructions.ts
  *
  * Needs valgrind (Debian: apt-get install valgrind). Prints a markdown table on stdout.
