@@ -165,6 +165,14 @@ export class BreakerMachine {
   recordClosedSuccess(): void {
     // Only a count window comes here: a time window needs the time, and its breaker never takes this path.
     const window = this.window as CountWindow;
+    // The steady state, in few bytes: a full window of plain successes. One more changes no total, and the
+    // ring may keep its head, since every slot the next outcomes replace holds a success all the same. And
+    // `consecutiveFailures` is already 0: the last outcome recorded was not a failure.
+    if (window.failures + window.slowCalls === 0 && window.calls === window.size) return;
+    this.recordSuccessInto(window);
+  }
+
+  private recordSuccessInto(window: CountWindow): void {
     window.recordSuccess();
     this.consecutiveFailures = 0;
     // Every threshold is above 0: with no failure and no slow call in the window, a success crosses none.
