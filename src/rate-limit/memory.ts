@@ -32,6 +32,7 @@ import {
   type RateLimitAlgorithm,
   type RateLimitDecision,
   type RateLimitStore,
+  refusedDecision,
   runFixedStep,
   toDecision,
 } from './store.js';
@@ -79,6 +80,7 @@ export class MemoryTable implements BoundRateLimitStore {
   /** Keys dropped by the size bound while they could still hold usage (folded into the sketch). */
   evictions = 0;
   readonly takeSync: (key: string, cost: number, consume: boolean, limits?: RateLimitAlgorithm) => RateLimitDecision;
+  readonly admitSync: (key: string, cost: number, limits?: RateLimitAlgorithm) => number | RateLimitDecision;
   readonly refundSync: (key: string, cost: number, limits?: RateLimitAlgorithm) => RateLimitDecision;
 
   constructor(
@@ -97,6 +99,10 @@ export class MemoryTable implements BoundRateLimitStore {
     this.takeSync = (key, cost, consume, limits = this.algorithm) => {
       this.decide(key, cost, consume, limits);
       return toDecision(limits, this.step);
+    };
+    this.admitSync = (key, cost, limits = this.algorithm) => {
+      const step = this.decide(key, cost, true, limits);
+      return step.allowed ? Math.max(step.remaining, 0) : refusedDecision(limits, step);
     };
     this.refundSync = (key, cost, limits = this.algorithm) => {
       this.giveBack(key, cost, limits);
@@ -121,11 +127,6 @@ export class MemoryTable implements BoundRateLimitStore {
   reset(key: string): Promise<void> {
     this.forget(storedKey(key));
     return Promise.resolve();
-  }
-
-  /** Integer µs since the store's creation (never negative: clocks are monotonic). */
-  nowUs(): number {
-    return Math.floor((this.clock.now() - this.origin) * 1000);
   }
 
   /** Runs the step for `key` and saves its state when allowed; the result is in `this.step`. */
@@ -209,10 +210,13 @@ export class MemoryTable implements BoundRateLimitStore {
     this.prev.delete(key);
   }
 
-  /** The time now, after a rotation by idle time if one is due. */
+  /**
+   * The time now, in integer µs since the store's creation (never negative: clocks are monotonic), after a
+   * rotation by idle time if one is due.
+   */
   private tick(limits: RateLimitAlgorithm): number {
     if (limits.fullAfterUs > this.fullAfterUs) this.fullAfterUs = limits.fullAfterUs;
-    const now = this.nowUs();
+    const now = Math.floor((this.clock.now() - this.origin) * 1000);
     if (now - this.rotatedAt >= this.fullAfterUs) this.rotate(now, false);
     return now;
   }

@@ -93,7 +93,19 @@ function applyTo(fn: Function, thisArg: unknown, args: readonly unknown[] | unde
   return args === undefined ? fn() : fn.apply(thisArg, args);
 }
 
-type SyncTake = NonNullable<BoundRateLimitStore['takeSync']>;
+/** A synchronous take that answers with the units left when allowed, or the refused decision. */
+type SyncAdmit = NonNullable<BoundRateLimitStore['admitSync']>;
+
+/** The store's `admitSync`, or one made from its `takeSync` (a store may have only that); undefined for an async store. */
+function syncAdmitOf(bound: BoundRateLimitStore): SyncAdmit | undefined {
+  if (bound.admitSync !== undefined) return bound.admitSync;
+  const take = bound.takeSync;
+  if (take === undefined) return undefined;
+  return (key, cost, limits) => {
+    const decision = take(key, cost, true, limits);
+    return decision.allowed ? decision.remaining : decision;
+  };
+}
 
 /** What an admitted call was charged, kept in its slot until it ends (only with `countOnly`). */
 class Charge {
@@ -108,8 +120,10 @@ class RateLimitStage implements Stage, WaitHost {
   readonly queues: WaitQueues | undefined;
   /** `events.has('allowed')` without a lookup by name: it is asked on every admitted call. */
   private readonly allowedProbe: EventProbe<RateLimitEvents['allowed']>;
-  /** The store's synchronous take when the solo path applies (no waiting, no `countOnly`), else undefined. */
-  private readonly soloTake: SyncTake | undefined;
+  /** The store's synchronous admission, when it has one. */
+  private readonly admit: SyncAdmit | undefined;
+  /** {@link admit} when the solo path applies (no waiting, no `countOnly`), else undefined. */
+  private readonly soloAdmit: SyncAdmit | undefined;
   constructor(
     private readonly limiter: RateLimiter,
     private readonly key: KeyOption,
@@ -123,7 +137,8 @@ class RateLimitStage implements Stage, WaitHost {
   ) {
     this.queues = maxWaitMs < 0 ? undefined : new WaitQueues(limiter, clock, maxQueue, this);
     this.allowedProbe = events.probe('allowed', true);
-    this.soloTake = this.queues === undefined && countOnly === undefined ? limiter.bound.takeSync : undefined;
+    this.admit = syncAdmitOf(limiter.bound);
+    this.soloAdmit = this.queues === undefined && countOnly === undefined ? this.admit : undefined;
   }
 
   /**
@@ -138,16 +153,16 @@ class RateLimitStage implements Stage, WaitHost {
     args: readonly unknown[] | undefined,
     invoke: SoloInvoke,
   ): Promise<unknown> {
-    if (this.soloTake === undefined) return runInPipeline(stages, fn, thisArg, args, invoke);
+    if (this.soloAdmit === undefined) return runInPipeline(stages, fn, thisArg, args, invoke);
     // A fixed key and cost (the common case) go straight to the take; functions of the arguments out of line.
     if (typeof this.key === 'string' && typeof this.cost === 'number') {
-      return this.takeSolo(this.soloTake, this.key, this.cost, fn, thisArg, args, invoke);
+      return this.takeSolo(this.soloAdmit, this.key, this.cost, fn, thisArg, args, invoke);
     }
-    return this.soloComputed(this.soloTake, fn, thisArg, args, invoke);
+    return this.soloComputed(this.soloAdmit, fn, thisArg, args, invoke);
   }
 
   private soloComputed(
-    take: SyncTake,
+    admit: SyncAdmit,
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,
@@ -161,11 +176,11 @@ class RateLimitStage implements Stage, WaitHost {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.takeSolo(take, key, cost, fn, thisArg, args, invoke);
+    return this.takeSolo(admit, key, cost, fn, thisArg, args, invoke);
   }
 
   private takeSolo(
-    take: SyncTake,
+    admit: SyncAdmit,
     key: string,
     cost: number,
     fn: Function,
@@ -173,14 +188,14 @@ class RateLimitStage implements Stage, WaitHost {
     args: readonly unknown[] | undefined,
     invoke: SoloInvoke,
   ): Promise<unknown> {
-    let decision: RateLimitDecision;
+    let admitted: number | RateLimitDecision;
     try {
-      decision = take(key, cost, true, this.limiter.limitsFor(key));
+      admitted = admit(key, cost, this.limiter.limitsFor(key));
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!decision.allowed) return rejectNextTurn(this.refusal(key, cost, decision));
-    this.allowed(key, cost, decision);
+    if (typeof admitted !== 'number') return rejectNextTurn(this.refusal(key, cost, admitted));
+    this.allowed(key, cost, admitted);
     return callSolo(fn, thisArg, args, invoke);
   }
 
@@ -195,11 +210,11 @@ class RateLimitStage implements Stage, WaitHost {
     if (queues !== undefined && queues.size > 0 && queues.has(key)) {
       return queues.join(key, cost, this.clock.now() + this.maxWaitMs, call.signal, undefined);
     }
-    const sync = this.limiter.bound.takeSync;
-    if (sync !== undefined) {
-      const decision = sync(key, cost, true, this.limiter.limitsFor(key));
-      if (!decision.allowed) return this.refused(call, key, cost, decision, this.clock.now());
-      this.allowed(key, cost, decision);
+    const admit = this.admit;
+    if (admit !== undefined) {
+      const admitted = admit(key, cost, this.limiter.limitsFor(key));
+      if (typeof admitted !== 'number') return this.refused(call, key, cost, admitted, this.clock.now());
+      this.allowed(key, cost, admitted);
       return undefined;
     }
     return this.takeAsync(call, key, cost);
@@ -227,7 +242,7 @@ class RateLimitStage implements Stage, WaitHost {
     // A store's round trip cannot be cancelled, but the call can stop waiting for it at once.
     const decision = await untilAborted(this.limiter.bound.take(key, cost, true, this.limiter.limitsFor(key)), call.signal);
     if (decision.allowed) {
-      this.allowed(key, cost, decision);
+      this.allowed(key, cost, decision.remaining);
       return;
     }
     const outcome = this.refused(call, key, cost, decision, this.clock.now());
@@ -253,10 +268,10 @@ class RateLimitStage implements Stage, WaitHost {
     return RateLimitedError.fast(decision.retryAfterMs, reason, decision.limit, decision.remaining, name);
   }
 
-  allowed(key: string, cost: number, decision: RateLimitDecision): void {
+  allowed(key: string, cost: number, remaining: number): void {
     const probe = this.allowedProbe;
     if (probe.tallying !== 0) probe.tally(0);
-    if (probe.active) probe.emit({ key, cost, remaining: decision.remaining, name: this.limiter.name });
+    if (probe.active) probe.emit({ key, cost, remaining, name: this.limiter.name });
   }
 
   waiting(key: string, cost: number, waitMs: number): void {

@@ -12,6 +12,9 @@
  *   after a reconfiguration); absent, the bound algorithm's. They always have the bound algorithm's kind.
  * - `takeSync` exists only when the answer is available without I/O (the memory store); the policy and the
  *   adapters use it when present and stay on the synchronous path.
+ * - `admitSync(key, cost, limits?)`, optional beside `takeSync`, is `takeSync(key, cost, true, limits)` for a
+ *   caller that needs only the verdict: the whole units left when allowed (a number, no decision object
+ *   built), the refused decision otherwise. The `rateLimit` policy uses it on every admitted call.
  * - `refund(key, cost, limits?)` gives back up to `cost` units of the key's recent takes, never beyond full,
  *   atomically, and answers like a zero-cost peek after it. Optional: a limiter whose store has none
  *   refuses `refund` with a TypeError.
@@ -86,6 +89,8 @@ export interface BoundRateLimitStore {
   take(key: string, cost: number, consume: boolean, limits?: RateLimitAlgorithm): Promise<RateLimitDecision>;
   /** Optional synchronous fast path (no I/O). */
   readonly takeSync?: (key: string, cost: number, consume: boolean, limits?: RateLimitAlgorithm) => RateLimitDecision;
+  /** Optional `takeSync(key, cost, true, limits)` that answers an allowed take with the units left only. */
+  readonly admitSync?: (key: string, cost: number, limits?: RateLimitAlgorithm) => number | RateLimitDecision;
   /** Gives back up to `cost` units, never beyond full; answers like a zero-cost peek after it. */
   refund?(key: string, cost: number, limits?: RateLimitAlgorithm): Promise<RateLimitDecision>;
   /** Optional synchronous refund (no I/O). */
@@ -112,7 +117,8 @@ export function toDecision(algorithm: RateLimitAlgorithm, step: StepResult): Rat
   };
 }
 
-function refusedDecision(algorithm: RateLimitAlgorithm, step: StepResult): RateLimitDecision {
+/** @internal A refused step's decision (see {@link toDecision}). */
+export function refusedDecision(algorithm: RateLimitAlgorithm, step: StepResult): RateLimitDecision {
   return {
     allowed: false,
     limit: algorithm.limit,

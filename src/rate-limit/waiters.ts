@@ -24,7 +24,7 @@ import type { RateLimitDecision } from './store.js';
 export interface WaitHost {
   waiting(key: string, cost: number, waitMs: number): void;
   /** A waiter was admitted by `decision`. */
-  allowed(key: string, cost: number, decision: RateLimitDecision): void;
+  allowed(key: string, cost: number, remaining: number): void;
   refusal(key: string, cost: number, decision: RateLimitDecision): RateLimitedError;
 }
 
@@ -189,7 +189,7 @@ export class WaitQueues {
         }
         if (decision.allowed) {
           this.unlink(waiter);
-          this.host.allowed(line.key, waiter.cost, decision);
+          this.host.allowed(line.key, waiter.cost, decision.remaining);
           waiter.resolve();
           continue;
         }
