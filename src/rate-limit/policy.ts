@@ -29,7 +29,7 @@ import { createPolicy, type Policy } from '../core/policy.js';
 import { ignore, untilAborted } from '../core/signal.js';
 import { checkClock, checkCount, checkDuration, checkFunction, checkOptions, show } from '../core/validate.js';
 import { checkCost, checkRateLimiter, DEFAULT_KEY, type RateLimiter } from './limiter.js';
-import type { BoundRateLimitStore, RateLimitDecision, RateLimitDecisionReason } from './store.js';
+import type { BoundRateLimitStore, RateLimitAlgorithm, RateLimitDecision, RateLimitDecisionReason } from './store.js';
 import { type WaitHost, WaitQueues } from './waiters.js';
 
 /** A rate limit's key: a fixed string, or a function of the call's arguments that returns it. */
@@ -93,18 +93,22 @@ function applyTo(fn: Function, thisArg: unknown, args: readonly unknown[] | unde
   return args === undefined ? fn() : fn.apply(thisArg, args);
 }
 
-/** A synchronous take that answers with the units left when allowed, or the refused decision. */
-type SyncAdmit = NonNullable<BoundRateLimitStore['admitSync']>;
+/** A binding that answers synchronously with the units left when allowed, or the refused decision. */
+type SyncAdmitter = Required<Pick<BoundRateLimitStore, 'admitSync'>>;
 
-/** The store's `admitSync`, or one made from its `takeSync` (a store may have only that); undefined for an async store. */
-function syncAdmitOf(bound: BoundRateLimitStore): SyncAdmit | undefined {
-  if (bound.admitSync !== undefined) return bound.admitSync;
-  const take = bound.takeSync;
-  if (take === undefined) return undefined;
-  return (key, cost, limits) => {
-    const decision = take(key, cost, true, limits);
+/** `admitSync` for a store that has only `takeSync` (a custom synchronous store may). */
+class AdmitThroughTake implements SyncAdmitter {
+  constructor(private readonly take: NonNullable<BoundRateLimitStore['takeSync']>) {}
+  admitSync(key: string, cost: number, consume: boolean, limits?: RateLimitAlgorithm): number | RateLimitDecision {
+    const decision = this.take(key, cost, consume, limits);
     return decision.allowed ? decision.remaining : decision;
-  };
+  }
+}
+
+/** What admits synchronously for `bound`: itself, or its `takeSync` adapted; undefined for an async store. */
+function syncAdmitterOf(bound: BoundRateLimitStore): SyncAdmitter | undefined {
+  if (typeof bound.admitSync === 'function') return bound as SyncAdmitter;
+  return bound.takeSync === undefined ? undefined : new AdmitThroughTake(bound.takeSync);
 }
 
 /** What an admitted call was charged, kept in its slot until it ends (only with `countOnly`). */
@@ -120,10 +124,10 @@ class RateLimitStage implements Stage, WaitHost {
   readonly queues: WaitQueues | undefined;
   /** `events.has('allowed')` without a lookup by name: it is asked on every admitted call. */
   private readonly allowedProbe: EventProbe<RateLimitEvents['allowed']>;
-  /** The store's synchronous admission, when it has one. */
-  private readonly admit: SyncAdmit | undefined;
-  /** {@link admit} when the solo path applies (no waiting, no `countOnly`), else undefined. */
-  private readonly soloAdmit: SyncAdmit | undefined;
+  /** What admits synchronously, when the store can. */
+  private readonly admitter: SyncAdmitter | undefined;
+  /** {@link admitter} when the solo path applies (no waiting, no `countOnly`), else undefined. */
+  private readonly soloAdmitter: SyncAdmitter | undefined;
   constructor(
     private readonly limiter: RateLimiter,
     private readonly key: KeyOption,
@@ -137,8 +141,8 @@ class RateLimitStage implements Stage, WaitHost {
   ) {
     this.queues = maxWaitMs < 0 ? undefined : new WaitQueues(limiter, clock, maxQueue, this);
     this.allowedProbe = events.probe('allowed', true);
-    this.admit = syncAdmitOf(limiter.bound);
-    this.soloAdmit = this.queues === undefined && countOnly === undefined ? this.admit : undefined;
+    this.admitter = syncAdmitterOf(limiter.bound);
+    this.soloAdmitter = this.queues === undefined && countOnly === undefined ? this.admitter : undefined;
   }
 
   /**
@@ -153,16 +157,17 @@ class RateLimitStage implements Stage, WaitHost {
     args: readonly unknown[] | undefined,
     invoke: SoloInvoke,
   ): Promise<unknown> {
-    if (this.soloAdmit === undefined) return runInPipeline(stages, fn, thisArg, args, invoke);
+    const admitter = this.soloAdmitter;
+    if (admitter === undefined) return runInPipeline(stages, fn, thisArg, args, invoke);
     // A fixed key and cost (the common case) go straight to the take; functions of the arguments out of line.
     if (typeof this.key === 'string' && typeof this.cost === 'number') {
-      return this.takeSolo(this.soloAdmit, this.key, this.cost, fn, thisArg, args, invoke);
+      return this.takeSolo(admitter, this.key, this.cost, fn, thisArg, args, invoke);
     }
-    return this.soloComputed(this.soloAdmit, fn, thisArg, args, invoke);
+    return this.soloComputed(admitter, fn, thisArg, args, invoke);
   }
 
   private soloComputed(
-    admit: SyncAdmit,
+    admitter: SyncAdmitter,
     fn: Function,
     thisArg: unknown,
     args: readonly unknown[] | undefined,
@@ -176,11 +181,11 @@ class RateLimitStage implements Stage, WaitHost {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.takeSolo(admit, key, cost, fn, thisArg, args, invoke);
+    return this.takeSolo(admitter, key, cost, fn, thisArg, args, invoke);
   }
 
   private takeSolo(
-    admit: SyncAdmit,
+    admitter: SyncAdmitter,
     key: string,
     cost: number,
     fn: Function,
@@ -190,7 +195,7 @@ class RateLimitStage implements Stage, WaitHost {
   ): Promise<unknown> {
     let admitted: number | RateLimitDecision;
     try {
-      admitted = admit(key, cost, this.limiter.limitsFor(key));
+      admitted = admitter.admitSync(key, cost, true, this.limiter.limitsFor(key));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -210,9 +215,9 @@ class RateLimitStage implements Stage, WaitHost {
     if (queues !== undefined && queues.size > 0 && queues.has(key)) {
       return queues.join(key, cost, this.clock.now() + this.maxWaitMs, call.signal, undefined);
     }
-    const admit = this.admit;
-    if (admit !== undefined) {
-      const admitted = admit(key, cost, this.limiter.limitsFor(key));
+    const admitter = this.admitter;
+    if (admitter !== undefined) {
+      const admitted = admitter.admitSync(key, cost, true, this.limiter.limitsFor(key));
       if (typeof admitted !== 'number') return this.refused(call, key, cost, admitted, this.clock.now());
       this.allowed(key, cost, admitted);
       return undefined;
@@ -271,7 +276,12 @@ class RateLimitStage implements Stage, WaitHost {
   allowed(key: string, cost: number, remaining: number): void {
     const probe = this.allowedProbe;
     if (probe.tallying !== 0) probe.tally(0);
-    if (probe.active) probe.emit({ key, cost, remaining, name: this.limiter.name });
+    if (probe.active) this.emitAllowed(probe, key, cost, remaining);
+  }
+
+  /** Out of line: the payload's literal would take a good part of V8's inlining budget on every admitted call's path. */
+  private emitAllowed(probe: EventProbe<RateLimitEvents['allowed']>, key: string, cost: number, remaining: number): void {
+    probe.emit({ key, cost, remaining, name: this.limiter.name });
   }
 
   waiting(key: string, cost: number, waitMs: number): void {

@@ -12,9 +12,10 @@
  *   after a reconfiguration); absent, the bound algorithm's. They always have the bound algorithm's kind.
  * - `takeSync` exists only when the answer is available without I/O (the memory store); the policy and the
  *   adapters use it when present and stay on the synchronous path.
- * - `admitSync(key, cost, limits?)`, optional beside `takeSync`, is `takeSync(key, cost, true, limits)` for a
- *   caller that needs only the verdict: the whole units left when allowed (a number, no decision object
- *   built), the refused decision otherwise. The `rateLimit` policy uses it on every admitted call.
+ * - `admitSync(key, cost, consume, limits?)`, optional beside `takeSync`, is `takeSync` for a caller that
+ *   needs only the verdict: the whole units left when allowed (a number, no decision object built), the
+ *   refused decision otherwise. It is called as a method of the binding. The `rateLimit` policy uses it on
+ *   every call.
  * - `refund(key, cost, limits?)` gives back up to `cost` units of the key's recent takes, never beyond full,
  *   atomically, and answers like a zero-cost peek after it. Optional: a limiter whose store has none
  *   refuses `refund` with a TypeError.
@@ -89,8 +90,8 @@ export interface BoundRateLimitStore {
   take(key: string, cost: number, consume: boolean, limits?: RateLimitAlgorithm): Promise<RateLimitDecision>;
   /** Optional synchronous fast path (no I/O). */
   readonly takeSync?: (key: string, cost: number, consume: boolean, limits?: RateLimitAlgorithm) => RateLimitDecision;
-  /** Optional `takeSync(key, cost, true, limits)` that answers an allowed take with the units left only. */
-  readonly admitSync?: (key: string, cost: number, limits?: RateLimitAlgorithm) => number | RateLimitDecision;
+  /** Optional `takeSync` that answers an allowed take with the units left only; called as a method of the binding. */
+  admitSync?(key: string, cost: number, consume: boolean, limits?: RateLimitAlgorithm): number | RateLimitDecision;
   /** Gives back up to `cost` units, never beyond full; answers like a zero-cost peek after it. */
   refund?(key: string, cost: number, limits?: RateLimitAlgorithm): Promise<RateLimitDecision>;
   /** Optional synchronous refund (no I/O). */
@@ -105,7 +106,11 @@ export interface RateLimitStore {
 /** @internal A step's result as a decision (times rounded up to ms, `remaining` never below 0). */
 export function toDecision(algorithm: RateLimitAlgorithm, step: StepResult): RateLimitDecision {
   // Small on purpose, the refusal out of line: this inlines into every admitted call's path.
-  if (!step.allowed) return refusedDecision(algorithm, step);
+  return step.allowed ? allowedDecision(algorithm, step) : refusedDecision(algorithm, step);
+}
+
+/** @internal An allowed step's decision (see {@link toDecision}). */
+export function allowedDecision(algorithm: RateLimitAlgorithm, step: StepResult): RateLimitDecision {
   return {
     allowed: true,
     limit: algorithm.limit,

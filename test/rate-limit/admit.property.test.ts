@@ -1,5 +1,5 @@
 /**
- * `admitSync`, the memory store's verdict-only take, against `takeSync(key, cost, true)`: two tables of the
+ * `admitSync`, the memory store's verdict-only take, against `takeSync`: two tables of the
  * same limits on clocks moved alike must agree on every take (the units left when allowed, the whole
  * decision when refused) and so keep the same state. And the `rateLimit` policy decides the same over a
  * store that has only `takeSync` (a custom synchronous store) as over the memory store.
@@ -24,6 +24,8 @@ interface Op {
   advance: number;
   key: string;
   cost: number;
+  /** Whether the take consumes (false: a peek). */
+  consume: boolean;
 }
 
 const ops = fc.array(
@@ -34,6 +36,7 @@ const ops = fc.array(
     ),
     key: fc.constantFrom(...KEYS),
     cost: fc.integer({ min: 0, max: 6 }),
+    consume: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
   }),
   { minLength: 20, maxLength: 120 },
 );
@@ -61,8 +64,8 @@ describe('admitSync agrees with takeSync', () => {
           const taking = make(clock, memoryStore({ maxKeys: 2 })).bound;
           for (const op of schedule) {
             clock.advance(op.advance);
-            const admitted = admitting.admitSync!(op.key, op.cost);
-            const decision = taking.takeSync!(op.key, op.cost, true);
+            const admitted = admitting.admitSync!(op.key, op.cost, op.consume);
+            const decision = taking.takeSync!(op.key, op.cost, op.consume);
             if (decision.allowed) {
               coverage.allowed++;
               expect(admitted).toBe(decision.remaining);
