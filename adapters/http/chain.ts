@@ -202,7 +202,7 @@ export class LimitChain<Req, Res, Next> {
       }
       let decision: RateLimitDecision;
       try {
-        decision = sync(key, cost);
+        decision = sync(key, cost, true, limit.limiter.limitsFor(key));
       } catch (error) {
         if (!this.storeFailed(limit, key, cost, error, req, res, next)) return;
         continue;

@@ -13,7 +13,7 @@ import {
   MAX_TIMER_MS,
   show,
 } from '../../src/core/validate.js';
-import type { RateLimitAlgorithm, RateLimitDecision, RateLimiter } from '../../src/index.js';
+import type { BoundRateLimitStore, RateLimitAlgorithm, RateLimitDecision, RateLimiter } from '../../src/index.js';
 import { checkRateLimiter } from '../../src/rate-limit/limiter.js';
 import { checkPolicyName, HEADER_STYLES, type HeaderStyle, type ProblemDetails, QuotaHeaders } from './headers.js';
 import { checkIpv6Prefix, ipKey, UNKNOWN_CLIENT } from './ip.js';
@@ -150,7 +150,8 @@ export class CompiledLimit<Req> {
   readonly cost: ((req: Req) => number) | undefined;
   readonly skip: ((req: Req) => boolean) | undefined;
   readonly countOnly: ((response: CountedResponse, req: Req) => boolean) | undefined;
-  readonly takeSync: ((key?: string, cost?: number) => RateLimitDecision) | undefined;
+  /** The store's synchronous take (key and cost are checked by the chain), when it has one. */
+  readonly takeSync: BoundRateLimitStore['takeSync'];
 
   /** The limits `headers` were made for, and the `windowMs` option (it applies to the default limits only). */
   private readonly defaultLimits: RateLimitAlgorithm;
@@ -188,7 +189,7 @@ export class CompiledLimit<Req> {
     checkKnown(where, options, LIMIT_OPTIONS);
     const limiter = checkRateLimiter(where, 'option "limiter"', options.limiter);
     this.limiter = limiter;
-    this.takeSync = limiter.takeSync;
+    this.takeSync = limiter.bound.takeSync;
     const clock = limiter.clock;
     this.wallNow = () => clock.wallNow();
     this.defaultLimits = limiter.algorithm;
