@@ -105,7 +105,8 @@ export interface RateLimitStore {
 
 /** @internal A step's result as a decision (times rounded up to ms, `remaining` never below 0). */
 export function toDecision(algorithm: RateLimitAlgorithm, step: StepResult): RateLimitDecision {
-  // Small on purpose, the refusal out of line: this inlines into every admitted call's path.
+  // Small on purpose, each half in a function of its own: this inlines into the Redis store's path per
+  // decision, and the memory store calls the halves directly.
   return step.allowed ? allowedDecision(algorithm, step) : refusedDecision(algorithm, step);
 }
 
