@@ -55,7 +55,8 @@ export class Log implements MutableLog {
   total = 0;
 }
 
-const ZEROS: readonly number[] = [0, 0, 0];
+/** Fresh fixed-size state (read only), a typed array like every stored state so that the step's reads stay monomorphic. */
+const ZEROS = new Float64Array(3);
 const EMPTY_LOG: Log = new Log();
 
 export class MemoryTable implements BoundRateLimitStore {
@@ -151,7 +152,8 @@ export class MemoryTable implements BoundRateLimitStore {
     const now = this.tick(limits);
     key = storedKey(key);
     const step = this.step;
-    const write = consume && cost > 0;
+    // `=== true`: a boolean test V8 compiles to one comparison (truthiness of an untyped value is six).
+    const write = consume === true && cost > 0;
     const width = this.width;
     if (width === 0) {
       // The sliding log: a list per key, in either generation, or estimated from the sketch.
@@ -165,41 +167,52 @@ export class MemoryTable implements BoundRateLimitStore {
       }
       const estimate = log === undefined && this.sketch.live(now) ? this.estimatedLog(key, now) : undefined;
       slidingLogStep(log ?? estimate ?? EMPTY_LOG, now, cost, config, step);
-      if (!(step.allowed && write)) return verdictOf(limits, step);
-      if (slot === undefined) {
-        slot = this.insert(key, now);
-        if (log === undefined) log = estimate === undefined ? new Log() : copyLog(estimate);
-        this.curLogs[slot] = log;
+      if (step.allowed && write) {
+        if (slot === undefined) {
+          slot = this.insert(key, now);
+          if (log === undefined) log = estimate === undefined ? new Log() : copyLog(estimate);
+          this.curLogs[slot] = log;
+        }
+        const target = log as Log;
+        for (let i = 0; i < step.drop; i++) target.total -= target.costs[target.head++] as number;
+        // Compact once the dropped prefix is as long as what is left: amortized O(1) per entry.
+        if (target.head > 32 && target.head * 2 > target.times.length) {
+          target.times = target.times.slice(target.head);
+          target.costs = target.costs.slice(target.head);
+          target.head = 0;
+        }
+        target.times.push(now);
+        target.costs.push(cost);
+        target.total += cost;
       }
-      const target = log as Log;
-      for (let i = 0; i < step.drop; i++) target.total -= target.costs[target.head++] as number;
-      // Compact once the dropped prefix is as long as what is left: amortized O(1) per entry.
-      if (target.head > 32 && target.head * 2 > target.times.length) {
-        target.times = target.times.slice(target.head);
-        target.costs = target.costs.slice(target.head);
-        target.head = 0;
+    } else {
+      // The key's state: in the current generation, the previous one, or neither (then fresh, or the
+      // sketch's estimate). One call of the step for all three keeps its call site as hot as the entry.
+      const slot = this.cur.get(key);
+      let nums: Float64Array;
+      let at: number;
+      if (slot !== undefined) {
+        nums = this.curNums;
+        at = slot * width;
+      } else {
+        const old = this.prev.get(key);
+        if (old !== undefined) {
+          nums = this.prevNums;
+          at = old * width;
+        } else {
+          nums = this.estimated(key, now, limits);
+          at = 0;
+        }
       }
-      target.times.push(now);
-      target.costs.push(cost);
-      target.total += cost;
-      return verdictOf(limits, step);
+      runFixedStep(limits.config, nums, at, now, cost, step);
+      if (step.allowed && write) {
+        if (slot === undefined) at = this.insert(key, now) * width; // may rotate or grow: read curNums after it
+        this.save(this.curNums, at);
+      }
     }
-    const slot = this.cur.get(key);
-    if (slot !== undefined) {
-      const at = slot * width;
-      runFixedStep(limits.config, this.curNums, at, now, cost, step);
-      if (step.allowed && write) this.save(this.curNums, at);
-      return verdictOf(limits, step);
-    }
-    // In the previous generation, or in neither: then fresh, or the sketch's estimate.
-    const old = this.prev.get(key);
-    if (old !== undefined) runFixedStep(limits.config, this.prevNums, old * width, now, cost, step);
-    else runFixedStep(limits.config, this.estimated(key, now, limits), 0, now, cost, step);
-    if (step.allowed && write) {
-      const at = this.insert(key, now) * width; // may rotate or grow: read curNums after it
-      this.save(this.curNums, at);
-    }
-    return verdictOf(limits, step);
+    // One return for every case, written here rather than in a helper: code in this function's own body
+    // costs none of V8's inlining budget, which its callees (the clock, the step, the save) need.
+    return step.allowed ? Math.max(step.remaining, 0) : refusedDecision(limits, step);
   }
 
   /**
@@ -263,7 +276,7 @@ export class MemoryTable implements BoundRateLimitStore {
   }
 
   /** The state of a key in neither generation: fresh, or the sketch's estimate while evicted usage is live. */
-  private estimated(key: string, now: number, limits: RateLimitAlgorithm): ArrayLike<number> {
+  private estimated(key: string, now: number, limits: RateLimitAlgorithm): Float64Array {
     if (!this.sketch.live(now)) return ZEROS;
     this.sketch.estimate(key, now, limits.config, this.estimate);
     return this.estimate;
@@ -321,11 +334,6 @@ export class MemoryTable implements BoundRateLimitStore {
     this.prevLogs = this.curLogs;
     this.curLogs = [];
   }
-}
-
-/** What {@link MemoryTable.admitSync} answers: the units left when allowed, else the refused decision. */
-function verdictOf(limits: RateLimitAlgorithm, step: StepResult): number | RateLimitDecision {
-  return step.allowed ? Math.max(step.remaining, 0) : refusedDecision(limits, step);
 }
 
 function copyLog(from: Log): Log {
