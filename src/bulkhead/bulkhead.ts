@@ -17,13 +17,12 @@ import { Emitter, type EventProbe } from '../core/events.js';
 import { policyName } from '../core/names.js';
 import {
   type Call,
-  CONTINUE,
-  type Directive,
+  Directive,
   rejectNextTurn,
   runInPipeline,
   type SoloInvoke,
-  STAGE_BULKHEAD,
   type Stage,
+  StageKind,
   type StageList,
 } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
@@ -98,10 +97,12 @@ export interface BulkheadPolicy extends Policy<BulkheadEvents> {
   acquire(signal?: AbortSignal): Promise<BulkheadPermit>;
 }
 
-const SAMPLE = 0;
-const DROP = 1;
-const IGNORE = 2;
-type Kind = typeof SAMPLE | typeof DROP | typeof IGNORE;
+/** What an adaptive limit does with a call's outcome. */
+enum Kind {
+  Sample = 0,
+  Drop = 1,
+  Ignore = 2,
+}
 
 /** A call (or an `acquire`) waiting for a slot; a node of the pool's arrival-ordered queue. */
 class Waiter extends DeadlineEntry {
@@ -137,7 +138,7 @@ class Permit implements BulkheadPermit {
   ) {}
 
   release(outcome: PermitOutcome = 'success'): boolean {
-    const kind = outcome === 'success' ? SAMPLE : outcome === 'drop' ? DROP : outcome === 'ignore' ? IGNORE : -1;
+    const kind = outcome === 'success' ? Kind.Sample : outcome === 'drop' ? Kind.Drop : outcome === 'ignore' ? Kind.Ignore : -1;
     if (kind === -1) {
       throw new TypeError(`bulkhead permit.release: outcome must be "success", "drop" or "ignore", got ${show(outcome)}`);
     }
@@ -150,15 +151,15 @@ class Permit implements BulkheadPermit {
 }
 
 function classifyKind(kind: SampleKind): Kind {
-  if (kind === 'sample') return SAMPLE;
-  if (kind === 'drop') return DROP;
-  if (kind === 'ignore') return IGNORE;
+  if (kind === 'sample') return Kind.Sample;
+  if (kind === 'drop') return Kind.Drop;
+  if (kind === 'ignore') return Kind.Ignore;
   throw new TypeError(`bulkhead: classifyError must return "sample", "drop" or "ignore", got ${show(kind)}`);
 }
 
 /** The shared state of one bulkhead: slots, queue, timer, adaptive limit. It is also the pipeline stage. */
 class Pool implements Stage {
-  readonly kind = STAGE_BULKHEAD;
+  readonly kind = StageKind.Bulkhead;
   running = 0;
   limit: number;
   /** Waiters in arrival order, which is also deadline order (one wait bound on a monotonic clock). */
@@ -256,7 +257,7 @@ class Pool implements Stage {
     // Small on purpose (see the breaker's enter): the adaptive bookkeeping is out of line.
     if (this.algorithm !== undefined) return this.exitAdaptive(call, slot);
     this.release();
-    return CONTINUE;
+    return Directive.Continue;
   }
 
   private exitAdaptive(call: Call, slot: number): Directive {
@@ -266,7 +267,7 @@ class Pool implements Stage {
     try {
       // A call its caller cancelled says nothing about the dependency (a deadline that expired does).
       const cancelled = call.outer?.aborted === true && call.value === call.outer.reason && !isTimeoutError(call.value);
-      kind = call.ok ? SAMPLE : cancelled ? IGNORE : this.classify(call.value);
+      kind = call.ok ? Kind.Sample : cancelled ? Kind.Ignore : this.classify(call.value);
     } catch (error) {
       // A throwing classifier becomes the outcome (as any throwing exit does); the slot is still freed.
       this.release();
@@ -274,7 +275,7 @@ class Pool implements Stage {
     }
     this.record(start, kind);
     this.release();
-    return CONTINUE;
+    return Directive.Continue;
   }
 
   // --- Permits -------------------------------------------------------------------------------------------
@@ -375,20 +376,20 @@ class Pool implements Stage {
 
   private classify(error: unknown): Kind {
     // weir's own rejections measure nothing about the dependency.
-    if (isWeirError(error) && !isTimeoutError(error)) return IGNORE;
+    if (isWeirError(error) && !isTimeoutError(error)) return Kind.Ignore;
     if (this.classifyError !== undefined) return classifyKind(this.classifyError(error));
-    return isAbortError(error) ? IGNORE : DROP;
+    return isAbortError(error) ? Kind.Ignore : Kind.Drop;
   }
 
   /** Feeds one settled call (still counted in `running`) to the adaptive limit. */
   record(start: number, kind: Kind): void {
     const algorithm = this.algorithm;
-    if (algorithm === undefined || kind === IGNORE) return;
+    if (algorithm === undefined || kind === Kind.Ignore) return;
     const sample: LimitSample = {
       startMs: start,
       rttMs: this.clock.now() - start,
       inflight: this.running,
-      dropped: kind === DROP,
+      dropped: kind === Kind.Drop,
     };
     const state = algorithm.update(this.state, sample, this.clock.random());
     this.state = state;

@@ -3,7 +3,7 @@ import { Emitter } from '../core/events.js';
 import { policyName } from '../core/names.js';
 import { createPolicy, type Policy } from '../core/policy.js';
 import { checkOptions } from '../core/validate.js';
-import { type CircuitState, type CircuitTransitionReason, HALF_OPEN, OPEN, STATE_NAMES, type StateCode } from './machine.js';
+import { type CircuitState, type CircuitTransitionReason, STATE_NAMES, StateCode } from './machine.js';
 import {
   CIRCUIT_BREAKER_OPTIONS,
   type CircuitBreakerOptions,
@@ -116,7 +116,7 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
   };
   const currentState = (): StateCode => {
     const state = machine.state;
-    if (state === OPEN || state === HALF_OPEN) machine.sync(clock.now());
+    if (state === StateCode.Open || state === StateCode.HalfOpen) machine.sync(clock.now());
     return machine.state;
   };
 
@@ -163,7 +163,7 @@ export function circuitBreaker(options: CircuitBreakerOptions = {}): CircuitBrea
     toJSON: (): CircuitBreakerSnapshot => {
       const code = currentState();
       const state = STATE_NAMES[code] as CircuitState;
-      if (code !== OPEN) return { state, reopens: machine.reopens };
+      if (code !== StateCode.Open) return { state, reopens: machine.reopens };
       return { state, reopens: machine.reopens, halfOpenAt: clock.wallNow() + (machine.openUntil - clock.now()) };
     },
   });

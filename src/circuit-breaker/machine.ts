@@ -12,20 +12,19 @@
  * call carries both facts and nothing is allocated.
  */
 import type { CountWindow, OutcomeWindow } from './window.js';
-import { OUTCOME_FAILURE, OUTCOME_SLOW } from './window.js';
+import { Outcome } from './window.js';
 
-export const CLOSED = 0;
-export const OPEN = 1;
-export const HALF_OPEN = 2;
-export const ISOLATED = 3;
-export const DISABLED = 4;
-export type StateCode = typeof CLOSED | typeof OPEN | typeof HALF_OPEN | typeof ISOLATED | typeof DISABLED;
+/** The breaker's states, as the machine stores them (a `const` enum: see `Directive` in core/pipeline.ts). */
+export enum StateCode {
+  Closed = 0,
+  Open = 1,
+  HalfOpen = 2,
+  Isolated = 3,
+  Disabled = 4,
+}
 
 export type CircuitState = 'closed' | 'open' | 'half-open' | 'isolated' | 'disabled';
 export const STATE_NAMES: readonly CircuitState[] = ['closed', 'open', 'half-open', 'isolated', 'disabled'];
-
-/** An outcome the breaker counts neither way (see `isFailure`). */
-export const OUTCOME_IGNORED = 4;
 
 export type CircuitTransitionReason =
   /** closed → open, or half-open → open: the failure rate reached `failureRateThreshold`. */
@@ -109,7 +108,7 @@ function nextUp(x: number): number {
 }
 
 export class BreakerMachine {
-  state: StateCode = CLOSED;
+  state: StateCode = StateCode.Closed;
   /** While open: when it turns half-open. */
   openUntil = 0;
   /** How many times in a row the breaker re-opened from half-open (drives the open-duration backoff). */
@@ -138,12 +137,12 @@ export class BreakerMachine {
   sync(now: number): void {
     for (;;) {
       const state = this.state;
-      if (state === OPEN) {
+      if (state === StateCode.Open) {
         if (now < this.openUntil) return;
-        this.moveTo(HALF_OPEN, this.openUntil, now, 'open-elapsed');
-      } else if (state === HALF_OPEN) {
+        this.moveTo(StateCode.HalfOpen, this.openUntil, now, 'open-elapsed');
+      } else if (state === StateCode.HalfOpen) {
         if (now < this.trialDeadline) return;
-        this.moveTo(OPEN, this.trialDeadline, now, 'half-open-timeout');
+        this.moveTo(StateCode.Open, this.trialDeadline, now, 'half-open-timeout');
       } else {
         return;
       }
@@ -155,11 +154,11 @@ export class BreakerMachine {
    * slow-call measurement (no clock needed). Undefined means "ask `admit`", never a rejection.
    */
   quickAdmit(): number | undefined {
-    return this.state === CLOSED && !this.config.timed ? this.seq++ : undefined;
+    return this.state === StateCode.Closed && !this.config.timed ? this.seq++ : undefined;
   }
 
   /**
-   * `record(NOW_UNREAD, OUTCOME_SUCCESS)` for a call the caller checked is counted in closed state (see
+   * `record(NOW_UNREAD, Outcome.Success)` for a call the caller checked is counted in closed state (see
    * `counts`), in few bytes for the same reason as `quickAdmit`.
    */
   recordClosedSuccess(): void {
@@ -188,12 +187,12 @@ export class BreakerMachine {
   /** Admits a call and returns its mark, or returns undefined to reject it. */
   admit(now: number): number | undefined {
     let state = this.state;
-    if (state === CLOSED) return this.mark(now);
-    if (state === DISABLED) return Number.NEGATIVE_INFINITY; // never counted
+    if (state === StateCode.Closed) return this.mark(now);
+    if (state === StateCode.Disabled) return Number.NEGATIVE_INFINITY; // never counted
     this.sync(now);
     state = this.state;
-    if (state === CLOSED) return this.mark(now);
-    if (state !== HALF_OPEN || this.trialsInFlight + this.trialsDone >= this.config.permits) return undefined;
+    if (state === StateCode.Closed) return this.mark(now);
+    if (state !== StateCode.HalfOpen || this.trialsInFlight + this.trialsDone >= this.config.permits) return undefined;
     if (this.trialDeadline === Number.POSITIVE_INFINITY) this.trialDeadline = now + this.config.maxWaitMs;
     this.trialsInFlight++;
     return this.mark(now);
@@ -206,8 +205,8 @@ export class BreakerMachine {
 
   /** How long a call rejected now should wait: until half-open, until the trials' deadline, or forever. */
   retryAfterMs(now: number): number {
-    if (this.state === OPEN) return this.openUntil - now;
-    if (this.state === HALF_OPEN) return Math.max(0, this.trialDeadline - now);
+    if (this.state === StateCode.Open) return this.openUntil - now;
+    if (this.state === StateCode.HalfOpen) return Math.max(0, this.trialDeadline - now);
     return Number.POSITIVE_INFINITY;
   }
 
@@ -216,8 +215,8 @@ export class BreakerMachine {
    * generation, in a state that counts (closed or half-open).
    */
   counts(now: number, mark: number): boolean {
-    if (this.state === HALF_OPEN) this.sync(now);
-    return mark >= this.generationStart && (this.state === CLOSED || this.state === HALF_OPEN);
+    if (this.state === StateCode.HalfOpen) this.sync(now);
+    return mark >= this.generationStart && (this.state === StateCode.Closed || this.state === StateCode.HalfOpen);
   }
 
   /**
@@ -225,7 +224,7 @@ export class BreakerMachine {
    * In closed state with a count window, `now` may be {@link NOW_UNREAD}: the time is read only to trip.
    */
   record(now: number, outcome: number): void {
-    if (this.state !== CLOSED) {
+    if (this.state !== StateCode.Closed) {
       this.recordTrial(now, outcome);
       return;
     }
@@ -239,50 +238,51 @@ export class BreakerMachine {
    * ignores the time, so 0 is passed for it; a time window needs the real `now`.
    */
   recordClosed(outcome: number, now = 0): CircuitTransitionReason | undefined {
-    if (outcome === OUTCOME_IGNORED) return undefined;
+    if (outcome === Outcome.Ignored) return undefined;
     const window = this.window;
     window.record(now, outcome);
-    this.consecutiveFailures = outcome & OUTCOME_FAILURE ? this.consecutiveFailures + 1 : 0;
+    this.consecutiveFailures = outcome & Outcome.Failure ? this.consecutiveFailures + 1 : 0;
     return tripReason(window.calls, window.failures, window.slowCalls, this.consecutiveFailures, this.config);
   }
 
   /** closed → open. */
   trip(now: number, reason: CircuitTransitionReason): void {
-    this.moveTo(OPEN, now, now, reason);
+    this.moveTo(StateCode.Open, now, now, reason);
   }
 
   /** Half-open: an ignored trial gives its permit back; the last trial decides. */
   recordTrial(now: number, outcome: number): void {
     this.trialsInFlight--;
-    if (outcome === OUTCOME_IGNORED) return;
+    if (outcome === Outcome.Ignored) return;
     this.trialsDone++;
-    this.trialFailures += outcome & OUTCOME_FAILURE;
-    this.trialSlowCalls += (outcome & OUTCOME_SLOW) >> 1;
+    this.trialFailures += outcome & Outcome.Failure;
+    this.trialSlowCalls += (outcome & Outcome.Slow) >> 1;
     const config = this.config;
     if (this.trialsDone < config.permits) return;
     const verdict = trialVerdict(this.trialsDone, this.trialFailures, this.trialSlowCalls, config);
-    this.moveTo(verdict === 'trials-passed' ? CLOSED : OPEN, now, now, verdict);
+    this.moveTo(verdict === 'trials-passed' ? StateCode.Closed : StateCode.Open, now, now, verdict);
   }
 
   // Manual transitions apply the due time-driven ones first, so `stateChange` events always chain.
   isolate(now: number): void {
     this.sync(now);
-    if (this.isolationHolds++ === 0) this.moveTo(ISOLATED, now, now, 'isolated');
+    if (this.isolationHolds++ === 0) this.moveTo(StateCode.Isolated, now, now, 'isolated');
   }
 
   releaseIsolation(now: number): void {
     this.sync(now);
-    if (--this.isolationHolds === 0) this.moveTo(this.disableHolds > 0 ? DISABLED : CLOSED, now, now, 'released');
+    if (--this.isolationHolds === 0)
+      this.moveTo(this.disableHolds > 0 ? StateCode.Disabled : StateCode.Closed, now, now, 'released');
   }
 
   disable(now: number): void {
     this.sync(now);
-    if (this.disableHolds++ === 0 && this.isolationHolds === 0) this.moveTo(DISABLED, now, now, 'disabled');
+    if (this.disableHolds++ === 0 && this.isolationHolds === 0) this.moveTo(StateCode.Disabled, now, now, 'disabled');
   }
 
   releaseDisable(now: number): void {
     this.sync(now);
-    if (--this.disableHolds === 0 && this.isolationHolds === 0) this.moveTo(CLOSED, now, now, 'released');
+    if (--this.disableHolds === 0 && this.isolationHolds === 0) this.moveTo(StateCode.Closed, now, now, 'released');
   }
 
   /** Back to closed with a fresh window, forgetting holds and the backoff; quiet when already closed. */
@@ -290,27 +290,27 @@ export class BreakerMachine {
     this.sync(now);
     this.isolationHolds = this.disableHolds = 0;
     this.reopens = 0;
-    if (this.state === CLOSED) this.startGeneration(now, now);
-    else this.moveTo(CLOSED, now, now, 'reset');
+    if (this.state === StateCode.Closed) this.startGeneration(now, now);
+    else this.moveTo(StateCode.Closed, now, now, 'reset');
   }
 
   /** Restores a state at construction (no event): see `CircuitBreakerSnapshot`. */
   restore(state: StateCode, reopens: number, openUntil: number, now: number): void {
     this.reopens = reopens;
-    this.isolationHolds = state === ISOLATED ? 1 : 0;
-    this.disableHolds = state === DISABLED ? 1 : 0;
+    this.isolationHolds = state === StateCode.Isolated ? 1 : 0;
+    this.disableHolds = state === StateCode.Disabled ? 1 : 0;
     this.state = state;
     this.startGeneration(now, now);
-    if (state === OPEN) this.openUntil = openUntil;
+    if (state === StateCode.Open) this.openUntil = openUntil;
   }
 
   /** `at` is when the transition logically happened (earlier than `now` when it was due while nobody looked). */
   private moveTo(to: StateCode, at: number, now: number, reason: CircuitTransitionReason): void {
     const from = this.state;
-    if (to === OPEN) {
-      if (from === HALF_OPEN) this.reopens++;
+    if (to === StateCode.Open) {
+      if (from === StateCode.HalfOpen) this.reopens++;
       this.openUntil = at + this.config.openDurationMs(this.reopens);
-    } else if (to === CLOSED) {
+    } else if (to === StateCode.Closed) {
       this.reopens = 0;
     }
     this.state = to;

@@ -7,12 +7,11 @@ import { CircuitOpenError, type CircuitRejectedState, ERROR_BRAND } from '../cor
 import type { Emitter, EventProbe } from '../core/events.js';
 import {
   type Call,
-  CONTINUE,
-  type Directive,
+  Directive,
   rejectNextTurn,
   type SoloInvoke,
-  STAGE_CIRCUIT_BREAKER,
   type Stage,
+  StageKind,
   type StageList,
 } from '../core/pipeline.js';
 import type { CircuitBreakerEvents, CountingState } from './circuit-breaker.js';
@@ -20,23 +19,19 @@ import {
   BreakerMachine,
   type CircuitState,
   type CircuitTransitionReason,
-  CLOSED,
-  HALF_OPEN,
   type MachineConfig,
   NOW_UNREAD,
-  OPEN,
-  OUTCOME_IGNORED,
   STATE_NAMES,
-  type StateCode,
+  StateCode,
 } from './machine.js';
-import { OUTCOME_FAILURE, OUTCOME_SLOW, OUTCOME_SUCCESS, type OutcomeWindow, TimeWindow } from './window.js';
+import { Outcome, type OutcomeWindow, TimeWindow } from './window.js';
 
 /** The two possible payloads of `success`, frozen and shared: a success allocates nothing for its listeners. */
 const SUCCESS_CLOSED: CircuitBreakerEvents['success'] = Object.freeze({ state: 'closed' });
 const SUCCESS_HALF_OPEN: CircuitBreakerEvents['success'] = Object.freeze({ state: 'half-open' });
 
 export class CircuitBreakerStage implements Stage {
-  readonly kind = STAGE_CIRCUIT_BREAKER;
+  readonly kind = StageKind.CircuitBreaker;
   readonly machine: BreakerMachine;
   /** Whether completions need the time: slow calls are measured or the window is time-based. */
   private readonly exitNeedsTime: boolean;
@@ -98,7 +93,8 @@ export class CircuitBreakerStage implements Stage {
 
   private reject(now: number): CircuitOpenError {
     const machine = this.machine;
-    const state: CircuitRejectedState = machine.state === OPEN ? 'open' : machine.state === HALF_OPEN ? 'half-open' : 'isolated';
+    const state: CircuitRejectedState =
+      machine.state === StateCode.Open ? 'open' : machine.state === StateCode.HalfOpen ? 'half-open' : 'isolated';
     const retryAfterMs = machine.retryAfterMs(now);
     if (this.events.has('rejected')) this.events.emit('rejected', { state, retryAfterMs });
     return CircuitOpenError.fast(retryAfterMs, state, this.name);
@@ -155,7 +151,7 @@ export class CircuitBreakerStage implements Stage {
     const mark = call.slots[slot] as number;
     call.slots[slot] = undefined;
     if (!call.ok || !this.quickSuccess(mark)) this.completed(mark, call.ok, call.value, call);
-    return CONTINUE;
+    return Directive.Continue;
   }
 
   /**
@@ -165,7 +161,7 @@ export class CircuitBreakerStage implements Stage {
    */
   private quickSuccess(mark: number): boolean {
     const machine = this.machine;
-    if (!this.plainSuccess || machine.state !== CLOSED || mark < machine.generationStart) return false;
+    if (!this.plainSuccess || machine.state !== StateCode.Closed || mark < machine.generationStart) return false;
     const probe = this.successProbe;
     if (probe.tallying !== 0) probe.tally(0);
     if (probe.active) probe.emit(SUCCESS_CLOSED);
@@ -179,9 +175,9 @@ export class CircuitBreakerStage implements Stage {
    */
   private completed(mark: number, ok: boolean, value: unknown, call: Call | undefined): void {
     const machine = this.machine;
-    const now = this.exitNeedsTime || machine.state !== CLOSED ? this.clock.now() : NOW_UNREAD;
+    const now = this.exitNeedsTime || machine.state !== StateCode.Closed ? this.clock.now() : NOW_UNREAD;
     if (!machine.counts(now, mark)) return;
-    const state: CountingState = machine.state === CLOSED ? 'closed' : 'half-open';
+    const state: CountingState = machine.state === StateCode.Closed ? 'closed' : 'half-open';
     let outcome: number;
     let fault: unknown;
     let faulted = false;
@@ -189,18 +185,18 @@ export class CircuitBreakerStage implements Stage {
       outcome = this.classify(ok, value, call);
     } catch (error) {
       // A throwing predicate: count a failure (so a half-open permit is never lost), then make its error the outcome.
-      outcome = OUTCOME_FAILURE;
+      outcome = Outcome.Failure;
       fault = error;
       faulted = true;
     }
-    if (outcome !== OUTCOME_IGNORED) {
+    if (outcome !== Outcome.Ignored) {
       const durationMs = now - mark;
       if (machine.config.timed && durationMs > this.slowCallDurationMs) {
-        outcome |= OUTCOME_SLOW;
+        outcome |= Outcome.Slow;
         if (this.events.has('slowCall'))
-          this.events.emit('slowCall', { durationMs, failed: (outcome & OUTCOME_FAILURE) !== 0, state });
+          this.events.emit('slowCall', { durationMs, failed: (outcome & Outcome.Failure) !== 0, state });
       }
-      if (outcome & OUTCOME_FAILURE) {
+      if (outcome & Outcome.Failure) {
         if (this.events.has('failure'))
           this.events.emit('failure', { error: faulted ? fault : value, fromResult: !faulted && ok, state });
       } else {
@@ -216,17 +212,17 @@ export class CircuitBreakerStage implements Stage {
   private classify(ok: boolean, value: unknown, call: Call | undefined): number {
     if (ok) {
       const judge = this.isResultFailure;
-      return judge?.(value) ? OUTCOME_FAILURE : OUTCOME_SUCCESS;
+      return judge?.(value) ? Outcome.Failure : Outcome.Success;
     }
     const error = value;
     // One brand read instead of three `is*Error` guards: this runs on every failure.
     const code = typeof error === 'object' && error !== null ? (error as Record<symbol, unknown>)[ERROR_BRAND] : undefined;
     if (code === 'ERR_WEIR_CIRCUIT_OPEN' || code === 'ERR_WEIR_BULKHEAD_FULL' || code === 'ERR_WEIR_RATE_LIMITED') {
-      return this.countInnerRejections ? OUTCOME_FAILURE : OUTCOME_IGNORED;
+      return this.countInnerRejections ? Outcome.Failure : Outcome.Ignored;
     }
     // The caller gave up: that says nothing about the dependency.
-    if (call?.aborted && error === call.abortReason) return OUTCOME_IGNORED;
+    if (call?.aborted && error === call.abortReason) return Outcome.Ignored;
     const judge = this.isFailure;
-    return judge === undefined || judge(error) ? OUTCOME_FAILURE : OUTCOME_IGNORED;
+    return judge === undefined || judge(error) ? Outcome.Failure : Outcome.Ignored;
   }
 }

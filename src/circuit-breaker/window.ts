@@ -4,11 +4,15 @@
  * (opossum sorts every latency in its window on each failure; resilience4j allocates a snapshot per call).
  * `clear()` is O(1) too: the breaker clears its window on every state transition.
  *
- * An outcome is a small code: bit 0 = failure, bit 1 = slow (see {@link OUTCOME_FAILURE}, {@link OUTCOME_SLOW}).
+ * An outcome is a small code: bit 0 = failure, bit 1 = slow (see {@link Outcome}).
  */
-export const OUTCOME_SUCCESS = 0;
-export const OUTCOME_FAILURE = 1;
-export const OUTCOME_SLOW = 2;
+export enum Outcome {
+  Success = 0,
+  Failure = 1,
+  Slow = 2,
+  /** An outcome the breaker counts neither way (see `isFailure`); never recorded in a window. */
+  Ignored = 4,
+}
 
 export interface OutcomeWindow {
   /** Calls, failures and slow calls in the window as of the last `advance`/`record`. */
@@ -43,28 +47,28 @@ export class CountWindow implements OutcomeWindow {
     // A success adds nothing to the totals: counting is out of line, so that the common record (a success
     // over a success) is a few bytes, which the breaker's solo path inlines whole.
     if (this.calls !== this.size) this.calls++;
-    else if (ring[head] !== OUTCOME_SUCCESS) this.count(ring[head] as number, -1); // "subtract on evict"
+    else if (ring[head] !== Outcome.Success) this.count(ring[head] as number, -1); // "subtract on evict"
     ring[head] = outcome;
-    if (outcome !== OUTCOME_SUCCESS) this.count(outcome, 1);
+    if (outcome !== Outcome.Success) this.count(outcome, 1);
     this.head = head + 1 === this.size ? 0 : head + 1;
   }
 
-  /** `record(_, OUTCOME_SUCCESS)` in fewer bytes: the breaker's commonest record, which its solo path inlines. */
+  /** `record(_, Outcome.Success)` in fewer bytes: the breaker's commonest record, which its solo path inlines. */
   recordSuccess(): void {
     const head = this.head;
     if (this.calls !== this.size) {
       this.calls++;
-      this.ring[head] = OUTCOME_SUCCESS; // a cleared ring keeps stale outcomes
-    } else if (this.ring[head] !== OUTCOME_SUCCESS) {
-      this.record(0, OUTCOME_SUCCESS);
+      this.ring[head] = Outcome.Success; // a cleared ring keeps stale outcomes
+    } else if (this.ring[head] !== Outcome.Success) {
+      this.record(0, Outcome.Success);
       return;
     }
     this.head = head + 1 === this.size ? 0 : head + 1;
   }
 
   private count(outcome: number, sign: 1 | -1): void {
-    this.failures += sign * (outcome & OUTCOME_FAILURE);
-    this.slowCalls += sign * ((outcome & OUTCOME_SLOW) >> 1);
+    this.failures += sign * (outcome & Outcome.Failure);
+    this.slowCalls += sign * ((outcome & Outcome.Slow) >> 1);
   }
 
   clear(_now: number): void {
@@ -142,8 +146,8 @@ export class TimeWindow implements OutcomeWindow {
   record(now: number, outcome: number): void {
     this.advance(now);
     const i = this.index(this.headEpoch);
-    const failed = outcome & OUTCOME_FAILURE;
-    const slow = (outcome & OUTCOME_SLOW) >> 1;
+    const failed = outcome & Outcome.Failure;
+    const slow = (outcome & Outcome.Slow) >> 1;
     this.callsAt[i] = (this.callsAt[i] as number) + 1;
     this.failuresAt[i] = (this.failuresAt[i] as number) + failed;
     this.slowAt[i] = (this.slowAt[i] as number) + slow;

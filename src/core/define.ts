@@ -8,7 +8,7 @@ import { type Clock, systemClock } from './clock.js';
 import { signalOf } from './context.js';
 import { Emitter, type EventMap } from './events.js';
 import { policyName } from './names.js';
-import { AWAIT, type Call, CONTINUE, type Directive, STAGE_CUSTOM, type Stage } from './pipeline.js';
+import { type Call, Directive, type Stage, StageKind } from './pipeline.js';
 import { createPolicy, type Policy } from './policy.js';
 import { ignore, untilAborted } from './signal.js';
 import { checkBoolean, checkClock, checkFunction, checkOptions, show } from './validate.js';
@@ -146,7 +146,7 @@ class View<E extends EventMap, S> implements CallView<E, S> {
 }
 
 class CustomStage<E extends EventMap, S> implements Stage {
-  readonly kind = STAGE_CUSTOM;
+  readonly kind = StageKind.Custom;
   constructor(
     readonly name: string,
     readonly stateful: boolean,
@@ -203,7 +203,7 @@ class CustomStage<E extends EventMap, S> implements Stage {
     } finally {
       view.phase = DONE;
     }
-    return view.awaits ? AWAIT : CONTINUE;
+    return view.awaits ? Directive.Await : Directive.Continue;
   }
 }
 

@@ -5,12 +5,12 @@
  * This is exactly nesting: the executor sees each of its runs of the inner stages as one call.
  */
 
-import { Call, CONTINUE, type Directive, run, STAGE_NESTED, type Stage, type StageList } from './pipeline.js';
+import { Call, Directive, run, type Stage, StageKind, type StageList } from './pipeline.js';
 import type { Executor } from './policy.js';
 import { neverAborted } from './signal.js';
 
 export class NestedStage implements Stage {
-  readonly kind = STAGE_NESTED;
+  readonly kind = StageKind.Nested;
   constructor(
     readonly executor: Executor,
     readonly inner: StageList,
@@ -33,6 +33,6 @@ export class NestedStage implements Stage {
   }
 
   exit(): Directive {
-    return CONTINUE;
+    return Directive.Continue;
   }
 }

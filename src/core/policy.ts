@@ -5,18 +5,11 @@ import { NestedStage } from './nested.js';
 import {
   Call,
   isStateful,
-  MODE_ARGS,
-  MODE_CONTEXT,
-  MODE_CONTEXT_ARGS,
+  Mode,
   type PolicyContext,
   run,
-  STAGE_BULKHEAD,
-  STAGE_CIRCUIT_BREAKER,
-  STAGE_FALLBACK,
-  STAGE_RATE_LIMIT,
-  STAGE_RETRY,
-  STAGE_TIMEOUT,
   type Stage,
+  StageKind,
   type StageList,
   soloRunner,
   soloWithArgs,
@@ -89,12 +82,12 @@ const OWNERS = new WeakMap<Stage, string>();
 
 /** The family of a built-in stage, for default names and channel names. */
 const FAMILIES: Record<number, string> = {
-  [STAGE_TIMEOUT]: 'timeout',
-  [STAGE_FALLBACK]: 'fallback',
-  [STAGE_RETRY]: 'retry',
-  [STAGE_CIRCUIT_BREAKER]: 'circuit-breaker',
-  [STAGE_RATE_LIMIT]: 'rate-limit',
-  [STAGE_BULKHEAD]: 'bulkhead',
+  [StageKind.Timeout]: 'timeout',
+  [StageKind.Fallback]: 'fallback',
+  [StageKind.Retry]: 'retry',
+  [StageKind.CircuitBreaker]: 'circuit-breaker',
+  [StageKind.RateLimit]: 'rate-limit',
+  [StageKind.Bulkhead]: 'bulkhead',
 };
 
 const noEvents: Subscribable = {
@@ -186,7 +179,7 @@ export function createPolicy<E extends EventMap, F, M extends object>(
             return runSolo(solo, list, target, this, args, invokeArgs);
           }
         : function (this: unknown, ...args: unknown[]) {
-            return run(list, new Call(target, this, args, MODE_ARGS, undefined, n));
+            return run(list, new Call(target, this, args, Mode.Args, undefined, n));
           },
       target,
     );
@@ -196,7 +189,7 @@ export function createPolicy<E extends EventMap, F, M extends object>(
     try {
       const target = checkTarget(executeWhere, fn);
       const outer = signal === undefined ? undefined : checkSignal(executeWhere, signal);
-      return run(list, new Call(target, undefined, undefined, MODE_CONTEXT, outer, n));
+      return run(list, new Call(target, undefined, undefined, Mode.Context, outer, n));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -223,7 +216,7 @@ export function createPolicy<E extends EventMap, F, M extends object>(
                 return runSolo(solo, list, target, this, args, invokeContextAndArgs);
               }
             : function (this: unknown, ...args: unknown[]) {
-                return run(list, new Call(target, this, args, MODE_CONTEXT_ARGS, undefined, n));
+                return run(list, new Call(target, this, args, Mode.ContextArgs, undefined, n));
               },
           target,
         );

@@ -7,16 +7,14 @@
 import { Emitter } from '../core/events.js';
 import { policyName } from '../core/names.js';
 import {
-  AWAIT,
   type Call,
-  CONTINUE,
   contextOf,
-  type Directive,
+  Directive,
   type PolicyContext,
   resume,
   type SoloInvoke,
-  STAGE_FALLBACK,
   type Stage,
+  StageKind,
   type StageList,
   settledCall,
 } from '../core/pipeline.js';
@@ -43,7 +41,7 @@ export type FallbackPolicy<F> = Policy<FallbackEvents, F>;
 const OPTIONS = ['when', 'name'] as const;
 
 class FallbackStage implements Stage {
-  readonly kind = STAGE_FALLBACK;
+  readonly kind = StageKind.Fallback;
   constructor(
     private readonly produce: (error: unknown, context: PolicyContext) => unknown,
     private readonly when: ((error: unknown) => boolean) | undefined,
@@ -70,14 +68,14 @@ class FallbackStage implements Stage {
   }
 
   exit(call: Call): Directive {
-    if (call.ok) return CONTINUE;
+    if (call.ok) return Directive.Continue;
     const error = call.value;
-    if (this.when !== undefined && !this.when(error)) return CONTINUE;
+    if (this.when !== undefined && !this.when(error)) return Directive.Continue;
     const value = this.produce(error, contextOf(call));
     call.ok = true;
     call.value = value;
     this.events.emit('fallback', { error });
-    return typeof (value as PromiseLike<unknown> | null)?.then === 'function' ? AWAIT : CONTINUE;
+    return typeof (value as PromiseLike<unknown> | null)?.then === 'function' ? Directive.Await : Directive.Continue;
   }
 }
 

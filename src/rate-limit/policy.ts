@@ -15,14 +15,13 @@ import { Emitter, type EventProbe } from '../core/events.js';
 import { policyName } from '../core/names.js';
 import {
   type Call,
-  CONTINUE,
   callSolo,
-  type Directive,
+  Directive,
   rejectNextTurn,
   runInPipeline,
   type SoloInvoke,
-  STAGE_RATE_LIMIT,
   type Stage,
+  StageKind,
   type StageList,
 } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
@@ -120,7 +119,7 @@ class Charge {
 }
 
 class RateLimitStage implements Stage, WaitHost {
-  readonly kind = STAGE_RATE_LIMIT;
+  readonly kind = StageKind.RateLimit;
   readonly queues: WaitQueues | undefined;
   /** `events.has('allowed')` without a lookup by name: it is asked on every admitted call. */
   private readonly allowedProbe: EventProbe<RateLimitEvents['allowed']>;
@@ -227,13 +226,13 @@ class RateLimitStage implements Stage, WaitHost {
 
   exit(call: Call, slot: number): Directive {
     const countOnly = this.countOnly;
-    if (countOnly === undefined) return CONTINUE;
+    if (countOnly === undefined) return Directive.Continue;
     const charge = call.slots[slot] as Charge | undefined;
     call.slots[slot] = undefined;
-    if (charge === undefined || charge.cost === 0) return CONTINUE;
+    if (charge === undefined || charge.cost === 0) return Directive.Continue;
     const outcome: RateLimitOutcome = call.ok ? { ok: true, value: call.value } : { ok: false, error: call.value };
     if (!countOnly(outcome)) this.giveBack(charge.key, charge.cost);
-    return CONTINUE;
+    return Directive.Continue;
   }
 
   private giveBack(key: string, cost: number): void {

@@ -21,13 +21,11 @@ import { Emitter, type EventProbe } from '../core/events.js';
 import { policyName } from '../core/names.js';
 import {
   type Call,
-  CONTINUE,
-  type Directive,
-  RETRY,
+  Directive,
   resume,
   type SoloInvoke,
-  STAGE_RETRY,
   type Stage,
+  StageKind,
   type StageList,
   settledCall,
 } from '../core/pipeline.js';
@@ -116,7 +114,7 @@ function checkVerdict(name: string, verdict: unknown): boolean {
 const FIRST_ATTEMPT: RetryEvents['success'] = Object.freeze({ attempts: 1 });
 
 class RetryStage implements Stage {
-  readonly kind = STAGE_RETRY;
+  readonly kind = StageKind.Retry;
   private readonly timed: boolean;
   /** `events.has('success')` without a lookup by name: it is asked on every successful call. */
   private readonly successProbe: EventProbe<RetryEvents['success']>;
@@ -186,7 +184,7 @@ class RetryStage implements Stage {
     const state = call.slots[slot];
     const probe = this.successProbe;
     if (probe.tallying !== 0 || probe.active) this.succeeded(typeof state === 'number' ? 1 : (state as RetryState).attempt);
-    return CONTINUE;
+    return Directive.Continue;
   }
 
   private succeeded(attempt: number): void {
@@ -203,7 +201,7 @@ class RetryStage implements Stage {
       const onResult = this.config.retryOnResult;
       if (onResult === undefined || !checkVerdict('retryOnResult', onResult(call.value, attempt))) {
         this.succeeded(attempt);
-        return CONTINUE;
+        return Directive.Continue;
       }
     } else if (call.aborted || !this.retryable(call.value, attempt)) {
       return this.fail(call, attempt);
@@ -263,7 +261,7 @@ class RetryStage implements Stage {
     // outer timeout, the caller's abort), which end the wait.
     const wait = delay > 0 ? sleep(clock, delay, call.signal) : afterTurn(clock, call);
     call.pending = events.has('failure') ? wait.catch((reason: unknown) => this.abortedWait(reason, attempt)) : wait;
-    return RETRY;
+    return Directive.Retry;
   }
 
   /** An abort ended the wait before attempt `attempt + 1`: the call fails with the abort reason. */
@@ -284,7 +282,7 @@ class RetryStage implements Stage {
 
   private fail(call: Call, attempt: number): Directive {
     if (this.events.has('failure')) this.events.emit('failure', { attempts: attempt, ...outcomeOf(call) });
-    return CONTINUE;
+    return Directive.Continue;
   }
 }
 

@@ -16,13 +16,12 @@ import { Emitter } from '../core/events.js';
 import { policyName } from '../core/names.js';
 import {
   type Call,
-  CONTINUE,
-  type Directive,
+  Directive,
   race,
   type SignalScope,
   type SoloInvoke,
-  STAGE_TIMEOUT,
   type Stage,
+  StageKind,
   type StageList,
 } from '../core/pipeline.js';
 import { createPolicy, type Policy } from '../core/policy.js';
@@ -120,7 +119,7 @@ class Deadline implements DeadlineEntry, SignalScope {
 }
 
 class TimeoutStage implements Stage {
-  readonly kind = STAGE_TIMEOUT;
+  readonly kind = StageKind.Timeout;
   readonly deadlines: DeadlineQueue<Deadline>;
 
   constructor(
@@ -183,7 +182,7 @@ class TimeoutStage implements Stage {
       this.deadlines.remove(deadline);
       deadline.call = undefined;
     } else this.expiredOutcome(call, deadline.expired);
-    return CONTINUE;
+    return Directive.Continue;
   }
 
   /** Out of line (the executor inlines `exit`): the outcome of a call whose deadline passed first. */

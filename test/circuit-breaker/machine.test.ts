@@ -1,17 +1,8 @@
 /** The state machine and its decision functions, driven directly with numbers (no clock, no policy). */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import {
-  BreakerMachine,
-  CLOSED,
-  HALF_OPEN,
-  type MachineConfig,
-  OPEN,
-  OUTCOME_IGNORED,
-  trialVerdict,
-  tripReason,
-} from '../../src/circuit-breaker/machine.js';
-import { CountWindow, OUTCOME_FAILURE, OUTCOME_SLOW } from '../../src/circuit-breaker/window.js';
+import { BreakerMachine, type MachineConfig, StateCode, trialVerdict, tripReason } from '../../src/circuit-breaker/machine.js';
+import { CountWindow, Outcome } from '../../src/circuit-breaker/window.js';
 
 function config(overrides: Partial<MachineConfig> = {}): MachineConfig {
   return {
@@ -78,41 +69,41 @@ describe('BreakerMachine', () => {
     const m = make(config({ timed: true, permits: 2 }));
     const before = m.admit(5) as number;
     expect(m.counts(5, before)).toBe(true);
-    m.record(5, OUTCOME_FAILURE); // opens at t = 5
-    expect(m.state).toBe(OPEN);
+    m.record(5, Outcome.Failure); // opens at t = 5
+    expect(m.state).toBe(StateCode.Open);
     expect(m.counts(5, before)).toBe(false);
     m.sync(1005);
-    expect(m.state).toBe(HALF_OPEN);
+    expect(m.state).toBe(StateCode.HalfOpen);
     const trial = m.admit(1005) as number;
     expect(trial).toBeGreaterThan(1005); // nudged past the transition instant
     expect(trial - 1005).toBeLessThan(1e-9);
     expect(m.counts(1005, trial)).toBe(true);
-    m.record(1005, OUTCOME_SLOW);
+    m.record(1005, Outcome.Slow);
     expect(m.trialsDone).toBe(1);
   });
 
   test('open → half-open → open by timeout happen at their logical times, even when observed late', () => {
     const m = make(config({ maxWaitMs: 50, openDurationMs: (n) => 100 * 2 ** n }));
     m.admit(0);
-    m.record(0, OUTCOME_FAILURE);
+    m.record(0, Outcome.Failure);
     m.sync(100);
     expect(m.admit(120)).toBeDefined(); // trial: deadline 170
     m.sync(10_000); // nobody looked for a long time
     // half-open timed out at 170 → open for 200 → half-open at 370; a half-open without trials stays.
-    expect(m.state).toBe(HALF_OPEN);
+    expect(m.state).toBe(StateCode.HalfOpen);
     expect(transitions).toEqual([
-      `${CLOSED}>${OPEN}:failure-rate`,
-      `${OPEN}>${HALF_OPEN}:open-elapsed`,
-      `${HALF_OPEN}>${OPEN}:half-open-timeout`,
-      `${OPEN}>${HALF_OPEN}:open-elapsed`,
+      `${StateCode.Closed}>${StateCode.Open}:failure-rate`,
+      `${StateCode.Open}>${StateCode.HalfOpen}:open-elapsed`,
+      `${StateCode.HalfOpen}>${StateCode.Open}:half-open-timeout`,
+      `${StateCode.Open}>${StateCode.HalfOpen}:open-elapsed`,
     ]);
     expect(m.reopens).toBe(1);
   });
 
   test('ignored outcomes change nothing in closed', () => {
     const m = make(config({ consecutiveFailures: 2 }));
-    m.record(0, OUTCOME_IGNORED);
+    m.record(0, Outcome.Ignored);
     expect(m.window.calls).toBe(0);
-    expect(m.recordClosed(OUTCOME_IGNORED)).toBeUndefined();
+    expect(m.recordClosed(Outcome.Ignored)).toBeUndefined();
   });
 });

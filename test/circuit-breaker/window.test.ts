@@ -1,7 +1,7 @@
 /** The windows against brute force: the counts (hence the rates) over the same calls must be equal. */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { CountWindow, OUTCOME_FAILURE, OUTCOME_SLOW, OUTCOME_SUCCESS, TimeWindow } from '../../src/circuit-breaker/window.js';
+import { CountWindow, Outcome, TimeWindow } from '../../src/circuit-breaker/window.js';
 
 type Op =
   | { kind: 'record'; dt: number; outcome: number; quick: boolean }
@@ -26,8 +26,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 function counts(list: { outcome: number }[]): [number, number, number] {
   return [
     list.length,
-    list.filter((r) => r.outcome & OUTCOME_FAILURE).length,
-    list.filter((r) => r.outcome & OUTCOME_SLOW).length,
+    list.filter((r) => r.outcome & Outcome.Failure).length,
+    list.filter((r) => r.outcome & Outcome.Slow).length,
   ];
 }
 
@@ -42,7 +42,7 @@ describe('CountWindow', () => {
             window.clear(0);
             calls = [];
           } else if (op.kind === 'record') {
-            if (op.quick && op.outcome === OUTCOME_SUCCESS) window.recordSuccess();
+            if (op.quick && op.outcome === Outcome.Success) window.recordSuccess();
             else window.record(0, op.outcome);
             calls.push({ outcome: op.outcome });
           }
@@ -95,7 +95,7 @@ describe('TimeWindow', () => {
         fc.integer({ min: 0, max: 3_600_000 }),
         (durationMs, buckets, failures, gap) => {
           const window = new TimeWindow(durationMs, buckets);
-          for (let i = 0; i < failures; i++) window.record(0, OUTCOME_FAILURE);
+          for (let i = 0; i < failures; i++) window.record(0, Outcome.Failure);
           window.record(gap, 0);
           const stale = Math.floor(gap / (durationMs / buckets)) >= buckets;
           expect(window.calls).toBe(stale ? 1 : failures + 1);
@@ -107,8 +107,8 @@ describe('TimeWindow', () => {
 
   test('after a gap of exactly one bucket, only the oldest bucket is evicted', () => {
     const window = new TimeWindow(100, 4); // 25 ms buckets
-    window.record(0, OUTCOME_FAILURE); // bucket 0
-    window.record(30, OUTCOME_FAILURE); // bucket 1
+    window.record(0, Outcome.Failure); // bucket 0
+    window.record(30, Outcome.Failure); // bucket 1
     window.record(99, 0); // bucket 3
     expect([window.calls, window.failures]).toEqual([3, 2]);
     window.advance(100); // bucket 4 replaces bucket 0

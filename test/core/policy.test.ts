@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, expectTypeOf, test } from 'vitest';
-import { type Call, CONTINUE, type Directive, type Stage } from '../../src/core/pipeline.js';
+import { type Call, Directive, type Stage } from '../../src/core/pipeline.js';
 import { createPolicy } from '../../src/core/policy.js';
 import { compose, fallback, type Policy, type PolicyContext, timeout, VirtualClock } from '../../src/index.js';
 
@@ -13,7 +13,7 @@ function recorder(name: string, log: string[]): Policy {
     },
     exit(call: Call): Directive {
       log.push(`exit ${name} ${call.ok ? 'ok' : 'err'}`);
-      return CONTINUE;
+      return Directive.Continue;
     },
   };
   return createPolicy([stage], undefined, {});

@@ -11,7 +11,7 @@
  */
 import fc from 'fast-check';
 import { singleFlight, timed } from '../../docs/examples/custom-policies.js';
-import { Call, MODE_CONTEXT, run } from '../../src/core/pipeline.js';
+import { Call, Mode, run } from '../../src/core/pipeline.js';
 import { STAGES } from '../../src/core/policy.js';
 import { neverAborted } from '../../src/core/signal.js';
 import {
@@ -397,7 +397,7 @@ export function nestedExecute(policies: readonly AnyPolicy[]): Execute {
  */
 export function pipelineExecute(policies: readonly AnyPolicy[]): Execute {
   const stages = compose(...policies)[STAGES];
-  return (fn, signal) => run(stages, new Call(fn, undefined, undefined, MODE_CONTEXT, signal, stages.length));
+  return (fn, signal) => run(stages, new Call(fn, undefined, undefined, Mode.Context, signal, stages.length));
 }
 
 export interface CallTrace {
@@ -579,7 +579,7 @@ export const sequentialScheduleArb: fc.Arbitrary<CallSpec[]> = scheduleArb.map((
  * Rewrites a scenario into the domain where the fused pipeline and the nested executors are meant to agree,
  * by removing the known differences (each rule names its case; see known-differences.test.ts):
  * - A (fused bug): an interrupt (a timeout above, or the caller's abort) does not cut short an
- *   inner fallback's asynchronous substitute (`AWAIT`): fused waits for it, nested rejects at once.
+ *   inner fallback's asynchronous substitute (`Directive.Await`): fused waits for it, nested rejects at once.
  *   Rule: a fallback below an interrupt source computes its substitute without taking virtual time.
  * - B (fused bug): the caller's abort reaches the innermost stages first and a stage there may rewrite it
  *   (a fallback substitutes a value; an expired cooperative timeout wraps it in a `TimeoutError`), so the

@@ -48,7 +48,7 @@ const failAfter = (clock: VirtualClock, ms: number) => () =>
 const message = (error: unknown) => (error as Error).message;
 
 // A: an aggressive timeout (or the caller's abort) interrupts the await of the function, but not the await
-// of an inner fallback's asynchronous substitute (the AWAIT directive): the call waits for it.
+// of an inner fallback's asynchronous substitute (the `Directive.Await` directive): the call waits for it.
 function caseA(mode: Mode) {
   const clock = new VirtualClock();
   const slowSubstitute = () => new Promise((resolve) => clock.setTimer(() => resolve('substitute'), 10));

@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { Call, MODE_ARGS, run } from '../../src/core/pipeline.js';
+import { Call, Mode, run } from '../../src/core/pipeline.js';
 import { STAGES } from '../../src/core/policy.js';
 import { bulkhead, circuitBreaker, compose, fallback, rateLimit, retry, timeout, tokenBucket } from '../../src/index.js';
 import {
@@ -86,7 +86,7 @@ test('every built-in family has a solo path, and the decorated form keeps this a
         },
         target,
         [2],
-        MODE_ARGS,
+        Mode.Args,
         undefined,
         stages.length,
       ),
