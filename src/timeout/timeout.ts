@@ -200,6 +200,7 @@ class TimeoutStage implements Stage {
     deadline.call = undefined;
     const error = TimeoutError.fast(this.ms, undefined, this.name);
     deadline.expire(error);
+    if (call !== undefined) call.deadlinePassed = true;
     if (!this.cooperative) {
       if (call !== undefined) call.interrupt?.(error);
       else deadline.interrupt?.(error);

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { compose, isTimeoutError, setListenerErrorHandler, TimeoutError, timeout, VirtualClock } from '../../src/index.js';
+import {
+  compose,
+  definePolicy,
+  isTimeoutError,
+  setListenerErrorHandler,
+  TimeoutError,
+  timeout,
+  VirtualClock,
+} from '../../src/index.js';
 
 /** A function that settles after `ms` on the virtual clock (never when ms is undefined). */
 function settleAfter<T>(clock: VirtualClock, ms: number | undefined, value: T, fails = false): () => Promise<T> {
@@ -188,6 +196,35 @@ describe('timeout', () => {
       expect(reported).toEqual([[boom, 'timeout']]);
     } finally {
       setListenerErrorHandler(previous);
+    }
+  });
+
+  test('a deadline that passes while the stages inside admit the call: the function never runs, the call rejects with that TimeoutError', async () => {
+    for (const cooperative of [false, true]) {
+      const clock = new VirtualClock();
+      // A stage whose admission takes the clock past the deadline (as a slow synchronous check would).
+      const slowAdmission = definePolicy({ family: 'slow-admission', clock, enter: () => clock.advance(20) });
+      let calls = 0;
+      const fn = async (x: number) => {
+        calls++;
+        return x;
+      };
+      const inner = timeout({ ms: 10, cooperative, clock });
+      const outer = timeout({ ms: 50, clock });
+      for (const policy of [compose(inner, slowAdmission), compose(outer, inner, slowAdmission)]) {
+        const error = await policy(fn)(1).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isTimeoutError(error)).toBe(true);
+        expect((error as TimeoutError).timeoutMs).toBe(10);
+        expect(calls).toBe(0);
+        expect([inner.pending, outer.pending]).toEqual([0, 0]);
+        // Admitted in time, the next call runs.
+        expect(await compose(outer, inner)(fn)(2)).toBe(2);
+        expect(calls).toBe(1);
+        calls = 0;
+      }
     }
   });
 
