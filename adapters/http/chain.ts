@@ -283,7 +283,7 @@ export class LimitChain<Req, Res, Next> {
     res: Res,
     next: Next,
   ): boolean {
-    const invalid = invalidDecision(decision);
+    const invalid = limit.trusted ? undefined : invalidDecision(decision);
     if (invalid !== undefined) {
       return this.storeFailed(limit, key, cost, new InvalidDecisionError(decision, invalid), req, res, next);
     }

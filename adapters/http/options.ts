@@ -15,6 +15,7 @@ import {
 } from '../../src/core/validate.js';
 import type { BoundRateLimitStore, RateLimitAlgorithm, RateLimitDecision, RateLimiter } from '../../src/index.js';
 import { checkRateLimiter } from '../../src/rate-limit/limiter.js';
+import { MemoryTable } from '../../src/rate-limit/memory.js';
 import { checkPolicyName, HEADER_STYLES, type HeaderStyle, type ProblemDetails, QuotaHeaders } from './headers.js';
 import { checkIpv6Prefix, ipKey, UNKNOWN_CLIENT } from './ip.js';
 import type { RateLimitOutcome } from './observe.js';
@@ -152,6 +153,8 @@ export class CompiledLimit<Req> {
   readonly countOnly: ((response: CountedResponse, req: Req) => boolean) | undefined;
   /** The store's synchronous take (key and cost are checked by the chain), when it has one. */
   readonly takeSync: BoundRateLimitStore['takeSync'];
+  /** Whether the store is weir's memory store, whose answers are decisions by construction: the chain checks only other stores' answers. */
+  readonly trusted: boolean;
 
   /** The limits `headers` were made for, and the `windowMs` option (it applies to the default limits only). */
   private readonly defaultLimits: RateLimitAlgorithm;
@@ -190,6 +193,7 @@ export class CompiledLimit<Req> {
     const limiter = checkRateLimiter(where, 'option "limiter"', options.limiter);
     this.limiter = limiter;
     this.takeSync = limiter.bound.takeSync;
+    this.trusted = limiter.bound instanceof MemoryTable;
     const clock = limiter.clock;
     this.wallNow = () => clock.wallNow();
     this.defaultLimits = limiter.algorithm;
