@@ -118,7 +118,12 @@ export class DeadlineQueue<E extends DeadlineEntry> {
     if (next === undefined) this.tail = prev as E | undefined;
     else next.prev = prev;
     entry.prev = entry.next = undefined;
-    if (--this.size === 0 && this.armed) this.emptied();
+    if (--this.size === 0 && this.armed) {
+      // emptied()'s commonest case, in place: a release is already scheduled (so the queue keeps its timer
+      // while held), and the hold is given up at that release unless an entry comes first.
+      if (this.releaseScheduled === true && this.holding === true) this.releasing = true;
+      else this.emptied();
+    }
   }
 
   /**
