@@ -287,27 +287,17 @@ export function contextOf(call: Call): PolicyContext {
   return contextAt(call.scope, call.outer, call.attempt);
 }
 
+/** Calls the call's function in its mode, with the context of its attempt at its depth when the mode asks for one. */
 function invoke(call: Call): unknown {
-  return invokeIn(call.fn, call.thisArg, call.args, call.mode, call.scope, call.outer, call.attempt);
-}
-
-/** Calls `fn` in `mode`, with the context of `attempt` at that depth when the mode asks for one. */
-function invokeIn(
-  fn: Function,
-  thisArg: unknown,
-  args: readonly unknown[] | undefined,
-  mode: Mode,
-  scope: SignalScope | undefined,
-  outer: AbortSignal | undefined,
-  attempt: number,
-): unknown {
-  switch (mode) {
+  const fn = call.fn;
+  switch (call.mode) {
     case Mode.Args:
-      return invokeWithArgs(fn, thisArg, args as readonly unknown[]);
+      return invokeWithArgs(fn, call.thisArg, call.args as readonly unknown[]);
     case Mode.Context:
-      return fn(contextAt(scope, outer, attempt));
+      // Called as a plain function, as `execute` promises (not as a method of the call).
+      return fn(contextOf(call));
     default:
-      return invokeWithContext(fn, thisArg, args as readonly unknown[], contextAt(scope, outer, attempt));
+      return invokeWithContext(fn, call.thisArg, call.args as readonly unknown[], contextOf(call));
   }
 }
 

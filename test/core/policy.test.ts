@@ -116,6 +116,20 @@ describe('execute', () => {
     expect(seen?.signal.aborted).toBe(false);
   });
 
+  test('calls the function as a plain function (no receiver), alone, composed and with a signal', async () => {
+    const receivers: unknown[] = [];
+    function fn(this: unknown, ctx: PolicyContext): number {
+      receivers.push(this);
+      return ctx.attempt;
+    }
+    const policies = [timeout(1000), compose(fallback(0), timeout(1000)), compose(recorder('a', []), recorder('b', []))];
+    for (const policy of policies) {
+      expect(await policy.execute(fn)).toBe(1);
+      expect(await policy.execute(fn, new AbortController().signal)).toBe(1);
+    }
+    expect(receivers).toEqual(new Array(policies.length * 2).fill(undefined));
+  });
+
   test('an already aborted signal rejects with its reason and never calls the function', async () => {
     const controller = new AbortController();
     const reason = new Error('stop');
