@@ -14,7 +14,7 @@
 import type { CountWindow, OutcomeWindow } from './window.js';
 import { Outcome } from './window.js';
 
-/** The breaker's states, as the machine stores them (a `const` enum: see `Directive` in core/pipeline.ts). */
+/** The breaker's states, as the machine stores them (an enum, for the reason given at `Directive` in core/pipeline.ts). */
 export enum StateCode {
   Closed = 0,
   Open = 1,
