@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +93,18 @@ describe('the packed package', () => {
     const files = run('npm', ['pack', '--dry-run', '--json'], root);
     const paths = (JSON.parse(files) as { files: { path: string }[] }[])[0]?.files.map((f) => f.path) ?? [];
     expect(paths.every((p) => p.startsWith('dist/') || p === 'README.md' || p === 'package.json' || p === 'LICENSE')).toBe(true);
+  });
+
+  test('the executor and stages read their enums as literals: no enum object is left in the build', () => {
+    // A bundled module-level constant is a variable V8 loads at every use; an enum member is written in as a
+    // literal (ARCHITECTURE.md, rule 7). An enum object in the build would mean its members are read at run time.
+    const built = readdirSync(join(root, 'dist')).filter((f) => f.endsWith('.js') || f.endsWith('.cjs'));
+    const code = built.map((f) => readFileSync(join(root, 'dist', f), 'utf8'));
+    for (const text of code) {
+      expect(text).not.toMatch(/\(\((StageKind|Directive|Mode|From|StateCode|Outcome|Kind)\d*\) =>/);
+    }
+    // The dispatch on the stage kind, in both module formats.
+    expect(code.filter((text) => text.includes('case 1 /* Timeout */:')).length).toBe(2);
   });
 
   test('every subpath loads through import (ESM)', () => {
