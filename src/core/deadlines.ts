@@ -130,7 +130,8 @@ export class DeadlineQueue<E extends DeadlineEntry> {
    * The last entry left an armed queue (out of line, so that `remove` inlines into its callers). Its flags
    * are tested with `=== true` / `=== false`: V8 tracks no type for a boolean field, so a bare `if (flag)`
    * compiles to the full truthiness check (six compares) where a strict test is one. (In the functions that
-   * inline into callers the shorter bytecode of a bare test matters more: it spends less of their budget.)
+   * inline into callers a strict test also spends more of their budget: `add` keeps bare tests, `remove`'s
+   * in-place case has strict ones; each was measured both ways.)
    */
   private emptied(): void {
     if (this.idle === 'keep' && this.canRef === true) {

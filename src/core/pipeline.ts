@@ -12,10 +12,10 @@
  *   (a value or a promise of one) and `call.answered`, then admit; the stages inside it and the function
  *   do not run, and the answer is awaited as the function's result would be.
  * - `exit(call, slot)` runs innermost first, only for stages whose `enter` admitted. It reads and may
- *   replace the outcome (`call.ok`, `call.value`) and returns a directive:
- *   `Directive.Continue`; `Directive.Retry` (set `call.pending` to an abortable wait, or leave it undefined, and the executor
- *   re-enters the stages inside this one); or `Directive.Await` (`call.value` is a promise or value to settle first,
- *   e.g. a fallback computed asynchronously). A throwing `exit` turns the outcome into what it threw.
+ *   replace the outcome (`call.ok`, `call.value`) and returns a directive: `Directive.Continue`;
+ *   `Directive.Retry` (set `call.pending` to an abortable wait, or leave it undefined, and the executor
+ *   re-enters the stages inside this one); or `Directive.Await` (`call.value` is a promise or value to settle
+ *   first, e.g. a fallback computed asynchronously). A throwing `exit` turns the outcome into what it threw.
  * - Stages never throw to signal a rejection and never emit events inside the user function's `try`, so a
  *   throwing listener can neither change an outcome nor re-run a call.
  */
