@@ -3,7 +3,9 @@
  * {@link Host}: how to read the client address, write a header, continue, fail, and send a response.
  *
  * Per request, for each limit in order: `skip(req)` → `key(req)` → `cost(req)` → take. With a store that
- * answers synchronously (the memory store) an allowed request costs no promise and no timer. A store that
+ * answers synchronously an allowed request costs no promise and no timer; with weir's memory store, no
+ * decision object either (the fields are written from the units left, unless a listener or `countOnly`
+ * needs the decision; test/http/memory-path.test.ts holds the two paths equal). A store that
  * answers asynchronously (Redis) is awaited with a backstop timer (`storeTimeoutMs`), so a store that never
  * answers cannot hang the request. A store with its own `timeoutMs` (the Redis store) must get to decide
  * first (its `onError` may fail closed, while `storeFailure` defaults to letting the request through): the
@@ -21,8 +23,9 @@
  * - A cost above the limiter's limit can never pass: 429 without `Retry-After` (and no `t`).
  */
 import { show } from '../../src/core/validate.js';
-import { type RateLimitDecision, type RateLimiter, TimeoutError } from '../../src/index.js';
+import { type RateLimitAlgorithm, type RateLimitDecision, type RateLimiter, TimeoutError } from '../../src/index.js';
 import {
+  type HeaderDecision,
   type HeaderTarget,
   overloadedProblem,
   type ProblemDetails,
@@ -116,6 +119,18 @@ function withTimeout(limiter: RateLimiter, promise: Promise<RateLimitDecision>, 
   });
 }
 
+/**
+ * The fields of an allowed decision, reused from request to request: the header writer reads them at once
+ * and keeps none of them, so the memory store's allowed path allocates no decision.
+ */
+class AllowedFields implements HeaderDecision {
+  readonly allowed = true;
+  limit = 0;
+  remaining = 0;
+  readonly retryAfterMs = 0;
+  resetAfterMs = 0;
+}
+
 /** Refunds a charged request that `countOnly` does not select, once its response is over. */
 class Charge<Req> {
   constructor(
@@ -152,6 +167,8 @@ export class LimitChain<Req, Res, Next> {
   private readonly observer: Observer<Req>;
   /** The limit that writes first on every response, when no other chain can write before it (see `soleWriter`). */
   private readonly writesFirst: CompiledLimit<Req> | undefined;
+  /** Filled for each allowed take of the memory store, and read at once by the header writer. */
+  private readonly allowedFields = new AllowedFields();
 
   constructor(
     readonly limits: readonly CompiledLimit<Req>[],
@@ -194,6 +211,28 @@ export class LimitChain<Req, Res, Next> {
       } catch (error) {
         this.host.fail(req, res, next, error);
         return;
+      }
+      const table = limit.table;
+      if (table !== undefined) {
+        // weir's memory store: an allowed request costs no decision object (the fields are written from the
+        // units left), unless a listener or `countOnly` needs the decision.
+        const limits = limit.limiter.limitsFor(key);
+        let admitted: number | RateLimitDecision;
+        try {
+          admitted = table.admitSync(key, cost, true, limits);
+        } catch (error) {
+          if (!this.storeFailed(limit, key, cost, error, req, res, next)) return;
+          continue;
+        }
+        if (typeof admitted === 'number') {
+          if (limit.countOnly === undefined && !this.observer.active) {
+            if (limit.sendsFields) this.writeAllowed(limit, limits, admitted, table.allowedResetAfterMs(), res);
+            continue;
+          }
+          admitted = table.allowedDecision(limits);
+        }
+        if (!this.decided(limit, key, cost, admitted, req, res, next)) return;
+        continue;
       }
       const sync = limit.takeSync;
       if (sync === undefined) {
@@ -283,7 +322,7 @@ export class LimitChain<Req, Res, Next> {
     res: Res,
     next: Next,
   ): boolean {
-    const invalid = limit.trusted ? undefined : invalidDecision(decision);
+    const invalid = limit.table !== undefined ? undefined : invalidDecision(decision);
     if (invalid !== undefined) {
       return this.storeFailed(limit, key, cost, new InvalidDecisionError(decision, invalid), req, res, next);
     }
@@ -294,6 +333,21 @@ export class LimitChain<Req, Res, Next> {
       (this.host.whenDone as NonNullable<Host<Req, Res, Next>['whenDone']>)(res, new Charge(limit, req, key, cost).settle);
     }
     return this.apply(limit, key, cost, decision, req, res, next);
+  }
+
+  /** Writes the fields of a take the memory store allowed, from the units left (see {@link AllowedFields}). */
+  private writeAllowed(
+    limit: CompiledLimit<Req>,
+    limits: RateLimitAlgorithm,
+    remaining: number,
+    resetAfterMs: number,
+    res: Res,
+  ): void {
+    const fields = this.allowedFields;
+    fields.limit = limits.limit;
+    fields.remaining = remaining;
+    fields.resetAfterMs = resetAfterMs;
+    limit.headersForLimits(limits).write(this.host, res, fields, limit.wallNow, limit === this.writesFirst);
   }
 
   /** Writes the headers of an answered take; on a refusal answers and returns false. */
@@ -308,10 +362,9 @@ export class LimitChain<Req, Res, Next> {
   ): boolean {
     const host = this.host;
     // The name the fields use: a default name may have been made unique on this response.
-    const name =
-      limit.headers.style === 'none'
-        ? limit.name
-        : limit.headersFor(decision).write(host, res, decision, limit.wallNow, limit === this.writesFirst);
+    const name = !limit.sendsFields
+      ? limit.name
+      : limit.headersFor(decision).write(host, res, decision, limit.wallNow, limit === this.writesFirst);
     if (decision.allowed) return true;
     const retryAfter = retryAfterSeconds(decision);
     if (retryAfter !== undefined) host.setHeader(res, 'Retry-After', String(retryAfter));

@@ -145,6 +145,8 @@ export class CompiledLimit<Req> {
   readonly named: boolean;
   readonly limiter: RateLimiter;
   readonly headers: QuotaHeaders;
+  /** Whether this limit writes rate-limit fields (its header style is not `none`). */
+  readonly sendsFields: boolean;
   readonly key: ((req: Req) => string) | undefined;
   readonly ipv6Prefix: number;
   readonly fixedCost: number;
@@ -153,8 +155,11 @@ export class CompiledLimit<Req> {
   readonly countOnly: ((response: CountedResponse, req: Req) => boolean) | undefined;
   /** The store's synchronous take (key and cost are checked by the chain), when it has one. */
   readonly takeSync: BoundRateLimitStore['takeSync'];
-  /** Whether the store is weir's memory store, whose answers are decisions by construction: the chain checks only other stores' answers. */
-  readonly trusted: boolean;
+  /**
+   * The limiter's table when its store is weir's memory store: the chain admits through it without a decision
+   * object on an allowed request, and does not check its answers (they are decisions by construction).
+   */
+  readonly table: MemoryTable | undefined;
 
   /** The limits `headers` were made for, and the `windowMs` option (it applies to the default limits only). */
   private readonly defaultLimits: RateLimitAlgorithm;
@@ -193,7 +198,7 @@ export class CompiledLimit<Req> {
     const limiter = checkRateLimiter(where, 'option "limiter"', options.limiter);
     this.limiter = limiter;
     this.takeSync = limiter.bound.takeSync;
-    this.trusted = limiter.bound instanceof MemoryTable;
+    this.table = limiter.bound instanceof MemoryTable ? limiter.bound : undefined;
     const clock = limiter.clock;
     this.wallNow = () => clock.wallNow();
     this.defaultLimits = limiter.algorithm;
@@ -227,6 +232,7 @@ export class CompiledLimit<Req> {
       this.fixedCost = cost;
     }
     this.headers = new QuotaHeaders(style, { name: this.name, windowMs }, limiter.limit, !this.named);
+    this.sendsFields = style !== 'none';
   }
 
   /**
@@ -236,8 +242,13 @@ export class CompiledLimit<Req> {
    */
   headersFor(decision: RateLimitDecision): QuotaHeaders {
     const limits = decision.limits;
-    if (limits === this.defaultLimits) return this.headers;
     if (limits === undefined) return decision.limit === this.headers.limit ? this.headers : this.forQuota(decision.limit);
+    return this.headersForLimits(limits);
+  }
+
+  /** The header fields of a decision made under `limits`. */
+  headersForLimits(limits: RateLimitAlgorithm): QuotaHeaders {
+    if (limits === this.defaultLimits) return this.headers;
     let headers = this.byLimits.get(limits);
     if (headers === undefined) {
       const windowMs = limits.tier === undefined && this.windowOption !== undefined ? this.windowOption : windowMsOf(limits);

@@ -126,6 +126,16 @@ export class MemoryTable implements BoundRateLimitStore {
     return Promise.resolve();
   }
 
+  /** The decision of the last {@link admitSync} that answered with a number (allowed), decided under `limits`. */
+  allowedDecision(limits: RateLimitAlgorithm): RateLimitDecision {
+    return allowedDecision(limits, this.step);
+  }
+
+  /** `resetAfterMs` of the last {@link admitSync} that answered with a number, as its decision says. */
+  allowedResetAfterMs(): number {
+    return Math.ceil(this.step.fullUs / 1000);
+  }
+
   /** {@link admitSync}, with the step's whole result: it is in `this.step` after a take. */
   decide(key: string, cost: number, consume: boolean, limits: RateLimitAlgorithm = this.algorithm): StepResult {
     this.admitSync(key, cost, consume, limits);
