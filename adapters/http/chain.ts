@@ -216,9 +216,11 @@ export class LimitChain<Req, Res, Next> {
       if (table !== undefined) {
         // weir's memory store: an allowed request costs no decision object (the fields are written from the
         // units left), unless a listener or `countOnly` needs the decision.
-        const limits = limit.limiter.limitsFor(key);
+        let limits: RateLimitAlgorithm;
         let admitted: number | RateLimitDecision;
         try {
+          // A `tierOf` that throws is a store failure, as on every store's path.
+          limits = limit.limiter.limitsFor(key);
           admitted = table.admitSync(key, cost, true, limits);
         } catch (error) {
           if (!this.storeFailed(limit, key, cost, error, req, res, next)) return;

@@ -48,7 +48,11 @@ function limits(clock: VirtualClock, store: () => RateLimitStore): LimitOptions<
         clock,
         store: store(),
         tiers: { pro: { capacity: 9, refillPerSecond: 3 } },
-        tierOf: (key) => (key.startsWith('pro-') ? 'pro' : undefined),
+        // A plan lookup that fails is a store failure on both paths (storeFailure decides).
+        tierOf: (key) => {
+          if (key.startsWith('lost-')) throw new Error('plan lookup failed');
+          return key.startsWith('pro-') ? 'pro' : undefined;
+        },
       }),
       key: byUser,
       cost: costOf,
@@ -65,7 +69,7 @@ interface Pair {
 
 const steps = fc.array(
   fc.record({
-    user: fc.constantFrom('ann', 'bob', 'pro-cy'),
+    user: fc.constantFrom('ann', 'bob', 'pro-cy', 'lost-dan'),
     cost: fc.integer({ min: 0, max: 5 }),
     advanceMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 4000 })),
   }),
@@ -82,7 +86,8 @@ describe.each<Harness>([express5Harness, fastifyHarness])('$name: memory store p
     // The premise: the first server's limiters are bound to weir's table, the second's are not.
     expect(fast.every((limit) => limit.limiter.bound instanceof MemoryTable)).toBe(true);
     expect(slow.some((limit) => limit.limiter.bound instanceof MemoryTable)).toBe(false);
-    pair.servers = [await harness.start({ global: fast }), await harness.start({ global: slow })];
+    const response = { onStoreError: () => {} };
+    pair.servers = [await harness.start({ global: fast, response }), await harness.start({ global: slow, response })];
   });
   afterAll(async () => {
     await Promise.all(pair.servers.map((server) => server.close()));
