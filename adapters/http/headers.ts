@@ -58,10 +58,7 @@ export function retryAfterSeconds(decision: HeaderDecision): number | undefined 
 function resetSeconds(decision: HeaderDecision): number | undefined {
   if (!decision.allowed) return retryAfterSeconds(decision);
   // No `t` when the key is full, or when the decision knows no time (a Redis store failing open).
-  const ms = decision.resetAfterMs;
-  if (decision.remaining >= decision.limit || !(ms > 0)) return undefined;
-  // `seconds(ms)` written out (ms > 0 here): as a call, V8 left it out of line in the header writer.
-  return Number.isFinite(ms) ? Math.ceil(ms / 1000) : 0;
+  return decision.remaining >= decision.limit || !(decision.resetAfterMs > 0) ? undefined : seconds(decision.resetAfterMs);
 }
 
 /**

@@ -34,6 +34,7 @@ import {
   type RateLimitDecision,
   type RateLimitStore,
   refusedDecision,
+  resetAfterMsOf,
   runFixedStep,
   toDecision,
 } from './store.js';
@@ -133,7 +134,7 @@ export class MemoryTable implements BoundRateLimitStore {
 
   /** `resetAfterMs` of the last {@link admitSync} that answered with a number, as its decision says. */
   allowedResetAfterMs(): number {
-    return Math.ceil(this.step.fullUs / 1000);
+    return resetAfterMsOf(this.step);
   }
 
   /** {@link admitSync}, with the step's whole result: it is in `this.step` after a take. */

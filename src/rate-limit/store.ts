@@ -103,6 +103,11 @@ export interface RateLimitStore {
   bind(algorithm: RateLimitAlgorithm, clock: Clock): BoundRateLimitStore;
 }
 
+/** @internal A step's `resetAfterMs`: the time until its key is back to full, rounded up to whole ms. */
+export function resetAfterMsOf(step: StepResult): number {
+  return Math.ceil(step.fullUs / 1000);
+}
+
 /** @internal A step's result as a decision (times rounded up to ms, `remaining` never below 0). */
 export function toDecision(algorithm: RateLimitAlgorithm, step: StepResult): RateLimitDecision {
   // Small on purpose, each half in a function of its own: this inlines into the Redis store's path per
@@ -117,7 +122,7 @@ export function allowedDecision(algorithm: RateLimitAlgorithm, step: StepResult)
     limit: algorithm.limit,
     remaining: Math.max(step.remaining, 0),
     retryAfterMs: 0,
-    resetAfterMs: Math.ceil(step.fullUs / 1000),
+    resetAfterMs: resetAfterMsOf(step),
     reason: undefined,
     limits: algorithm,
   };
@@ -130,7 +135,7 @@ export function refusedDecision(algorithm: RateLimitAlgorithm, step: StepResult)
     limit: algorithm.limit,
     remaining: Math.max(step.remaining, 0),
     retryAfterMs: step.never ? Number.POSITIVE_INFINITY : Math.ceil(step.waitUs / 1000),
-    resetAfterMs: Math.ceil(step.fullUs / 1000),
+    resetAfterMs: resetAfterMsOf(step),
     reason: step.never ? 'cost-exceeds-limit' : 'limit',
     limits: algorithm,
   };
