@@ -351,49 +351,6 @@ export function modeOf(invoke: SoloInvoke): Mode {
   return invoke === soloWithArgs ? Mode.Args : invoke === soloWithContext ? Mode.Context : Mode.ContextArgs;
 }
 
-/**
- * The function that runs a call on the solo path of `stages`' only stage: one per kind, so that each
- * family's call site sees one class (one shared site for six families would be megamorphic, as for `enter`
- * and `exit`). A policy picks it once, when it is made: a switch per call would spend V8's inlining budget,
- * shared by every family and call form in a process, on the cases the call does not take.
- */
-export function soloRunner(stages: StageList): SoloDispatch {
-  switch (stages.kinds[0]) {
-    case StageKind.Timeout:
-      return soloTimeout;
-    case StageKind.Fallback:
-      return soloFallback;
-    case StageKind.Retry:
-      return soloRetry;
-    case StageKind.CircuitBreaker:
-      return soloBreaker;
-    case StageKind.RateLimit:
-      return soloRateLimit;
-    case StageKind.Bulkhead:
-      return soloBulkhead;
-    default:
-      return soloOther;
-  }
-}
-
-// As for enter and exit: one small function per kind (each its own literal, so its own feedback), so that
-// each `solo` lookup sees one class.
-export type SoloDispatch = (
-  stage: Required<Stage>,
-  stages: StageList,
-  fn: Function,
-  thisArg: unknown,
-  args: readonly unknown[] | undefined,
-  invoke: SoloInvoke,
-) => Promise<unknown>;
-const soloTimeout: SoloDispatch = (stage, stages, fn, thisArg, args, invoke) => stage.solo(stages, fn, thisArg, args, invoke);
-const soloFallback: SoloDispatch = (stage, stages, fn, thisArg, args, invoke) => stage.solo(stages, fn, thisArg, args, invoke);
-const soloRetry: SoloDispatch = (stage, stages, fn, thisArg, args, invoke) => stage.solo(stages, fn, thisArg, args, invoke);
-const soloBreaker: SoloDispatch = (stage, stages, fn, thisArg, args, invoke) => stage.solo(stages, fn, thisArg, args, invoke);
-const soloRateLimit: SoloDispatch = (stage, stages, fn, thisArg, args, invoke) => stage.solo(stages, fn, thisArg, args, invoke);
-const soloBulkhead: SoloDispatch = (stage, stages, fn, thisArg, args, invoke) => stage.solo(stages, fn, thisArg, args, invoke);
-const soloOther: SoloDispatch = (stage, stages, fn, thisArg, args, invoke) => stage.solo(stages, fn, thisArg, args, invoke);
-
 /** Runs a solo call's function once admitted: its outcome as a promise, whatever it returns or throws. */
 export async function callSolo(
   fn: Function,

@@ -2,21 +2,8 @@ import type { Emitter, EventMap, Listener, TallySampler } from './events.js';
 import { defineMembers } from './getters.js';
 import { policyName } from './names.js';
 import { NestedStage } from './nested.js';
-import {
-  Call,
-  isStateful,
-  Mode,
-  type PolicyContext,
-  run,
-  type Stage,
-  StageKind,
-  type StageList,
-  soloRunner,
-  soloWithArgs,
-  soloWithContext,
-  soloWithContextAndArgs,
-  stageList,
-} from './pipeline.js';
+import { Call, isStateful, Mode, type PolicyContext, run, type Stage, StageKind, type StageList, stageList } from './pipeline.js';
+import { soloForms } from './solo-forms.js';
 import { checkSignal, show } from './validate.js';
 
 /** Internal key of a policy's stage list (what `compose` concatenates). */
@@ -161,28 +148,6 @@ export function createPolicy<E extends EventMap, F, M extends object>(
       return wrap(target);
     },
   }[name] as (fn: unknown, context?: unknown, descriptor?: PropertyDescriptor) => unknown;
-  // A policy of one built-in stage runs its calls on the stage's solo path (the same behaviour without
-  // the call record); the pipeline runs every other policy, and solo calls given a signal.
-  // Decided once here: read per call, `stage.solo` would be a lookup on up to six stage classes at one site.
-  const solo = n === 1 && list[0]?.solo !== undefined ? (list[0] as Required<Stage>) : undefined;
-  const runSolo = soloRunner(list);
-  // The invokers as constants of this scope: where V8 inlines one policy's wrapper into a caller, it can fold
-  // them to known functions and inline the call's invocation, whatever other call forms of the same stage
-  // have run. Bundlers emit module-level constants as `var`s, which it cannot fold.
-  const invokeArgs = soloWithArgs;
-  const invokeContext = soloWithContext;
-  const invokeContextAndArgs = soloWithContextAndArgs;
-  const wrap = (target: Function): Function =>
-    keepName(
-      solo !== undefined
-        ? function (this: unknown, ...args: unknown[]) {
-            return runSolo(solo, list, target, this, args, invokeArgs);
-          }
-        : function (this: unknown, ...args: unknown[]) {
-            return run(list, new Call(target, this, args, Mode.Args, undefined, n));
-          },
-      target,
-    );
   const policy = decorate as unknown as Policy<E, F> & M;
   const executeWhere = `${name}.execute`;
   const executeInPipeline = (fn: unknown, signal?: unknown): Promise<unknown> => {
@@ -194,27 +159,31 @@ export function createPolicy<E extends EventMap, F, M extends object>(
       return Promise.reject(error);
     }
   };
+  // A policy of one built-in stage runs its calls on the stage's solo path (the same behaviour without
+  // the call record), through its family's own call forms (see solo-forms.ts); the pipeline runs every
+  // other policy, and solo calls given a signal.
+  // Decided once here: read per call, `stage.solo` would be a lookup on up to six stage classes at one site.
+  const solo = n === 1 && list[0]?.solo !== undefined ? (list[0] as Required<Stage>) : undefined;
+  const forms = solo === undefined ? undefined : soloForms(solo, list, executeInPipeline);
+  const wrap = (target: Function): Function =>
+    keepName(
+      forms !== undefined
+        ? forms.decorate(target)
+        : function (this: unknown, ...args: unknown[]) {
+            return run(list, new Call(target, this, args, Mode.Args, undefined, n));
+          },
+      target,
+    );
   const emitter = events ?? noEvents;
   emitter.attach?.(family, name);
   Object.defineProperties(policy, {
-    execute: {
-      value:
-        solo !== undefined
-          ? // The common call in few bytes: V8 inlines it, and all it calls, into the caller within one budget.
-            (fn: unknown, signal?: unknown) =>
-              signal === undefined && typeof fn === 'function'
-                ? runSolo(solo, list, fn, undefined, undefined, invokeContext)
-                : executeInPipeline(fn, signal)
-          : executeInPipeline,
-    },
+    execute: { value: forms !== undefined ? forms.execute : executeInPipeline },
     withContext: {
       value: (fn: unknown) => {
         const target = checkTarget(`${name}.withContext`, fn);
         return keepName(
-          solo !== undefined
-            ? function (this: unknown, ...args: unknown[]) {
-                return runSolo(solo, list, target, this, args, invokeContextAndArgs);
-              }
+          forms !== undefined
+            ? forms.withContext(target)
             : function (this: unknown, ...args: unknown[]) {
                 return run(list, new Call(target, this, args, Mode.ContextArgs, undefined, n));
               },
