@@ -18,6 +18,11 @@
  *
  *     node --import tsx bench/instructions.ts                    # every case, 8-15 minutes on 2 cores
  *     BENCH_CASES='bulkhead|floor' node --import tsx bench/instructions.ts
+ *     BENCH_MIXED=1 BENCH_CASES='bulkhead|retry' node --import tsx bench/instructions.ts
+ *
+ * With BENCH_MIXED=1, each process first runs every selected case in turn (twice round, MIXED_WARM calls
+ * each), as the wall-clock table's process does, and only then counts its own case: a policy in a process
+ * where other policies (and the floors) have run through the same code.
  *
  * Needs valgrind (Debian: apt-get install valgrind). Prints a markdown table on stdout.
  */
@@ -32,6 +37,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const WARM = 20_000;
 const FEWER = 10_000;
 const MORE = 30_000;
+/** Calls of each other case, per turn, before a mixed count (BENCH_MIXED=1). */
+const MIXED_WARM = 5_000;
+/** The cases a mixed count runs first, passed to each child (names, JSON). */
+const MIXED_ENV = 'WEIR_BENCH_MIXED';
 /** V8 flags that make a run repeatable (see the header). */
 const REPEATABLE = ['--single-threaded', '--predictable-gc-schedule', '--hash-seed=42', '--random-seed=42'];
 /** Where the bundle of this file and the suite goes (a tool cache: ignored by git with node_modules). */
@@ -46,13 +55,23 @@ async function coreCases(): Promise<BenchCase[]> {
 async function runCase(name: string, warm: number, measured: number): Promise<void> {
   const found = (await coreCases()).find((c) => c.name === name);
   if (found === undefined) throw new Error(`bench/instructions.ts: no case named ${JSON.stringify(name)} in the core suite`);
+  const others = process.env[MIXED_ENV];
+  if (others !== undefined) {
+    const all = await coreCases();
+    for (let turn = 0; turn < 2; turn++) {
+      for (const other of JSON.parse(others) as string[]) {
+        const run = (all.find((c) => c.name === other) as BenchCase).fn;
+        for (let i = 0; i < MIXED_WARM; i++) await run();
+      }
+    }
+  }
   const fn = found.fn;
   for (let i = 0; i < warm; i++) await fn();
   for (let i = 0; i < measured; i++) await fn();
 }
 
 /** Total instructions of one counted run (cachegrind's "I refs"). */
-function countedRun(name: string, measured: number): Promise<number> {
+function countedRun(name: string, measured: number, mixed: string[] | undefined): Promise<number> {
   const args = [
     '--tool=cachegrind',
     '--cache-sim=no',
@@ -66,7 +85,8 @@ function countedRun(name: string, measured: number): Promise<number> {
     String(measured),
   ];
   return new Promise((resolve, reject) => {
-    execFile('valgrind', args, { cwd: join(here, '..'), maxBuffer: 1 << 22 }, (error, _stdout, stderr) => {
+    const env = mixed === undefined ? process.env : { ...process.env, [MIXED_ENV]: JSON.stringify(mixed) };
+    execFile('valgrind', args, { cwd: join(here, '..'), env, maxBuffer: 1 << 22 }, (error, _stdout, stderr) => {
       const refs = /I\s+refs:\s+([\d,]+)/.exec(stderr)?.[1];
       if (error !== null || refs === undefined) {
         reject(
@@ -77,8 +97,8 @@ function countedRun(name: string, measured: number): Promise<number> {
   });
 }
 
-async function perCall(name: string): Promise<number> {
-  const [fewer, more] = await Promise.all([countedRun(name, FEWER), countedRun(name, MORE)]);
+async function perCall(name: string, mixed: string[] | undefined): Promise<number> {
+  const [fewer, more] = await Promise.all([countedRun(name, FEWER, mixed), countedRun(name, MORE, mixed)]);
   return (more - fewer) / (MORE - FEWER);
 }
 
@@ -103,6 +123,7 @@ async function main(): Promise<void> {
   await bundle();
   const only = process.env.BENCH_CASES === undefined ? undefined : new RegExp(process.env.BENCH_CASES);
   const cases = (await coreCases()).filter((c) => c.baseline || only === undefined || only.test(c.name));
+  const mixed = process.env.BENCH_MIXED === '1' ? cases.map((c) => c.name) : undefined;
   const floor = cases.find((c) => c.baseline);
   if (floor === undefined) throw new Error('bench/instructions.ts: the core suite has no baseline row');
   // Both runs of a case at once: one per core (more would only slow each other down).
@@ -113,7 +134,7 @@ async function main(): Promise<void> {
     Array.from({ length: lanes }, async () => {
       while (next < cases.length) {
         const c = cases[next++] as BenchCase;
-        const count = await perCall(c.name);
+        const count = await perCall(c.name, mixed);
         counts.set(c.name, count);
         console.error(`${c.name}: ${count.toFixed(0)} instructions per call`);
       }

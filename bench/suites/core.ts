@@ -26,7 +26,7 @@ import {
   timeout,
   tokenBucket,
 } from '../../src/index.js';
-import { type BenchCase, type BenchSuite, leaf, MinimalTokenBucket, perf } from '../lib.js';
+import { type BenchCase, type BenchSuite, callSite, leaf, MinimalTokenBucket, perf } from '../lib.js';
 
 /** The floor: an async wrapper that awaits the function in a try/finally and does nothing else. */
 const floor =
@@ -208,19 +208,25 @@ const cases: BenchCase[] = [
     fn: () => minimalFoured(1),
   },
 ];
+// Each case calls its policy from a call site of its own (see callSite), as each floor row does.
 for (const [label, make] of POLICIES) {
   const decorated = make()(leaf);
   const executor = make();
   const run = () => leaf(1);
   const withContext = make().withContext((_context, x: number) => leaf(x));
-  cases.push(
-    { name: `weir ${label}: decorated`, lib: 'weir', path: 'success', fn: () => decorated(1) },
-    { name: `weir ${label}: execute`, lib: 'weir', path: 'success', fn: () => executor.execute(run) },
-    { name: `weir ${label}: withContext`, lib: 'weir', path: 'success', fn: () => withContext(1) },
-  );
+  const forms: [string, string, Record<string, unknown>][] = [
+    ['decorated', 'f(1)', { f: decorated }],
+    ['execute', 'p.execute(run)', { p: executor, run }],
+    ['withContext', 'f(1)', { f: withContext }],
+  ];
+  for (const [form, body, values] of forms) {
+    const name = `weir ${label}: ${form}`;
+    cases.push({ name, lib: 'weir', path: 'success', fn: callSite(name, body, values) });
+  }
   const peer = COCKATIEL[label];
   if (peer !== undefined) {
-    cases.push({ name: `cockatiel ${label}: execute`, lib: 'cockatiel', path: 'success', fn: () => peer.execute(run) });
+    const name = `cockatiel ${label}: execute`;
+    cases.push({ name, lib: 'cockatiel', path: 'success', fn: callSite(name, 'p.execute(run)', { p: peer, run }) });
   }
 }
 
