@@ -53,11 +53,11 @@ async function coreCases(): Promise<BenchCase[]> {
 
 /** Child side: runs `name` `warm` times, then `measured` times (the run Valgrind counts). */
 async function runCase(name: string, warm: number, measured: number): Promise<void> {
-  const found = (await coreCases()).find((c) => c.name === name);
+  const all = await coreCases();
+  const found = all.find((c) => c.name === name);
   if (found === undefined) throw new Error(`bench/instructions.ts: no case named ${JSON.stringify(name)} in the core suite`);
   const others = process.env[MIXED_ENV];
   if (others !== undefined) {
-    const all = await coreCases();
     for (let turn = 0; turn < 2; turn++) {
       for (const other of JSON.parse(others) as string[]) {
         const run = (all.find((c) => c.name === other) as BenchCase).fn;

@@ -153,32 +153,15 @@ const bulkheadForms: MakeForms = (stage, stages, pipeline) => {
       },
   };
 };
-const otherForms: MakeForms = (stage, stages, pipeline) => {
-  // The invokers as constants of this scope: where V8 inlines a wrapper into its caller, it folds them.
-  const withArgs: SoloInvoke = soloWithArgs;
-  const withContext: SoloInvoke = soloWithContext;
-  const withContextAndArgs: SoloInvoke = soloWithContextAndArgs;
-  return {
-    decorate: (target) =>
-      function (this: unknown, ...args: unknown[]) {
-        return stage.solo(stages, target, this, args, withArgs);
-      },
-    execute: (fn, signal) =>
-      signal === undefined && typeof fn === 'function'
-        ? stage.solo(stages, fn, undefined, undefined, withContext)
-        : pipeline(fn, signal),
-    withContext: (target) =>
-      function (this: unknown, ...args: unknown[]) {
-        return stage.solo(stages, target, this, args, withContextAndArgs);
-      },
-  };
-};
-/** The solo call forms of `stages`' only stage, which has a solo path. */
+/**
+ * The solo call forms of `stages`' only stage, which has a solo path; undefined for a stage of no built-in
+ * family (none has a solo path today), whose calls the pipeline then runs, as it can any stage's.
+ */
 export function soloForms(
   stage: Required<Stage>,
   stages: StageList,
   pipeline: (fn: unknown, signal?: unknown) => Promise<unknown>,
-): SoloForms {
+): SoloForms | undefined {
   switch (stages.kinds[0]) {
     case StageKind.Timeout:
       return timeoutForms(stage, stages, pipeline);
@@ -193,6 +176,6 @@ export function soloForms(
     case StageKind.Bulkhead:
       return bulkheadForms(stage, stages, pipeline);
     default:
-      return otherForms(stage, stages, pipeline);
+      return undefined;
   }
 }
